@@ -1,0 +1,76 @@
+#ifndef HERD_APP_CONFIG_H_
+#define HERD_APP_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace herd {
+
+// "HOST:PORT" from the config: an IPv4 or bracketed IPv6 literal or a name.
+struct HostPort {
+  std::string host;  // without brackets
+  uint16_t port = 0;
+  std::string ToString() const;
+};
+
+struct ServerConfig {
+  std::string name;
+  HostPort edge;
+  HostPort grpc;
+};
+
+struct PlacesConfig {
+  std::string provider = "auto";  // auto | google | google-legacy | offline
+  std::string endpoint;           // overrides the provider's URL
+  std::string api_key_env = "GOOGLE_PLACES_API_KEY";
+  std::string gazetteer;          // absolute path of the offline data
+  int timeout_ms = 3000;
+};
+
+struct EdgeConfig {
+  size_t max_line_bytes = 8 << 10;
+  size_t max_connections = 10'000;
+  int idle_timeout_ms = 300'000;
+  int threads = 2;
+};
+
+struct LogConfig {
+  std::string dir;  // absolute
+  size_t max_file_bytes = 64 << 20;
+  size_t max_files = 3;
+};
+
+// The whole herd as described by a config file (spec section 1). Immutable
+// value; relative paths are already resolved against the file's folder.
+struct HerdConfig {
+  std::string path;
+  std::vector<ServerConfig> servers;
+  std::vector<std::pair<std::string, std::string>> links;
+  PlacesConfig places;
+  EdgeConfig edge;
+  LogConfig log;
+
+  const ServerConfig* Find(std::string_view name) const;
+  // The names linked to `name`, in config order.
+  std::vector<std::string> NeighboursOf(std::string_view name) const;
+};
+
+// Reads and checks a config file. Every error names the file and the field,
+// e.g. `herd.json: links[2][1]: unknown server "Bob"`.
+absl::StatusOr<HerdConfig> LoadConfig(const std::string& path);
+
+// The same from text; relative paths resolve against `base_dir`.
+absl::StatusOr<HerdConfig> ParseConfig(std::string_view json_text,
+                                       const std::string& base_dir);
+
+// Parses "HOST:PORT" / "[V6]:PORT".
+absl::StatusOr<HostPort> ParseHostPort(std::string_view text);
+
+}  // namespace herd
+
+#endif  // HERD_APP_CONFIG_H_

@@ -1,0 +1,87 @@
+#include "edge/edge_server.h"
+
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace herd {
+
+EdgeServer::EdgeServer(asio::io_context& io, Options options, Store* store,
+                       PlacesProvider* places, std::shared_ptr<ServerLog> log,
+                       Clock clock)
+    : io_(io),
+      max_connections_(options.max_connections),
+      context_(std::make_shared<EdgeContext>()),
+      acceptor_(asio::make_strand(io)) {
+  context_->server_name = options.server_name;
+  context_->max_line_bytes = options.max_line_bytes;
+  context_->idle_timeout = options.idle_timeout;
+  context_->store = store;
+  context_->places = places;
+  context_->log = std::move(log);
+  context_->clock = std::move(clock);
+}
+
+absl::Status EdgeServer::Start(const tcp::endpoint& endpoint) {
+  boost::system::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat(
+        "edge ", endpoint.address().to_string(), ":", endpoint.port(), ": ", ec.message()));
+  }
+  asio::co_spawn(acceptor_.get_executor(), [this] { return AcceptLoop(); },
+                 asio::detached);
+  return absl::OkStatus();
+}
+
+tcp::endpoint EdgeServer::local_endpoint() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec);
+}
+
+void EdgeServer::Stop() {
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+}
+
+asio::awaitable<void> EdgeServer::AcceptLoop() {
+  asio::steady_timer backoff(acceptor_.get_executor());
+  while (acceptor_.is_open()) {
+    tcp::socket socket(asio::make_strand(io_));
+    boost::system::error_code ec;
+    co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+    if (ec) {
+      // Typically out of file descriptors: wait a little rather than spin.
+      context_->log->Error("accept failed: {}", ec.message());
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    StartSession(std::move(socket));
+  }
+}
+
+void EdgeServer::StartSession(tcp::socket socket) {
+  const uint64_t id = next_connection_id_.fetch_add(1);
+  boost::system::error_code ec;
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (context_->active_connections.load() >= max_connections_) {
+    context_->log->Warn("c{} from {}:{} refused: {} connections open", id,
+                       peer.address().to_string(), peer.port(), max_connections_);
+    socket.close(ec);
+    return;
+  }
+  context_->active_connections.fetch_add(1);
+  context_->log->Info("c{} from {}:{}", id, peer.address().to_string(), peer.port());
+  socket.set_option(tcp::no_delay(true), ec);
+  std::make_shared<EdgeSession>(std::move(socket), context_, id)->Start();
+}
+
+}  // namespace herd

@@ -1,0 +1,71 @@
+#ifndef HERD_EDGE_EDGE_SERVER_H_
+#define HERD_EDGE_EDGE_SERVER_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/asio.h"
+#include "common/clock.h"
+#include "common/server_log.h"
+#include "edge/edge_session.h"
+#include "places/places_provider.h"
+#include "store/store.h"
+
+namespace herd {
+
+// The TCP edge: accepts text clients and answers IAMAT and WHATSAT (spec
+// section 3), one C++20 coroutine per connection on its own strand, so the
+// server runs on as many io_context threads as the caller gives it.
+//
+// Every connection is bounded: a line longer than max_line_bytes is answered
+// with "? " and its first max_line_bytes bytes, the rest of it discarded; a
+// connection idle (no read or write progress) for idle_timeout is closed;
+// connections beyond max_connections are closed at once.
+//
+// Thread-safe. Start() and Stop() may be called from any thread; the store,
+// provider and log must outlive the io_context's last handler.
+class EdgeServer {
+ public:
+  struct Options {
+    std::string server_name;
+    size_t max_line_bytes = 8 << 10;
+    size_t max_connections = 10'000;
+    std::chrono::milliseconds idle_timeout = std::chrono::minutes(5);
+  };
+
+  EdgeServer(asio::io_context& io, Options options, Store* store,
+             PlacesProvider* places, std::shared_ptr<ServerLog> log, Clock clock);
+  EdgeServer(const EdgeServer&) = delete;
+  EdgeServer& operator=(const EdgeServer&) = delete;
+
+  // Binds and starts accepting. An address in use is an error naming it.
+  absl::Status Start(const tcp::endpoint& endpoint);
+
+  // The bound address (port 0 in Start() picks a free one).
+  tcp::endpoint local_endpoint() const;
+
+  // Stops accepting. Open connections end when the io_context stops.
+  void Stop();
+
+  size_t active_connections() const { return context_->active_connections.load(); }
+
+ private:
+  asio::awaitable<void> AcceptLoop();
+  void StartSession(tcp::socket socket);
+
+  // Constant after construction.
+  asio::io_context& io_;
+  const size_t max_connections_;
+  const std::shared_ptr<EdgeContext> context_;  // shared with every session
+
+  tcp::acceptor acceptor_;  // on its own strand
+  std::atomic<uint64_t> next_connection_id_{1};
+};
+
+}  // namespace herd
+
+#endif  // HERD_EDGE_EDGE_SERVER_H_

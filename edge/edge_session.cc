@@ -1,0 +1,213 @@
+#include "edge/edge_session.h"
+
+#include <utility>
+#include <variant>
+
+#include "common/strings.h"
+#include "edge/protocol.h"
+
+namespace herd {
+namespace {
+
+constexpr size_t kFlushThreshold = 64 << 10;
+constexpr size_t kMaxIdleOutputCapacity = 256 << 10;
+
+// Asks `places` and resumes the awaiting coroutine on its own executor, since
+// the provider may answer on a thread of its own.
+auto AsyncNearby(PlacesProvider* places, const PlacesQuery& query) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(nlohmann::json)>(
+      [places, query](auto handler) {
+        auto executor = asio::get_associated_executor(handler);
+        places->Nearby(query, [handler = std::move(handler),
+                               executor](nlohmann::json response) mutable {
+          asio::post(executor, [handler = std::move(handler),
+                                response = std::move(response)]() mutable {
+            std::move(handler)(std::move(response));
+          });
+        });
+      },
+      asio::use_awaitable);
+}
+
+std::string_view WithoutCarriageReturn(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+}  // namespace
+
+EdgeSession::EdgeSession(tcp::socket socket, std::shared_ptr<EdgeContext> context,
+                         uint64_t id)
+    : socket_(std::move(socket)),
+      context_(std::move(context)),
+      id_(id),
+      watchdog_(socket_.get_executor()) {}
+
+EdgeSession::~EdgeSession() {
+  context_->log->Info("c{} closed", id_);
+  context_->active_connections.fetch_sub(1);
+}
+
+void EdgeSession::Start() {
+  Touch();
+  auto executor = socket_.get_executor();
+  asio::co_spawn(executor, [self = shared_from_this()] { return self->ReadLoop(); },
+                 asio::detached);
+  asio::co_spawn(executor, [self = shared_from_this()] { return self->Watchdog(); },
+                 asio::detached);
+}
+
+void EdgeSession::Touch() {
+  deadline_ = std::chrono::steady_clock::now() + context_->idle_timeout;
+}
+
+void EdgeSession::Close() {
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  watchdog_.cancel();
+}
+
+asio::awaitable<void> EdgeSession::Watchdog() {
+  while (socket_.is_open()) {
+    watchdog_.expires_at(deadline_);
+    boost::system::error_code ec;
+    co_await watchdog_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!socket_.is_open()) break;
+    if (deadline_ <= std::chrono::steady_clock::now()) {
+      context_->log->Info("c{} idle for {} ms, closing", id_,
+                          context_->idle_timeout.count());
+      Close();
+    }
+  }
+}
+
+asio::awaitable<void> EdgeSession::ReadLoop() {
+  for (;;) {
+    boost::system::error_code ec;
+    const size_t n = co_await socket_.async_read_some(
+        asio::buffer(read_buffer_), asio::redirect_error(asio::use_awaitable, ec));
+    Touch();
+    if (n > 0 && !co_await Consume(std::string_view(read_buffer_.data(), n))) break;
+    if (ec == asio::error::eof) {
+      // The client half-closed: a last line without '\n' is still a command.
+      if (!discarding_ && !partial_.empty()) {
+        const std::string last = std::move(partial_);
+        partial_.clear();
+        co_await HandleLine(last);
+      }
+      if (co_await Flush()) socket_.shutdown(tcp::socket::shutdown_send, ec);
+      break;
+    }
+    if (ec || !co_await Flush()) break;
+  }
+  Close();
+}
+
+asio::awaitable<bool> EdgeSession::Consume(std::string_view data) {
+  const size_t max = context_->max_line_bytes;
+  while (!data.empty()) {
+    const size_t newline = data.find('\n');
+    if (newline == std::string_view::npos) {
+      if (discarding_) break;
+      if (partial_.size() + data.size() > max) {
+        partial_.append(data.substr(0, max - partial_.size()));
+        ReplyInvalid(partial_, "line too long");
+        partial_.clear();
+        discarding_ = true;
+      } else {
+        partial_.append(data);
+      }
+      break;
+    }
+    const std::string_view piece = data.substr(0, newline);
+    data.remove_prefix(newline + 1);
+    if (discarding_) {
+      discarding_ = false;  // the over-long line ends here
+    } else if (partial_.size() + piece.size() > max) {
+      partial_.append(piece.substr(0, max - partial_.size()));
+      ReplyInvalid(partial_, "line too long");
+      partial_.clear();
+    } else if (partial_.empty()) {
+      co_await HandleLine(piece);  // `piece` is in read_buffer_, untouched meanwhile
+    } else {
+      partial_.append(piece);
+      const std::string line = std::move(partial_);
+      partial_.clear();
+      co_await HandleLine(line);
+    }
+    if (output_.size() >= kFlushThreshold && !co_await Flush()) co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> EdgeSession::HandleLine(std::string_view line) {
+  line = WithoutCarriageReturn(line);
+  absl::StatusOr<Command> command = ParseCommand(line);
+  if (!command.ok()) {
+    context_->log->Info("c{} < {}", id_, line);
+    ReplyInvalid(line, AsStd(command.status().message()));
+    co_return;
+  }
+  if (std::holds_alternative<BlankLine>(*command)) co_return;
+  context_->log->Info("c{} < {}", id_, line);
+  if (const auto* iamat = std::get_if<IamatCommand>(&*command)) {
+    AnswerIamat(iamat->client_id, iamat->location, iamat->client_time);
+  } else {
+    const auto& whatsat = std::get<WhatsatCommand>(*command);
+    co_await HandleWhatsat(line, whatsat.client_id, whatsat.radius_km, whatsat.bound);
+  }
+}
+
+void EdgeSession::AnswerIamat(std::string_view client, std::string_view location,
+                              std::string_view client_time) {
+  Record record{std::string(client), context_->server_name,
+                FormatSkew(context_->clock(), client_time), std::string(location),
+                std::string(client_time)};
+  const bool accepted = context_->store->Apply(record) == Store::Outcome::kAccepted;
+  std::string reply = record.AtLine();
+  context_->log->Info("c{} > {}{}", id_, reply, accepted ? "" : " (not newer, kept)");
+  reply.push_back('\n');
+  Reply(reply);
+}
+
+asio::awaitable<void> EdgeSession::HandleWhatsat(std::string_view line,
+                                                 std::string_view client,
+                                                 double radius_km, int bound) {
+  std::optional<Record> record = context_->store->Get(client);
+  if (!record) {
+    ReplyInvalid(line, "unknown client");
+    co_return;
+  }
+  PlacesQuery query{0, 0, radius_km, bound};
+  ParseLocation(record->location, &query.latitude, &query.longitude);
+  // `line` may point into read_buffer_, which stays untouched while we wait.
+  if (!co_await Flush()) co_return;  // earlier replies need not wait for Places
+  Touch();
+  nlohmann::json response = co_await AsyncNearby(context_->places, query);
+  const std::string at_line = record->AtLine();
+  context_->log->Info("c{} > {} {}", id_, at_line,
+                      response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  Reply(FormatWhatsat(
+      at_line, response.dump(3, ' ', false, nlohmann::json::error_handler_t::replace)));
+}
+
+void EdgeSession::Reply(std::string_view text) { output_.append(text); }
+
+void EdgeSession::ReplyInvalid(std::string_view line, std::string_view why) {
+  const std::string reply = FormatInvalid(line);
+  context_->log->Info("c{} > ? ({}) {}", id_, why, line);
+  Reply(reply);
+}
+
+asio::awaitable<bool> EdgeSession::Flush() {
+  if (output_.empty()) co_return socket_.is_open();
+  Touch();
+  boost::system::error_code ec;
+  co_await asio::async_write(socket_, asio::buffer(output_),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  output_.clear();
+  if (output_.capacity() > kMaxIdleOutputCapacity) output_.shrink_to_fit();
+  co_return !ec;
+}
+
+}  // namespace herd

@@ -1,0 +1,81 @@
+#ifndef HERD_EDGE_EDGE_SESSION_H_
+#define HERD_EDGE_EDGE_SESSION_H_
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/asio.h"
+#include "common/clock.h"
+#include "common/server_log.h"
+#include "places/places_provider.h"
+#include "store/store.h"
+
+namespace herd {
+
+// What every connection of one EdgeServer shares. Shared by the server and its
+// sessions, since a session may be destroyed after the server (when the
+// io_context is); the store and provider are only used by running sessions.
+struct EdgeContext {
+  std::string server_name;
+  size_t max_line_bytes = 0;
+  std::chrono::milliseconds idle_timeout{0};
+  Store* store = nullptr;
+  PlacesProvider* places = nullptr;
+  std::shared_ptr<ServerLog> log;
+  Clock clock;
+  std::atomic<size_t> active_connections{0};
+};
+
+// One text client's connection: reads lines, answers each in order, and
+// writes every reply whole. Kept alive by its own coroutines
+// (shared_from_this); decrements the active count when destroyed.
+//
+// Not thread-safe by itself: everything runs on the socket's strand.
+class EdgeSession : public std::enable_shared_from_this<EdgeSession> {
+ public:
+  EdgeSession(tcp::socket socket, std::shared_ptr<EdgeContext> context, uint64_t id);
+  EdgeSession(const EdgeSession&) = delete;
+  EdgeSession& operator=(const EdgeSession&) = delete;
+  ~EdgeSession();
+
+  // Starts the reader and the idle watchdog on the socket's executor.
+  void Start();
+
+ private:
+  asio::awaitable<void> ReadLoop();
+  asio::awaitable<void> Watchdog();
+
+  // Splits `data` into lines and answers complete ones; keeps a partial line.
+  asio::awaitable<bool> Consume(std::string_view data);
+  // Answers one complete line (without its '\n').
+  asio::awaitable<void> HandleLine(std::string_view line);
+  asio::awaitable<void> HandleWhatsat(std::string_view line, std::string_view client,
+                                      double radius_km, int bound);
+  void AnswerIamat(std::string_view client, std::string_view location,
+                   std::string_view client_time);
+  void Reply(std::string_view text);
+  void ReplyInvalid(std::string_view line, std::string_view why);
+  // Writes buffered replies; false if the connection failed.
+  asio::awaitable<bool> Flush();
+  void Touch();
+  void Close();
+
+  tcp::socket socket_;
+  const std::shared_ptr<EdgeContext> context_;
+  const uint64_t id_;
+  asio::steady_timer watchdog_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::string partial_;         // an incomplete line, at most max_line_bytes
+  bool discarding_ = false;     // inside an over-long line, until its '\n'
+  std::string output_;          // replies not yet written
+  std::array<char, 4 << 10> read_buffer_;  // small: thousands of connections
+};
+
+}  // namespace herd
+
+#endif  // HERD_EDGE_EDGE_SESSION_H_

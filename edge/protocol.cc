@@ -1,0 +1,180 @@
+#include "edge/protocol.h"
+
+#include <array>
+#include <charconv>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/strings.h"
+
+namespace herd {
+namespace {
+
+constexpr std::string_view kWhitespace = " \t\r\n\f\v";
+
+// Splits on runs of whitespace; returns false if there are more than `N`.
+template <size_t N>
+bool SplitFields(std::string_view line, std::array<std::string_view, N>* fields,
+                 size_t* count) {
+  *count = 0;
+  size_t pos = line.find_first_not_of(kWhitespace);
+  while (pos != std::string_view::npos) {
+    const size_t end = line.find_first_of(kWhitespace, pos);
+    if (*count == N) return false;
+    (*fields)[(*count)++] = line.substr(pos, end - pos);
+    if (end == std::string_view::npos) break;
+    pos = line.find_first_not_of(kWhitespace, end);
+  }
+  return true;
+}
+
+bool AllDigits(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// DIGITS[.DIGITS] with at most `max_integer_digits` before the point.
+bool IsUnsignedDecimal(std::string_view text, size_t max_integer_digits) {
+  const size_t dot = text.find('.');
+  const std::string_view integer = text.substr(0, dot);
+  if (integer.size() > max_integer_digits || !AllDigits(integer)) return false;
+  return dot == std::string_view::npos || AllDigits(text.substr(dot + 1));
+}
+
+double ToDouble(std::string_view unsigned_decimal) {
+  double value = 0;
+  std::from_chars(unsigned_decimal.data(),
+                  unsigned_decimal.data() + unsigned_decimal.size(), value);
+  return value;
+}
+
+// One signed coordinate "+DD.D", at most `limit` degrees in magnitude,
+// compared exactly (so 90.0000000000000001 is out of range).
+bool ParseCoordinate(std::string_view text, int limit, double* out) {
+  if (text.size() < 2 || (text[0] != '+' && text[0] != '-')) return false;
+  const bool negative = text[0] == '-';
+  const std::string_view magnitude = text.substr(1);
+  if (!IsUnsignedDecimal(magnitude, 3)) return false;
+  const size_t dot = magnitude.find('.');
+  int degrees = 0;
+  std::from_chars(magnitude.data(), magnitude.data() + magnitude.substr(0, dot).size(),
+                  degrees);
+  if (degrees > limit) return false;
+  if (degrees == limit && dot != std::string_view::npos &&
+      magnitude.find_first_not_of('0', dot + 1) != std::string_view::npos) {
+    return false;
+  }
+  *out = negative ? -ToDouble(magnitude) : ToDouble(magnitude);
+  return true;
+}
+
+absl::Status Invalid(std::string_view why) {
+  return absl::InvalidArgumentError(AsAbsl(why));
+}
+
+absl::StatusOr<Command> ParseIamat(std::string_view client, std::string_view location,
+                                   std::string_view time) {
+  IamatCommand command{client, location, time};
+  if (client.size() > kMaxClientIdBytes) return Invalid("client id too long");
+  if (!ParseLocation(location, &command.latitude, &command.longitude)) {
+    return Invalid("location is not +DD.D+DDD.D within range");
+  }
+  if (!IsWellFormedClientTime(time)) {
+    return Invalid("time is not POSIX seconds DIGITS[.DIGITS]");
+  }
+  return command;
+}
+
+absl::StatusOr<Command> ParseWhatsat(std::string_view client, std::string_view radius,
+                                     std::string_view bound) {
+  WhatsatCommand command{client};
+  if (client.size() > kMaxClientIdBytes) return Invalid("client id too long");
+  if (!IsUnsignedDecimal(radius, 6)) return Invalid("radius is not a decimal number");
+  command.radius_km = ToDouble(radius);
+  if (!(command.radius_km > 0 && command.radius_km <= 50)) {
+    return Invalid("radius must be in (0, 50] km");
+  }
+  if (bound.size() > 6 || !AllDigits(bound)) return Invalid("bound is not an integer");
+  std::from_chars(bound.data(), bound.data() + bound.size(), command.bound);
+  if (command.bound < 1 || command.bound > 20) return Invalid("bound must be in [1, 20]");
+  return command;
+}
+
+std::string Int128ToString(unsigned __int128 value) {
+  char digits[40];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + static_cast<int>(value % 10));
+    value /= 10;
+  } while (value != 0);
+  return std::string(std::make_reverse_iterator(digits + n),
+                     std::make_reverse_iterator(digits));
+}
+
+}  // namespace
+
+bool ParseLocation(std::string_view text, double* latitude, double* longitude) {
+  if (text.empty()) return false;
+  const size_t second_sign = text.find_first_of("+-", 1);
+  if (second_sign == std::string_view::npos) return false;
+  return ParseCoordinate(text.substr(0, second_sign), 90, latitude) &&
+         ParseCoordinate(text.substr(second_sign), 180, longitude);
+}
+
+absl::StatusOr<Command> ParseCommand(std::string_view line) {
+  std::array<std::string_view, 4> fields;
+  size_t count = 0;
+  if (!SplitFields(line, &fields, &count)) return Invalid("too many fields");
+  if (count == 0) return BlankLine{};
+  if (fields[0] == "IAMAT") {
+    if (count != 4) return Invalid("IAMAT takes CLIENT LOCATION TIME");
+    return ParseIamat(fields[1], fields[2], fields[3]);
+  }
+  if (fields[0] == "WHATSAT") {
+    if (count != 4) return Invalid("WHATSAT takes CLIENT RADIUS_KM BOUND");
+    return ParseWhatsat(fields[1], fields[2], fields[3]);
+  }
+  return Invalid("unknown command");
+}
+
+std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time) {
+  const size_t dot = client_time.find('.');
+  unsigned __int128 seconds = 0;
+  for (char c : client_time.substr(0, dot)) seconds = seconds * 10 + (c - '0');
+  uint32_t nanos = 0;
+  const std::string_view fraction =
+      dot == std::string_view::npos ? std::string_view() : client_time.substr(dot + 1);
+  for (size_t i = 0; i < 9; ++i) {
+    nanos = nanos * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+  }
+  const __int128 client_ns = static_cast<__int128>(seconds * 1'000'000'000 + nanos);
+  const __int128 diff = static_cast<__int128>(receive_time_ns) - client_ns;
+  const unsigned __int128 magnitude =
+      static_cast<unsigned __int128>(diff < 0 ? -diff : diff);
+  std::string fraction_digits = Int128ToString(magnitude % 1'000'000'000);
+  fraction_digits.insert(0, 9 - fraction_digits.size(), '0');
+  return absl::StrCat(diff < 0 ? "-" : "+", Int128ToString(magnitude / 1'000'000'000),
+                      ".", fraction_digits);
+}
+
+std::string FormatInvalid(std::string_view line) { return absl::StrCat("? ", AsAbsl(line), "\n"); }
+
+std::string FormatWhatsat(std::string_view at_line, std::string_view json_text) {
+  std::string out;
+  out.reserve(at_line.size() + json_text.size() + 3);
+  out.append(at_line);
+  out.push_back('\n');
+  for (char c : json_text) {
+    if (c == '\n' && (out.empty() || out.back() == '\n')) continue;
+    out.push_back(c);
+  }
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  out.append("\n\n");
+  return out;
+}
+
+}  // namespace herd

@@ -1,0 +1,42 @@
+#ifndef HERD_PLACES_PLACES_PROVIDER_H_
+#define HERD_PLACES_PLACES_PROVIDER_H_
+
+#include <nlohmann/json.hpp>
+
+#include "absl/functional/any_invocable.h"
+
+namespace herd {
+
+// A question for a Places provider: places around a point.
+struct PlacesQuery {
+  double latitude = 0;   // degrees, [-90, 90]
+  double longitude = 0;  // degrees, [-180, 180]
+  double radius_km = 0;  // (0, 50]
+  int max_results = 0;   // [1, 20]
+};
+
+// Finds places near a point and answers in the shape of Google's Nearby
+// Search response: {"html_attributions": [], "results": [...], "status": "OK"}
+// with at most `max_results` results. Failures are answers too: a JSON object
+// whose "status" names the failure (UNKNOWN_ERROR, OVER_QUERY_LIMIT,
+// REQUEST_DENIED, INVALID_REQUEST) and whose "results" is empty.
+//
+// Thread-safe: Nearby() may be called from any thread concurrently. It never
+// blocks on I/O; `done` runs exactly once, either before Nearby() returns or
+// later on a provider-owned thread, so callers must hop back to their own
+// executor before touching their state.
+class PlacesProvider {
+ public:
+  using Callback = absl::AnyInvocable<void(nlohmann::json response) &&>;
+
+  virtual ~PlacesProvider() = default;
+
+  virtual void Nearby(const PlacesQuery& query, Callback done) = 0;
+};
+
+// The Nearby Search response used for failures: empty results, `status` set.
+nlohmann::json PlacesFailure(const char* status);
+
+}  // namespace herd
+
+#endif  // HERD_PLACES_PLACES_PROVIDER_H_

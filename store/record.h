@@ -1,0 +1,46 @@
+#ifndef HERD_STORE_RECORD_H_
+#define HERD_STORE_RECORD_H_
+
+#include <string>
+#include <string_view>
+
+namespace herd {
+
+// One client's reported position as its origin server stamped it. The fields
+// are kept byte for byte as the client sent them (and as the origin computed
+// the time difference), so every server reproduces the origin's AT line.
+struct Record {
+  std::string client_id;    // e.g. "kiwi.cs.ucla.edu"
+  std::string origin;       // server that received the IAMAT, e.g. "Riley"
+  std::string skew;         // origin receive time minus client time: "+0.263873386"
+  std::string location;     // ISO 6709 as sent: "+34.068930-118.445127"
+  std::string client_time;  // POSIX seconds as sent: "1621464827.959498503"
+
+  // "AT Riley +0.263873386 kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503"
+  std::string AtLine() const;
+
+  bool operator==(const Record&) const = default;
+};
+
+// Exact comparison of two client times of the form DIGITS[.DIGITS]: no
+// floating point, any number of digits. Returns <0, 0, >0.
+// REQUIRES: both are well formed (the edge and peer parsers check that).
+int CompareClientTime(std::string_view a, std::string_view b);
+
+// True if `candidate` should replace `current` for the same client: a greater
+// client time wins; equal times are ordered by a deterministic tie-break
+// (greater origin name, then greater location, then the smaller time
+// difference, so a resend to the same server changes nothing). A record never
+// supersedes an identical one.
+// Numeric comparison of two time differences of the form [+-]DIGITS[.DIGITS].
+int CompareSkew(std::string_view a, std::string_view b);
+
+bool Supersedes(const Record& candidate, const Record& current);
+
+// True if `text` is a client time the store can compare: 1-19 integer digits,
+// optionally '.' and one or more fraction digits.
+bool IsWellFormedClientTime(std::string_view text);
+
+}  // namespace herd
+
+#endif  // HERD_STORE_RECORD_H_

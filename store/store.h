@@ -1,0 +1,123 @@
+#ifndef HERD_STORE_STORE_H_
+#define HERD_STORE_STORE_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "store/record.h"
+
+namespace herd {
+
+// The latest record per client, and a feed of the records it accepted.
+//
+// Apply() keeps a record only if it supersedes the stored one (newer client
+// time, exact decimal comparison, deterministic tie-break). Every accepted
+// record gets the next sequence number of its shard; the feed is the records
+// ordered by those numbers, each client appearing once, at its newest
+// version. A reader of the feed (a peer link, a watcher) holds a Cursor and
+// reads what came after it: a slow or absent reader costs the store nothing,
+// and what it missed is coalesced per client by construction.
+//
+// Thread-safe. Clients are spread over kShards shards, each behind its own
+// mutex; listeners are called after the shard lock is released.
+class Store {
+ public:
+  static constexpr int kShards = 16;
+
+  enum class Outcome { kAccepted, kStale };
+
+  // A reader's position in the feed: per shard, the last sequence number read.
+  // Meaningful only for the Store (and epoch) that produced it.
+  struct Cursor {
+    std::array<uint64_t, kShards> seen{};
+    int next_shard = 0;  // where the next read starts, for fairness
+  };
+
+  // A record in the feed and the neighbour it came from ("" = a local client).
+  struct FeedEntry {
+    Record record;
+    std::string via;
+  };
+
+  // Called after each accepted record, on the applying thread, outside every
+  // store lock. Must be quick and must not block (post work elsewhere). A
+  // listener may still be running when RemoveListener() returns: capture
+  // shared state by shared_ptr.
+  using Listener = std::function<void()>;
+
+  // `epoch` identifies this store's lifetime (random per process) so a reader
+  // can tell whether a cursor it kept still means anything.
+  explicit Store(uint64_t epoch);
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  uint64_t epoch() const { return epoch_; }
+
+  // Keeps `record` if it supersedes the stored one. `via` names the neighbour
+  // it came from (empty for a local client) so links skip sending it back.
+  // REQUIRES: record.client_time is well formed (IsWellFormedClientTime).
+  Outcome Apply(const Record& record, std::string_view via = {});
+
+  std::optional<Record> Get(std::string_view client_id) const;
+
+  // Number of clients.
+  size_t size() const;
+
+  // Up to `max` feed entries after `cursor`, advancing it past them. Entries
+  // that came via `skip_via` (if not empty) are passed over, not returned.
+  std::vector<FeedEntry> ReadAfter(Cursor* cursor, size_t max,
+                                   std::string_view skip_via = {}) const;
+
+  // Whether the feed has anything after `cursor`.
+  bool HasAfter(const Cursor& cursor) const;
+
+  // A cursor positioned after everything accepted so far.
+  Cursor End() const;
+
+  int64_t AddListener(Listener listener);
+  void RemoveListener(int64_t id);
+
+ private:
+  struct Entry {
+    Record record;
+    std::string via;
+    uint64_t seq = 0;
+  };
+
+  struct Shard {
+    mutable absl::Mutex mu;
+    absl::node_hash_map<std::string, Entry> by_client ABSL_GUARDED_BY(mu);
+    absl::btree_map<uint64_t, const Entry*> by_seq ABSL_GUARDED_BY(mu);
+    uint64_t last_seq ABSL_GUARDED_BY(mu) = 0;
+  };
+
+  using ListenerList = std::vector<std::pair<int64_t, std::shared_ptr<Listener>>>;
+
+  Shard& ShardFor(std::string_view client_id);
+  const Shard& ShardFor(std::string_view client_id) const;
+  void NotifyListeners();
+
+  // Constant after construction.
+  const uint64_t epoch_;
+
+  std::array<Shard, kShards> shards_;
+
+  mutable absl::Mutex listeners_mu_;
+  std::shared_ptr<const ListenerList> listeners_ ABSL_GUARDED_BY(listeners_mu_);
+  int64_t next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 1;
+};
+
+}  // namespace herd
+
+#endif  // HERD_STORE_STORE_H_

@@ -1,0 +1,126 @@
+#include "edge/protocol.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace herd {
+namespace {
+
+TEST(ParseCommandTest, IamatFromTheSpec) {
+  auto command =
+      ParseCommand("IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503");
+  ASSERT_TRUE(command.ok()) << command.status();
+  const auto& iamat = std::get<IamatCommand>(*command);
+  EXPECT_EQ(iamat.client_id, "kiwi.cs.ucla.edu");
+  EXPECT_EQ(iamat.location, "+34.068930-118.445127");
+  EXPECT_EQ(iamat.client_time, "1621464827.959498503");
+  EXPECT_DOUBLE_EQ(iamat.latitude, 34.068930);
+  EXPECT_DOUBLE_EQ(iamat.longitude, -118.445127);
+}
+
+TEST(ParseCommandTest, WhatsatFromTheSpec) {
+  auto command = ParseCommand("WHATSAT kiwi.cs.ucla.edu 10 5");
+  ASSERT_TRUE(command.ok()) << command.status();
+  const auto& whatsat = std::get<WhatsatCommand>(*command);
+  EXPECT_EQ(whatsat.client_id, "kiwi.cs.ucla.edu");
+  EXPECT_DOUBLE_EQ(whatsat.radius_km, 10);
+  EXPECT_EQ(whatsat.bound, 5);
+}
+
+TEST(ParseCommandTest, AnyWhitespaceSeparatesFields) {
+  for (const char* line :
+       {"IAMAT\tkiwi\t+1.0+2.0\t5", "  IAMAT kiwi +1.0+2.0 5  ", "IAMAT kiwi +1.0+2.0 5\r",
+        "IAMAT\fkiwi\v+1.0+2.0 \t\r 5", "\tIAMAT   kiwi  +1.0+2.0    5\t"}) {
+    auto command = ParseCommand(line);
+    ASSERT_TRUE(command.ok()) << line;
+    EXPECT_EQ(std::get<IamatCommand>(*command).client_id, "kiwi");
+    EXPECT_EQ(std::get<IamatCommand>(*command).client_time, "5");
+  }
+}
+
+TEST(ParseCommandTest, WhitespaceOnlyLinesAreBlank) {
+  for (const char* line : {"", " ", "\t\r", " \f\v "}) {
+    auto command = ParseCommand(line);
+    ASSERT_TRUE(command.ok());
+    EXPECT_TRUE(std::holds_alternative<BlankLine>(*command));
+  }
+}
+
+TEST(ParseCommandTest, LocationBoundsAndSigns) {
+  for (const char* location : {"+90-180", "-90+180", "+90.000+180.0000", "+0.0+0.0",
+                               "-0.5-0.5", "+34-118", "+5.25-007.5"}) {
+    EXPECT_TRUE(ParseCommand(std::string("IAMAT c ") + location + " 1").ok()) << location;
+  }
+  for (const char* location :
+       {"+91+0", "+90.0000001+0", "-90.1+0", "+0+180.0001", "+0-181", "34.0-118.0",
+        "+34.0118.0", "+34.0", "+-1+2", "+1+-2", "+1.+2", "+.5+2", "+1+2+3", "+1e1+2",
+        "+a+2", "+1+2x", "+1000+2"}) {
+    EXPECT_FALSE(ParseCommand(std::string("IAMAT c ") + location + " 1").ok()) << location;
+  }
+}
+
+TEST(ParseCommandTest, MalformedIamat) {
+  for (const char* line : {
+           "IAMAT Clark +12-118",                                   // missing field
+           "IAMAT kiwi +34.068930-118.445127 1621464827.9 extra",   // extra field
+           "IAMAT kiwi +34.068930-118.445127 now",                  // non-numeric time
+           "IAMAT kiwi +34.068930-118.445127 -5",                   // signed time
+           "IAMAT kiwi +34.068930-118.445127 5.",                   // empty fraction
+           "IAMAT kiwi +91.0-118.445127 1621464827",                // +91 latitude
+           "IAMAT kiwi +34.068930-181.0 1621464827",                // longitude range
+           "IAMAT kiwi 34.068930-118.445127 1621464827",            // missing sign
+           "iamat kiwi +34.068930-118.445127 1621464827",           // case-sensitive
+           "IAMAT",
+       }) {
+    EXPECT_FALSE(ParseCommand(line).ok()) << line;
+  }
+  EXPECT_FALSE(ParseCommand("IAMAT " + std::string(257, 'x') + " +1+2 3").ok());
+  EXPECT_TRUE(ParseCommand("IAMAT " + std::string(256, 'x') + " +1+2 3").ok());
+}
+
+TEST(ParseCommandTest, MalformedWhatsat) {
+  for (const char* line : {
+           "WHATSAT kiwi 0 5", "WHATSAT kiwi 50.5 5", "WHATSAT kiwi -1 5",
+           "WHATSAT kiwi 10 0", "WHATSAT kiwi 10 21", "WHATSAT kiwi 10 5.5",
+           "WHATSAT kiwi ten 5", "WHATSAT kiwi 10", "WHATSAT kiwi 10 5 5",
+           "WHATSAT kiwi 1e1 5", "WHATSAT kiwi 10 -5", "WHATSAT kiwi 10 +5",
+           "whatsat kiwi 10 5", "WHATSAT kiwi . 5", "WHATSAT kiwi 0.0 5",
+       }) {
+    EXPECT_FALSE(ParseCommand(line).ok()) << line;
+  }
+  for (const char* line : {"WHATSAT kiwi 50 20", "WHATSAT kiwi 0.001 1",
+                           "WHATSAT kiwi 50.0 1", "WHATSAT kiwi 10 05"}) {
+    EXPECT_TRUE(ParseCommand(line).ok()) << line;
+  }
+}
+
+TEST(ParseCommandTest, UnknownCommands) {
+  for (const char* line : {"HELLO", "AT Riley +0.1 kiwi +1+2 3", "IAMATX kiwi +1+2 3"}) {
+    EXPECT_FALSE(ParseCommand(line).ok()) << line;
+  }
+}
+
+TEST(FormatSkewTest, ExactNanoseconds) {
+  // Receive time 1621464828.223371889 minus 1621464827.959498503.
+  EXPECT_EQ(FormatSkew(1621464828'223371889, "1621464827.959498503"), "+0.263873386");
+  EXPECT_EQ(FormatSkew(1621464827'959498503, "1621464827.959498503"), "+0.000000000");
+  EXPECT_EQ(FormatSkew(1621464827'000000000, "1621464828.5"), "-1.500000000");
+  EXPECT_EQ(FormatSkew(1621464827'000000000, "1621464827"), "+0.000000000");
+  // Digits past the ninth do not move the nanoseconds.
+  EXPECT_EQ(FormatSkew(1'000000001, "1.0000000009999"), "+0.000000001");
+  // A client far in the future still formats (no overflow).
+  EXPECT_EQ(FormatSkew(0, "9999999999999999999.5"), "-9999999999999999999.500000000");
+}
+
+TEST(FormatTest, InvalidEchoesTheLine) {
+  EXPECT_EQ(FormatInvalid("IAMAT Clark +12-118"), "? IAMAT Clark +12-118\n");
+}
+
+TEST(FormatTest, WhatsatFraming) {
+  EXPECT_EQ(FormatWhatsat("AT x", "{\n\n   \"a\": 1\n}\n\n\n"), "AT x\n{\n   \"a\": 1\n}\n\n");
+  EXPECT_EQ(FormatWhatsat("AT x", "{}"), "AT x\n{}\n\n");
+}
+
+}  // namespace
+}  // namespace herd

@@ -1,0 +1,84 @@
+#include "store/record.h"
+
+#include <gtest/gtest.h>
+
+namespace herd {
+namespace {
+
+Record At(std::string time, std::string origin = "Riley",
+          std::string location = "+34.068930-118.445127", std::string skew = "+0.1") {
+  return Record{"kiwi.cs.ucla.edu", std::move(origin), std::move(skew),
+                std::move(location), std::move(time)};
+}
+
+TEST(CompareClientTimeTest, ExactDecimalOrder) {
+  EXPECT_LT(CompareClientTime("1621464827.959498503", "1621464827.959498504"), 0);
+  EXPECT_GT(CompareClientTime("1621464827.959498504", "1621464827.959498503"), 0);
+  // Digits beyond a double's precision still count.
+  EXPECT_LT(CompareClientTime("1621464827.9594985030000001", "1621464827.9594985030000002"),
+            0);
+  EXPECT_LT(CompareClientTime("9", "10"), 0);
+  EXPECT_LT(CompareClientTime("99.999", "100"), 0);
+  EXPECT_GT(CompareClientTime("1.5", "1.49999"), 0);
+}
+
+TEST(CompareClientTimeTest, EqualValuesWrittenDifferently) {
+  EXPECT_EQ(CompareClientTime("1621464827", "1621464827.000"), 0);
+  EXPECT_EQ(CompareClientTime("0001.50", "1.5"), 0);
+  EXPECT_EQ(CompareClientTime("0", "0.0"), 0);
+}
+
+TEST(SupersedesTest, NewerTimeWins) {
+  EXPECT_TRUE(Supersedes(At("1621464827.959498504"), At("1621464827.959498503")));
+  EXPECT_FALSE(Supersedes(At("1621464827.959498503"), At("1621464827.959498504")));
+}
+
+TEST(SupersedesTest, IdenticalRecordIsNotNewer) {
+  EXPECT_FALSE(Supersedes(At("5"), At("5")));
+}
+
+TEST(SupersedesTest, EqualTimesTieBreakIsATotalOrder) {
+  const Record riley = At("5", "Riley");
+  const Record bernard = At("5", "Bernard");
+  // Exactly one of the two wins, whichever arrives first.
+  EXPECT_NE(Supersedes(riley, bernard), Supersedes(bernard, riley));
+  EXPECT_TRUE(Supersedes(riley, bernard));
+  const Record north = At("5", "Riley", "+35.0-118.0");
+  const Record south = At("5", "Riley", "+33.0-118.0");
+  EXPECT_NE(Supersedes(north, south), Supersedes(south, north));
+}
+
+TEST(SupersedesTest, ResendToTheSameServerChangesNothing) {
+  const Record first = At("5", "Riley", "+34.0-118.0", "+0.250000000");
+  const Record resend = At("5", "Riley", "+34.0-118.0", "+3.000000000");
+  EXPECT_FALSE(Supersedes(resend, first));
+  EXPECT_TRUE(Supersedes(first, resend));
+}
+
+TEST(CompareSkewTest, SignedNumericOrder) {
+  EXPECT_LT(CompareSkew("-1.000000000", "+0.500000000"), 0);
+  EXPECT_LT(CompareSkew("-2.000000000", "-1.000000000"), 0);
+  EXPECT_GT(CompareSkew("+10.000000000", "+9.000000000"), 0);
+  EXPECT_EQ(CompareSkew("-0.000000000", "+0.000000000"), 0);
+}
+
+TEST(IsWellFormedClientTimeTest, AcceptsAndRejects) {
+  EXPECT_TRUE(IsWellFormedClientTime("1621464827.959498503"));
+  EXPECT_TRUE(IsWellFormedClientTime("1621464827"));
+  EXPECT_TRUE(IsWellFormedClientTime("0"));
+  for (const char* bad : {"", ".", "1.", ".5", "-1", "+1", "1e9", "12a", "1.2.3",
+                          "12345678901234567890" /* 20 digits */, " 1"}) {
+    EXPECT_FALSE(IsWellFormedClientTime(bad)) << bad;
+  }
+}
+
+TEST(RecordTest, AtLine) {
+  Record record{"kiwi.cs.ucla.edu", "Riley", "+0.263873386", "+34.068930-118.445127",
+                "1621464827.959498503"};
+  EXPECT_EQ(record.AtLine(),
+            "AT Riley +0.263873386 kiwi.cs.ucla.edu +34.068930-118.445127 "
+            "1621464827.959498503");
+}
+
+}  // namespace
+}  // namespace herd

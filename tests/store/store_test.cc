@@ -1,0 +1,130 @@
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace herd {
+namespace {
+
+Record At(std::string client, std::string time, std::string origin = "Riley") {
+  return Record{std::move(client), std::move(origin), "+0.000000001", "+1.0+2.0",
+                std::move(time)};
+}
+
+TEST(StoreTest, KeepsTheNewestAndIgnoresStale) {
+  Store store(1);
+  EXPECT_EQ(store.Apply(At("kiwi", "1621464827.959498503")), Store::Outcome::kAccepted);
+  EXPECT_EQ(store.Apply(At("kiwi", "1621464827.959498504")), Store::Outcome::kAccepted);
+  EXPECT_EQ(store.Apply(At("kiwi", "1621464827.959498503")), Store::Outcome::kStale);
+  EXPECT_EQ(store.Apply(At("kiwi", "1621464827.959498504")), Store::Outcome::kStale);
+  ASSERT_TRUE(store.Get("kiwi").has_value());
+  EXPECT_EQ(store.Get("kiwi")->client_time, "1621464827.959498504");
+  EXPECT_FALSE(store.Get("nobody").has_value());
+  EXPECT_EQ(store.size(), 1u);
+}
+
+TEST(StoreTest, TieBreakGivesTheSameRecordInEitherOrder) {
+  Store a(1), b(2);
+  const Record riley = At("kiwi", "5", "Riley");
+  const Record bernard = At("kiwi", "5", "Bernard");
+  a.Apply(riley);
+  a.Apply(bernard);
+  b.Apply(bernard);
+  b.Apply(riley);
+  EXPECT_EQ(*a.Get("kiwi"), *b.Get("kiwi"));
+}
+
+TEST(StoreTest, FeedHoldsEachClientOnceAtItsNewestVersion) {
+  Store store(1);
+  store.Apply(At("a", "1"));
+  store.Apply(At("b", "1"));
+  store.Apply(At("a", "2"));
+  Store::Cursor cursor;
+  std::vector<Store::FeedEntry> feed = store.ReadAfter(&cursor, 100);
+  ASSERT_EQ(feed.size(), 2u);
+  std::map<std::string, std::string> latest;
+  for (const auto& entry : feed) latest[entry.record.client_id] = entry.record.client_time;
+  EXPECT_EQ(latest["a"], "2");
+  EXPECT_EQ(latest["b"], "1");
+  EXPECT_TRUE(store.ReadAfter(&cursor, 100).empty());
+  EXPECT_FALSE(store.HasAfter(cursor));
+  store.Apply(At("b", "3"));
+  EXPECT_TRUE(store.HasAfter(cursor));
+  feed = store.ReadAfter(&cursor, 100);
+  ASSERT_EQ(feed.size(), 1u);
+  EXPECT_EQ(feed[0].record.client_time, "3");
+}
+
+TEST(StoreTest, FeedReadsInBoundedBatchesAndSkipsOneNeighbour) {
+  Store store(1);
+  for (int i = 0; i < 50; ++i) store.Apply(At("c" + std::to_string(i), "1"), "Jaquez");
+  for (int i = 50; i < 100; ++i) store.Apply(At("c" + std::to_string(i), "1"));
+  Store::Cursor cursor;
+  size_t total = 0;
+  for (;;) {
+    std::vector<Store::FeedEntry> batch = store.ReadAfter(&cursor, 7, "Jaquez");
+    ASSERT_LE(batch.size(), 7u);
+    for (const auto& entry : batch) EXPECT_NE(entry.via, "Jaquez");
+    total += batch.size();
+    if (!store.HasAfter(cursor)) break;
+  }
+  EXPECT_EQ(total, 50u);
+}
+
+TEST(StoreTest, EndCursorSeesOnlyWhatComesLater) {
+  Store store(1);
+  store.Apply(At("a", "1"));
+  Store::Cursor cursor = store.End();
+  EXPECT_FALSE(store.HasAfter(cursor));
+  store.Apply(At("b", "1"));
+  std::vector<Store::FeedEntry> feed = store.ReadAfter(&cursor, 10);
+  ASSERT_EQ(feed.size(), 1u);
+  EXPECT_EQ(feed[0].record.client_id, "b");
+}
+
+TEST(StoreTest, ListenersHearAcceptedRecordsOnly) {
+  Store store(1);
+  std::atomic<int> calls = 0;
+  const int64_t id = store.AddListener([&] { ++calls; });
+  store.Apply(At("a", "2"));
+  store.Apply(At("a", "1"));  // stale
+  EXPECT_EQ(calls.load(), 1);
+  store.RemoveListener(id);
+  store.Apply(At("a", "3"));
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(StoreTest, ConcurrentAppliesEndWithTheNewestPerClient) {
+  Store store(1);
+  constexpr int kThreads = 8;
+  constexpr int kClients = 200;
+  constexpr int kTimes = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&store, t] {
+      // Each thread applies every (client, time) in its own shuffled order.
+      for (int k = 0; k < kClients * kTimes; ++k) {
+        const int n = (k * 7919 + t * 104729) % (kClients * kTimes);
+        store.Apply(At("client" + std::to_string(n % kClients),
+                       "1000." + std::to_string(100 + n / kClients)));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_EQ(store.size(), size_t{kClients});
+  for (int c = 0; c < kClients; ++c) {
+    EXPECT_EQ(store.Get("client" + std::to_string(c))->client_time,
+              "1000." + std::to_string(100 + kTimes - 1));
+  }
+  // And the feed holds exactly one entry per client.
+  Store::Cursor cursor;
+  EXPECT_EQ(store.ReadAfter(&cursor, 1'000'000).size(), size_t{kClients});
+}
+
+}  // namespace
+}  // namespace herd
