@@ -15,11 +15,28 @@ namespace herd {
 
 ServerLog::ServerLog(std::shared_ptr<spdlog::logger> logger,
                      std::shared_ptr<spdlog::details::thread_pool> pool)
-    : pool_(std::move(pool)), logger_(std::move(logger)) {}
+    : pool_(std::move(pool)), logger_(std::move(logger)) {
+  if (pool_ != nullptr) flusher_ = std::thread([this] { FlushPeriodically(); });
+}
 
 ServerLog::~ServerLog() {
-  if (pool_ != nullptr) logger_->flush();
+  if (flusher_.joinable()) {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    flusher_.join();
+    logger_->flush();
+  }
   logger_.reset();  // before the pool that serves it
+}
+
+void ServerLog::FlushPeriodically() {
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Seconds(1));
+    logger_->flush();  // only queues a flush request for the writer thread
+  }
 }
 
 absl::StatusOr<std::unique_ptr<ServerLog>> ServerLog::Open(

@@ -3,12 +3,15 @@
 
 #include <cstddef>
 #include <memory>
+#include <thread>
 #include <string>
 #include <utility>
 
 #include <spdlog/spdlog.h>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace herd {
 
@@ -18,6 +21,8 @@ namespace herd {
 // queue; one background thread writes it. When the queue is full the oldest
 // message is dropped rather than blocking the caller. The file rotates at
 // `max_file_bytes`, keeping `max_files` old files, so the disk use is bounded.
+// What is queued reaches the file within about a second (a flusher thread),
+// warnings and errors at once.
 //
 // Thread-safe.
 class ServerLog {
@@ -57,9 +62,14 @@ class ServerLog {
  private:
   explicit ServerLog(std::shared_ptr<spdlog::logger> logger,
                      std::shared_ptr<spdlog::details::thread_pool> pool);
+  void FlushPeriodically();
 
   std::shared_ptr<spdlog::details::thread_pool> pool_;  // outlives logger_
   std::shared_ptr<spdlog::logger> logger_;
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread flusher_;  // only for a real file
 };
 
 }  // namespace herd

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# herd's one entry point for people and CI. Every step is idempotent and
+# quick the second time (it installs only missing packages and rebuilds only
+# what changed).
+#
+#   scripts/dev.sh up      install what is missing, build, start the default herd
+#   scripts/dev.sh test    install what is missing, build, run every test
+#   scripts/dev.sh build   install what is missing and build
+#   scripts/dev.sh fuzz [SECONDS]   run the parser fuzzer (default 20 s)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${HERD_BUILD_DIR:-$ROOT/build}"
+FUZZ_BUILD="${HERD_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
+JOBS="${HERD_JOBS:-2}"
+
+# Debian 12 packages the project builds, tests and runs with.
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git python3 netcat-openbsd
+  libboost-dev libabsl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
+  libcurl4-openssl-dev libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev
+)
+
+log() { printf '== %s\n' "$*" >&2; }
+
+install_missing() {
+  local missing=()
+  for package in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
+      missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing: ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+build() {
+  if [ ! -f "$BUILD/build.ninja" ]; then
+    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  fi
+  log "building in $BUILD"
+  cmake --build "$BUILD" -j"$JOBS"
+}
+
+fuzz() {
+  local seconds="${1:-20}"
+  if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
+    CC=clang CXX=clang++ cmake -S "$ROOT" -B "$FUZZ_BUILD" -G Ninja -DHERD_FUZZ=ON \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined" \
+      >/dev/null
+  fi
+  cmake --build "$FUZZ_BUILD" -j"$JOBS" >/dev/null
+  local corpus
+  corpus="$(mktemp -d)"
+  log "fuzzing the edge parser for ${seconds}s"
+  "$FUZZ_BUILD/tests/fuzz/protocol_fuzzer" -max_total_time="$seconds" -max_len=512 \
+    -print_final_stats=1 "$corpus" "$ROOT/tests/fuzz/corpus" 2>&1 | tail -n 3
+  local status=${PIPESTATUS[0]}
+  rm -rf "$corpus"
+  return "$status"
+}
+
+run_tests() {
+  log "unit and integration tests"
+  (cd "$BUILD" && ctest --output-on-failure -j"$JOBS" --timeout 600)
+  fuzz 20
+  log "conformance smoke test"
+  if [ -f "$ROOT/../shared/conformance/smoke.py" ]; then
+    python3 "$ROOT/../shared/conformance/smoke.py" "$BUILD/app/herd" core
+  fi
+}
+
+case "${1:-}" in
+  up)
+    install_missing
+    build
+    exec "$BUILD/app/herd" up --config "$ROOT/config/herd.json"
+    ;;
+  test)
+    install_missing
+    build
+    run_tests
+    ;;
+  build)
+    install_missing
+    build
+    ;;
+  fuzz)
+    install_missing
+    fuzz "${2:-20}"
+    ;;
+  *)
+    echo "usage: scripts/dev.sh up|test|build|fuzz [SECONDS]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,169 @@
+#include "tests/integration/herd_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+namespace herd::testing {
+namespace {
+
+int ConnectLoopback(uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+pid_t Spawn(const std::vector<std::string>& args, int stderr_fd, const std::string& cwd) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
+  const int null_fd = open("/dev/null", O_RDWR);
+  dup2(null_fd, STDIN_FILENO);
+  dup2(null_fd, STDOUT_FILENO);
+  dup2(stderr_fd >= 0 ? stderr_fd : null_fd, STDERR_FILENO);
+  std::vector<char*> argv;
+  std::string binary = HERD_BINARY;
+  argv.push_back(binary.data());
+  std::vector<std::string> copy = args;
+  for (std::string& arg : copy) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  execv(binary.c_str(), argv.data());
+  _exit(127);
+}
+
+}  // namespace
+
+std::vector<uint16_t> FreePorts(int count) {
+  std::vector<int> fds;
+  std::vector<uint16_t> ports;
+  for (int i = 0; i < count; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t length = sizeof address;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ports.push_back(ntohs(address.sin_port));
+    fds.push_back(fd);
+  }
+  for (int fd : fds) close(fd);
+  return ports;
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling interval
+  }
+  return condition();
+}
+
+bool Accepting(uint16_t port) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return false;
+  close(fd);
+  return true;
+}
+
+std::string Exchange(uint16_t port, const std::string& text) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return "";
+  send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+  shutdown(fd, SHUT_WR);
+  std::string out;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = recv(fd, buffer, sizeof buffer, 0)) > 0) out.append(buffer, n);
+  close(fd);
+  return out;
+}
+
+RunResult RunHerd(const std::vector<std::string>& args) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return {};
+  const pid_t pid = Spawn(args, pipe_fds[1], "");
+  close(pipe_fds[1]);
+  RunResult result;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(pipe_fds[0], buffer, sizeof buffer)) > 0) result.stderr_text.append(buffer, n);
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+HerdProcesses::HerdProcesses(const std::vector<std::string>& names,
+                             const std::vector<std::pair<std::string, std::string>>& links,
+                             const nlohmann::json& extra)
+    : names_(names) {
+  char pattern[] = "/tmp/herd-test-XXXXXX";
+  dir_ = mkdtemp(pattern);
+  const std::vector<uint16_t> ports = FreePorts(2 * static_cast<int>(names.size()));
+  nlohmann::json config = {{"servers", nlohmann::json::array()},
+                           {"links", nlohmann::json::array()},
+                           {"places", {{"provider", "offline"}}},
+                           {"log_dir", "logs"}};
+  for (size_t i = 0; i < names.size(); ++i) {
+    edge_ports_[names[i]] = ports[i];
+    grpc_ports_[names[i]] = ports[names.size() + i];
+    config["servers"].push_back({{"name", names[i]},
+                                 {"edge", "127.0.0.1:" + std::to_string(ports[i])},
+                                 {"grpc", "127.0.0.1:" + std::to_string(ports[names.size() + i])}});
+  }
+  for (const auto& [a, b] : links) config["links"].push_back({a, b});
+  config.merge_patch(extra);
+  config_path_ = dir_ + "/herd.json";
+  std::ofstream(config_path_) << config.dump(2);
+}
+
+HerdProcesses::~HerdProcesses() {
+  for (const auto& [name, pid] : pids_) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  std::error_code ignored;
+  std::system(("rm -rf '" + dir_ + "'").c_str());
+}
+
+bool HerdProcesses::Start(const std::string& name) {
+  pids_[name] = Spawn({"serve", name, "--config", config_path_}, -1, dir_);
+  const uint16_t port = edge_ports_.at(name);
+  return WaitFor([port] { return Accepting(port); });
+}
+
+bool HerdProcesses::StartAll() {
+  bool all = true;
+  for (const std::string& name : names_) all = Start(name) && all;
+  return all;
+}
+
+void HerdProcesses::Stop(const std::string& name, int signal) {
+  auto it = pids_.find(name);
+  if (it == pids_.end()) return;
+  kill(it->second, signal);
+  waitpid(it->second, nullptr, 0);
+  pids_.erase(it);
+}
+
+}  // namespace herd::testing

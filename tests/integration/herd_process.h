@@ -1,0 +1,75 @@
+#ifndef HERD_TESTS_INTEGRATION_HERD_PROCESS_H_
+#define HERD_TESTS_INTEGRATION_HERD_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace herd::testing {
+
+// Free loopback TCP ports, found by binding port 0 (the kernel picks).
+std::vector<uint16_t> FreePorts(int count);
+
+// Polls `condition` until it holds or `timeout` passes; true if it held.
+bool WaitFor(const std::function<bool()>& condition,
+             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Sends `text` to 127.0.0.1:port, half-closes, and reads to EOF.
+std::string Exchange(uint16_t port, const std::string& text);
+
+// Whether something accepts connections on 127.0.0.1:port.
+bool Accepting(uint16_t port);
+
+// The result of running the herd binary to completion.
+struct RunResult {
+  int exit_status = -1;
+  std::string stderr_text;
+};
+
+// Runs `herd ARGS...` to completion (with a deadline) and captures stderr.
+RunResult RunHerd(const std::vector<std::string>& args);
+
+// A herd of real `herd serve` processes from a generated config with free
+// ports, in a temporary folder. Servers can be killed and restarted.
+// Not thread-safe; kills every process it started when destroyed.
+class HerdProcesses {
+ public:
+  // `names` with `links` between them; `extra` is merged into the config.
+  HerdProcesses(const std::vector<std::string>& names,
+                const std::vector<std::pair<std::string, std::string>>& links,
+                const nlohmann::json& extra = nlohmann::json::object());
+  ~HerdProcesses();
+  HerdProcesses(const HerdProcesses&) = delete;
+  HerdProcesses& operator=(const HerdProcesses&) = delete;
+
+  // Starts server `name` and waits until its edge accepts connections.
+  bool Start(const std::string& name);
+  bool StartAll();
+  // Sends `signal` and waits for the process to end.
+  void Stop(const std::string& name, int signal);
+
+  uint16_t edge_port(const std::string& name) const { return edge_ports_.at(name); }
+  uint16_t grpc_port(const std::string& name) const { return grpc_ports_.at(name); }
+  const std::string& dir() const { return dir_; }
+  const std::string& config_path() const { return config_path_; }
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  std::vector<std::string> names_;
+  std::string dir_;
+  std::string config_path_;
+  std::map<std::string, uint16_t> edge_ports_;
+  std::map<std::string, uint16_t> grpc_ports_;
+  std::map<std::string, pid_t> pids_;
+};
+
+}  // namespace herd::testing
+
+#endif  // HERD_TESTS_INTEGRATION_HERD_PROCESS_H_
