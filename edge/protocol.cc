@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
+#include "store/decimal.h"
 
 namespace herd {
 namespace {
@@ -26,49 +27,6 @@ bool SplitFields(std::string_view line, std::array<std::string_view, N>* fields,
     if (end == std::string_view::npos) break;
     pos = line.find_first_not_of(kWhitespace, end);
   }
-  return true;
-}
-
-bool AllDigits(std::string_view text) {
-  if (text.empty()) return false;
-  for (char c : text) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
-
-// DIGITS[.DIGITS] with at most `max_integer_digits` before the point.
-bool IsUnsignedDecimal(std::string_view text, size_t max_integer_digits) {
-  const size_t dot = text.find('.');
-  const std::string_view integer = text.substr(0, dot);
-  if (integer.size() > max_integer_digits || !AllDigits(integer)) return false;
-  return dot == std::string_view::npos || AllDigits(text.substr(dot + 1));
-}
-
-double ToDouble(std::string_view unsigned_decimal) {
-  double value = 0;
-  std::from_chars(unsigned_decimal.data(),
-                  unsigned_decimal.data() + unsigned_decimal.size(), value);
-  return value;
-}
-
-// One signed coordinate "+DD.D", at most `limit` degrees in magnitude,
-// compared exactly (so 90.0000000000000001 is out of range).
-bool ParseCoordinate(std::string_view text, int limit, double* out) {
-  if (text.size() < 2 || (text[0] != '+' && text[0] != '-')) return false;
-  const bool negative = text[0] == '-';
-  const std::string_view magnitude = text.substr(1);
-  if (!IsUnsignedDecimal(magnitude, 3)) return false;
-  const size_t dot = magnitude.find('.');
-  int degrees = 0;
-  std::from_chars(magnitude.data(), magnitude.data() + magnitude.substr(0, dot).size(),
-                  degrees);
-  if (degrees > limit) return false;
-  if (degrees == limit && dot != std::string_view::npos &&
-      magnitude.find_first_not_of('0', dot + 1) != std::string_view::npos) {
-    return false;
-  }
-  *out = negative ? -ToDouble(magnitude) : ToDouble(magnitude);
   return true;
 }
 
@@ -116,14 +74,6 @@ std::string Int128ToString(unsigned __int128 value) {
 }
 
 }  // namespace
-
-bool ParseLocation(std::string_view text, double* latitude, double* longitude) {
-  if (text.empty()) return false;
-  const size_t second_sign = text.find_first_of("+-", 1);
-  if (second_sign == std::string_view::npos) return false;
-  return ParseCoordinate(text.substr(0, second_sign), 90, latitude) &&
-         ParseCoordinate(text.substr(second_sign), 180, longitude);
-}
 
 absl::StatusOr<Command> ParseCommand(std::string_view line) {
   std::array<std::string_view, 4> fields;

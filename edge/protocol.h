@@ -14,8 +14,6 @@
 
 namespace herd {
 
-inline constexpr size_t kMaxClientIdBytes = 256;
-
 // A line of only whitespace: ignored, no reply.
 struct BlankLine {};
 
@@ -41,10 +39,6 @@ using Command = std::variant<BlankLine, IamatCommand, WhatsatCommand>;
 // InvalidArgumentError whose message says what is wrong (for the log; the
 // client only sees "? LINE").
 absl::StatusOr<Command> ParseCommand(std::string_view line);
-
-// Parses an ISO 6709 location "+DD.D+DDD.D" (both signs required). Returns
-// false if malformed or out of range.
-bool ParseLocation(std::string_view text, double* latitude, double* longitude);
 
 // The time difference "receive time minus client time" with its sign and nine
 // fraction digits, computed in exact integer nanoseconds (client time digits

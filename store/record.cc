@@ -1,7 +1,10 @@
 #include "store/record.h"
 
+#include <charconv>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "store/decimal.h"
 
 namespace herd {
 namespace {
@@ -23,7 +26,35 @@ DecimalParts SplitDecimal(std::string_view text) {
 
 int Sign(int value) { return (value > 0) - (value < 0); }
 
+// One signed coordinate "+DD.D", at most `limit` degrees in magnitude,
+// compared exactly (so 90.0000000000000001 is out of range).
+bool ParseCoordinate(std::string_view text, int limit, double* out) {
+  if (text.size() < 2 || (text[0] != '+' && text[0] != '-')) return false;
+  const bool negative = text[0] == '-';
+  const std::string_view magnitude = text.substr(1);
+  if (!IsUnsignedDecimal(magnitude, 3)) return false;
+  const size_t dot = magnitude.find('.');
+  int degrees = 0;
+  std::from_chars(magnitude.data(), magnitude.data() + magnitude.substr(0, dot).size(),
+                  degrees);
+  if (degrees > limit) return false;
+  if (degrees == limit && dot != std::string_view::npos &&
+      magnitude.find_first_not_of('0', dot + 1) != std::string_view::npos) {
+    return false;
+  }
+  *out = negative ? -ToDouble(magnitude) : ToDouble(magnitude);
+  return true;
+}
+
 }  // namespace
+
+bool ParseLocation(std::string_view text, double* latitude, double* longitude) {
+  if (text.empty()) return false;
+  const size_t second_sign = text.find_first_of("+-", 1);
+  if (second_sign == std::string_view::npos) return false;
+  return ParseCoordinate(text.substr(0, second_sign), 90, latitude) &&
+         ParseCoordinate(text.substr(second_sign), 180, longitude);
+}
 
 std::string Record::AtLine() const {
   return absl::StrCat("AT ", origin, " ", skew, " ", client_id, " ", location, " ",
@@ -71,19 +102,26 @@ bool Supersedes(const Record& candidate, const Record& current) {
 }
 
 bool IsWellFormedClientTime(std::string_view text) {
+  return IsUnsignedDecimal(text, 19);
+}
+
+bool IsWellFormedSkew(std::string_view text) {
+  if (text.size() < 4 || (text[0] != '+' && text[0] != '-')) return false;
   const size_t dot = text.find('.');
-  const std::string_view integer = text.substr(0, dot);
-  if (integer.empty() || integer.size() > 19) return false;
-  for (char c : integer) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
-  }
-  if (dot == std::string_view::npos) return true;
-  const std::string_view fraction = text.substr(dot + 1);
-  if (fraction.empty()) return false;
-  for (char c : fraction) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
+  return dot != std::string_view::npos && AllDigits(text.substr(1, dot - 1)) &&
+         dot - 1 <= 20 && text.size() - dot - 1 == 9 && AllDigits(text.substr(dot + 1));
+}
+
+bool IsWellFormedRecord(const Record& record) {
+  constexpr std::string_view kWhitespace = " \t\r\n\f\v";
+  double latitude, longitude;
+  return !record.client_id.empty() && record.client_id.size() <= kMaxClientIdBytes &&
+         record.client_id.find_first_of(kWhitespace) == std::string::npos &&
+         !record.origin.empty() && record.origin.size() <= 253 &&
+         record.origin.find_first_of(kWhitespace) == std::string::npos &&
+         IsWellFormedSkew(record.skew) &&
+         ParseLocation(record.location, &latitude, &longitude) &&
+         IsWellFormedClientTime(record.client_time);
 }
 
 }  // namespace herd

@@ -1,10 +1,14 @@
 #ifndef HERD_STORE_RECORD_H_
 #define HERD_STORE_RECORD_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace herd {
+
+// The longest client id a server accepts, in bytes.
+inline constexpr size_t kMaxClientIdBytes = 256;
 
 // One client's reported position as its origin server stamped it. The fields
 // are kept byte for byte as the client sent them (and as the origin computed
@@ -36,6 +40,19 @@ int CompareClientTime(std::string_view a, std::string_view b);
 int CompareSkew(std::string_view a, std::string_view b);
 
 bool Supersedes(const Record& candidate, const Record& current);
+
+// Parses an ISO 6709 location "+DD.D+DDD.D" (both signs required, 1-3
+// integer digits, optional fraction) within [-90, 90] and [-180, 180],
+// compared exactly. Returns false if malformed or out of range.
+bool ParseLocation(std::string_view text, double* latitude, double* longitude);
+
+// True if `text` is a time difference as an AT line shows it: a sign, digits,
+// '.', nine digits.
+bool IsWellFormedSkew(std::string_view text);
+
+// True if every field of `record` could have been produced by an origin
+// server from a valid IAMAT (records from peers are checked with this).
+bool IsWellFormedRecord(const Record& record);
 
 // True if `text` is a client time the store can compare: 1-19 integer digits,
 // optionally '.' and one or more fraction digits.

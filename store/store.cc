@@ -18,7 +18,7 @@ const Store::Shard& Store::ShardFor(std::string_view client_id) const {
   return shards_[absl::Hash<absl::string_view>{}(AsAbsl(client_id)) % kShards];
 }
 
-Store::Outcome Store::Apply(const Record& record, std::string_view via) {
+Store::Outcome Store::Apply(const Record& record, const Source& via) {
   Shard& shard = ShardFor(record.client_id);
   {
     absl::MutexLock lock(&shard.mu);
@@ -29,7 +29,7 @@ Store::Outcome Store::Apply(const Record& record, std::string_view via) {
       shard.by_seq.erase(entry.seq);
     }
     entry.record = record;
-    entry.via = std::string(via);
+    entry.via = via;
     entry.seq = ++shard.last_seq;
     shard.by_seq.emplace(entry.seq, &entry);
   }
@@ -55,7 +55,7 @@ size_t Store::size() const {
 }
 
 std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
-                                               std::string_view skip_via) const {
+                                               const Source& skip) const {
   std::vector<FeedEntry> out;
   for (int visited = 0; visited < kShards && out.size() < max; ++visited) {
     const int s = cursor->next_shard;
@@ -66,7 +66,7 @@ std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
       for (; it != shard.by_seq.end() && out.size() < max; ++it) {
         cursor->seen[s] = it->first;
         const Entry& entry = *it->second;
-        if (!skip_via.empty() && entry.via == skip_via) continue;
+        if (!skip.name.empty() && entry.via == skip) continue;
         out.push_back(FeedEntry{entry.record, entry.via});
       }
       // Stay on this shard if `max` cut it short, so no shard starves.
@@ -84,6 +84,19 @@ bool Store::HasAfter(const Cursor& cursor) const {
     if (shard.last_seq > cursor.seen[s]) return true;
   }
   return false;
+}
+
+size_t Store::CountAfter(const Cursor& cursor, size_t limit) const {
+  size_t count = 0;
+  for (int s = 0; s < kShards && count < limit; ++s) {
+    const Shard& shard = shards_[s];
+    absl::MutexLock lock(&shard.mu);
+    for (auto it = shard.by_seq.upper_bound(cursor.seen[s]);
+         it != shard.by_seq.end() && count < limit; ++it) {
+      ++count;
+    }
+  }
+  return count;
 }
 
 Store::Cursor Store::End() const {

@@ -19,6 +19,14 @@
 
 namespace herd {
 
+// Where a record accepted by a Store came from: a local client (empty name)
+// or a neighbour, with that neighbour's epoch at the time.
+struct RecordSource {
+  std::string name;
+  uint64_t epoch = 0;
+  bool operator==(const RecordSource&) const = default;
+};
+
 // The latest record per client, and a feed of the records it accepted.
 //
 // Apply() keeps a record only if it supersedes the stored one (newer client
@@ -44,10 +52,12 @@ class Store {
     int next_shard = 0;  // where the next read starts, for fairness
   };
 
-  // A record in the feed and the neighbour it came from ("" = a local client).
+  using Source = RecordSource;
+
+  // A record in the feed and where it came from.
   struct FeedEntry {
     Record record;
-    std::string via;
+    Source via;
   };
 
   // Called after each accepted record, on the applying thread, outside every
@@ -64,10 +74,10 @@ class Store {
 
   uint64_t epoch() const { return epoch_; }
 
-  // Keeps `record` if it supersedes the stored one. `via` names the neighbour
-  // it came from (empty for a local client) so links skip sending it back.
+  // Keeps `record` if it supersedes the stored one. `via` says where it came
+  // from (default: a local client) so a link can skip sending it back.
   // REQUIRES: record.client_time is well formed (IsWellFormedClientTime).
-  Outcome Apply(const Record& record, std::string_view via = {});
+  Outcome Apply(const Record& record, const Source& via = {});
 
   std::optional<Record> Get(std::string_view client_id) const;
 
@@ -75,12 +85,17 @@ class Store {
   size_t size() const;
 
   // Up to `max` feed entries after `cursor`, advancing it past them. Entries
-  // that came via `skip_via` (if not empty) are passed over, not returned.
+  // that came via exactly `skip` (same name and epoch; ignored if the name is
+  // empty) are passed over, not returned: that neighbour has them already.
   std::vector<FeedEntry> ReadAfter(Cursor* cursor, size_t max,
-                                   std::string_view skip_via = {}) const;
+                                   const Source& skip = {}) const;
 
   // Whether the feed has anything after `cursor`.
   bool HasAfter(const Cursor& cursor) const;
+
+  // How many feed entries come after `cursor`, up to `limit`. Linear in the
+  // answer: for status pages, not hot paths.
+  size_t CountAfter(const Cursor& cursor, size_t limit) const;
 
   // A cursor positioned after everything accepted so far.
   Cursor End() const;
@@ -91,7 +106,7 @@ class Store {
  private:
   struct Entry {
     Record record;
-    std::string via;
+    Source via;
     uint64_t seq = 0;
   };
 

@@ -62,18 +62,26 @@ TEST(StoreTest, FeedHoldsEachClientOnceAtItsNewestVersion) {
 
 TEST(StoreTest, FeedReadsInBoundedBatchesAndSkipsOneNeighbour) {
   Store store(1);
-  for (int i = 0; i < 50; ++i) store.Apply(At("c" + std::to_string(i), "1"), "Jaquez");
+  const Store::Source jaquez{"Jaquez", 7};
+  for (int i = 0; i < 50; ++i) store.Apply(At("c" + std::to_string(i), "1"), jaquez);
   for (int i = 50; i < 100; ++i) store.Apply(At("c" + std::to_string(i), "1"));
+  for (int i = 100; i < 110; ++i) {
+    store.Apply(At("c" + std::to_string(i), "1"), Store::Source{"Jaquez", 8});
+  }
+  EXPECT_EQ(store.CountAfter(Store::Cursor(), 1000), 110u);
+  EXPECT_EQ(store.CountAfter(Store::Cursor(), 20), 20u);
   Store::Cursor cursor;
   size_t total = 0;
   for (;;) {
-    std::vector<Store::FeedEntry> batch = store.ReadAfter(&cursor, 7, "Jaquez");
+    std::vector<Store::FeedEntry> batch = store.ReadAfter(&cursor, 7, jaquez);
     ASSERT_LE(batch.size(), 7u);
-    for (const auto& entry : batch) EXPECT_NE(entry.via, "Jaquez");
+    for (const auto& entry : batch) EXPECT_NE(entry.via, jaquez);
     total += batch.size();
     if (!store.HasAfter(cursor)) break;
   }
-  EXPECT_EQ(total, 50u);
+  // Records from Jaquez's current epoch are skipped; from an older one
+  // (Jaquez restarted and lost them) they are sent back.
+  EXPECT_EQ(total, 60u);
 }
 
 TEST(StoreTest, EndCursorSeesOnlyWhatComesLater) {

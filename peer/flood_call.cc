@@ -1,0 +1,133 @@
+#include "peer/flood_call.h"
+
+#include <utility>
+#include <vector>
+
+#include "peer/peer_link.h"
+#include "peer/record_codec.h"
+
+namespace herd {
+
+FloodCall::FloodCall(std::shared_ptr<PeerLink> link, const LinkContext* context)
+    : link_(std::move(link)), link_context_(context) {}
+
+void FloodCall::Begin(v1::Peer::Stub* stub) {
+  self_ = shared_from_this();
+  // Wait for the neighbour to come up instead of failing at once: a link to
+  // a dead neighbour is one pending call, and it proceeds when it returns.
+  context_.set_wait_for_ready(true);
+  stub->async()->Flood(&context_, this);
+  v1::FloodRequest* hello;
+  {
+    absl::MutexLock lock(&mu_);
+    request_.mutable_hello()->set_name(link_context_->self_name);
+    request_.mutable_hello()->set_epoch(link_context_->epoch);
+    writing_ = true;
+    hello = &request_;
+  }
+  StartWrite(hello);
+  StartRead(&response_);
+  // Pump() writes from outside reactions: the hold keeps OnDone away until
+  // the stream is ending and no write is in flight.
+  AddHold();
+  StartCall();
+}
+
+void FloodCall::Pump() {
+  const Store& store = *link_context_->store;
+  v1::FloodRequest* request;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!welcomed_ || writing_ || ending_) return;
+    std::vector<Store::FeedEntry> entries;
+    do {
+      entries = store.ReadAfter(&cursor_, link_context_->max_batch_records, skip_);
+    } while (entries.empty() && store.HasAfter(cursor_));
+    if (entries.empty()) return;  // drained: the next Pump() comes from the store
+    request_.Clear();
+    v1::RecordBatch* batch = request_.mutable_batch();
+    for (const Store::FeedEntry& entry : entries) ToProto(entry.record, batch->add_records());
+    ToProto(cursor_, batch->mutable_cursor());
+    records_in_flight_ = entries.size();
+    writing_ = true;
+    request = &request_;
+  }
+  StartWrite(request);
+}
+
+bool FloodCall::EndLocked() {
+  ending_ = true;
+  if (writing_ || hold_removed_) return false;
+  hold_removed_ = true;
+  return true;
+}
+
+void FloodCall::OnWriteDone(bool ok) {
+  size_t sent;
+  bool remove_hold = false;
+  {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    sent = records_in_flight_;
+    records_in_flight_ = 0;
+    if (!ok || ending_) remove_hold = EndLocked();
+  }
+  if (ok && sent > 0) link_->OnSent(sent);
+  if (remove_hold) {
+    RemoveHold();
+  } else if (ok) {
+    Pump();
+  }
+}
+
+void FloodCall::OnReadDone(bool ok) {
+  if (!ok) {
+    bool remove_hold;
+    {
+      absl::MutexLock lock(&mu_);
+      remove_hold = EndLocked();
+    }
+    if (remove_hold) RemoveHold();
+    return;
+  }
+  if (response_.has_welcome()) {
+    HandleWelcome(response_.welcome());
+  } else if (response_.has_ack()) {
+    if (std::optional<Store::Cursor> acked = FromProto(response_.ack().cursor())) {
+      link_->OnAcked(*acked);
+    }
+  }
+  StartRead(&response_);
+}
+
+void FloodCall::HandleWelcome(const v1::PeerWelcome& welcome) {
+  if (welcome.name() != link_->neighbour()) {
+    link_context_->log->Error("peer {}: the server at its address calls itself \"{}\"",
+                              link_->neighbour(), welcome.name());
+    Cancel();
+    return;
+  }
+  std::optional<Store::Cursor> resume;
+  if (welcome.resume()) resume = FromProto(welcome.cursor());
+  {
+    absl::MutexLock lock(&mu_);
+    if (welcomed_) return;  // a second welcome is ignored
+    cursor_ = resume.value_or(Store::Cursor{});
+    skip_ = Store::Source{link_->neighbour(), welcome.epoch()};
+    welcomed_ = true;
+  }
+  link_->OnConnected(resume.has_value());
+  Pump();
+}
+
+void FloodCall::OnDone(const grpc::Status& status) {
+  bool was_connected;
+  {
+    absl::MutexLock lock(&mu_);
+    was_connected = welcomed_;
+  }
+  link_->OnCallDone(this, status, was_connected);
+  auto last_reference = std::move(self_);  // may delete this on return
+}
+
+}  // namespace herd

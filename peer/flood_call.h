@@ -1,0 +1,76 @@
+#ifndef HERD_PEER_FLOOD_CALL_H_
+#define HERD_PEER_FLOOD_CALL_H_
+
+#include <memory>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "herd/v1/herd.grpc.pb.h"
+#include "peer/link_context.h"
+#include "store/store.h"
+
+namespace herd {
+
+class PeerLink;
+
+// One outbound Flood stream to a neighbour (a gRPC client reactor).
+//
+// Sends PeerHello, waits for PeerWelcome (which says where to resume), then
+// sends the store's feed after that point in batches, one write in flight:
+// each write's completion reads the next batch, and when the feed is drained
+// the call waits for Pump() (the store accepted something). A slow or dead
+// neighbour therefore costs one batch of memory, and what it misses is
+// coalesced per client by the store.
+//
+// Thread-safe: Pump() and Cancel() may be called from any thread. Owns
+// itself (a self reference released in OnDone); others hold it by
+// shared_ptr, and a hold keeps gRPC from finishing while Pump() may write.
+class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResponse>,
+                  public std::enable_shared_from_this<FloodCall> {
+ public:
+  // `link` hears about the call's progress and its end.
+  FloodCall(std::shared_ptr<PeerLink> link, const LinkContext* context);
+  FloodCall(const FloodCall&) = delete;
+  FloodCall& operator=(const FloodCall&) = delete;
+
+  // Starts the RPC on `stub`. Call once.
+  void Begin(v1::Peer::Stub* stub);
+
+  // Sends what the feed holds, if the stream is ready for a write.
+  void Pump();
+
+  void Cancel() { context_.TryCancel(); }
+
+ private:
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+  void HandleWelcome(const v1::PeerWelcome& welcome);
+  // Marks the stream as ending; true if the caller must RemoveHold().
+  bool EndLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Constant after construction.
+  const std::shared_ptr<PeerLink> link_;
+  const LinkContext* const link_context_;
+
+  grpc::ClientContext context_;
+  v1::FloodResponse response_;  // used by the one read in flight
+  std::shared_ptr<FloodCall> self_;  // keeps the reactor alive until OnDone
+
+  absl::Mutex mu_;
+  v1::FloodRequest request_ ABSL_GUARDED_BY(mu_);  // the one write in flight
+  Store::Cursor cursor_ ABSL_GUARDED_BY(mu_);      // feed position sent so far
+  Store::Source skip_ ABSL_GUARDED_BY(mu_);        // the neighbour's own records
+  size_t records_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool welcomed_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;
+  bool hold_removed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace herd
+
+#endif  // HERD_PEER_FLOOD_CALL_H_

@@ -1,0 +1,122 @@
+#include "peer/peer_link.h"
+
+#include <utility>
+
+#include "peer/flood_call.h"
+
+namespace herd {
+
+PeerLink::PeerLink(std::string neighbour, std::shared_ptr<grpc::Channel> channel,
+                   const LinkContext* context, asio::any_io_executor executor)
+    : neighbour_(std::move(neighbour)),
+      channel_(std::move(channel)),
+      stub_(v1::Peer::NewStub(channel_)),
+      context_(context),
+      retry_timer_(asio::make_strand(executor)),
+      backoff_(context->min_backoff) {
+  stats_.neighbour = neighbour_;
+}
+
+void PeerLink::Start() { StartCall(); }
+
+void PeerLink::StartCall() {
+  std::shared_ptr<FloodCall> call;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || call_ != nullptr) return;
+    call = std::make_shared<FloodCall>(shared_from_this(), context_);
+    call_ = call;
+  }
+  call->Begin(stub_.get());
+}
+
+void PeerLink::Wake() {
+  std::shared_ptr<FloodCall> call;
+  {
+    absl::MutexLock lock(&mu_);
+    call = call_;
+  }
+  if (call != nullptr) call->Pump();
+}
+
+void PeerLink::Shutdown(absl::Duration timeout) {
+  std::shared_ptr<FloodCall> call;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    call = call_;
+  }
+  asio::post(retry_timer_.get_executor(), [self = shared_from_this()] {
+    self->retry_timer_.cancel();
+  });
+  if (call != nullptr) call->Cancel();
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(
+                           +[](std::shared_ptr<FloodCall>* c) { return *c == nullptr; },
+                           &call_),
+                       timeout);
+}
+
+LinkSnapshot PeerLink::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+void PeerLink::OnConnected(bool resumed) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stats_.connected_since != std::chrono::system_clock::time_point()) {
+      ++stats_.reconnects;
+    }
+    stats_.connected = true;
+    stats_.connected_since = std::chrono::system_clock::now();
+    backoff_ = context_->min_backoff;
+  }
+  context_->log->Info("peer {}: connected, {}", neighbour_,
+                      resumed ? "sending what it missed since its resume point"
+                              : "sending the full state");
+}
+
+void PeerLink::OnSent(size_t records) {
+  absl::MutexLock lock(&mu_);
+  stats_.records_sent += records;
+}
+
+void PeerLink::OnAcked(const Store::Cursor& cursor) {
+  absl::MutexLock lock(&mu_);
+  stats_.acked = cursor;
+}
+
+void PeerLink::OnCallDone(const FloodCall* call, const grpc::Status& status,
+                          bool was_connected) {
+  std::chrono::milliseconds delay;
+  {
+    absl::MutexLock lock(&mu_);
+    if (call_.get() == call) call_.reset();
+    stats_.connected = false;
+    stats_.last_error = status.error_message();
+    if (stopping_) return;
+    delay = was_connected ? context_->min_backoff : backoff_;
+    if (!was_connected) backoff_ = std::min(backoff_ * 2, context_->max_backoff);
+  }
+  if (was_connected || status.error_code() != grpc::StatusCode::CANCELLED) {
+    context_->log->Warn("peer {}: stream dropped: {} ({}); retrying in {} ms", neighbour_,
+                        status.error_message(), static_cast<int>(status.error_code()),
+                        delay.count());
+  }
+  ScheduleRetry(delay);
+}
+
+void PeerLink::ScheduleRetry(std::chrono::milliseconds delay) {
+  asio::post(retry_timer_.get_executor(), [weak = weak_from_this(), delay] {
+    auto self = weak.lock();
+    if (self == nullptr) return;
+    self->retry_timer_.expires_after(delay);
+    self->retry_timer_.async_wait([weak](const boost::system::error_code& ec) {
+      auto link = weak.lock();
+      if (!ec && link != nullptr) link->StartCall();
+    });
+  });
+}
+
+}  // namespace herd

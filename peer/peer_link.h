@@ -1,0 +1,87 @@
+#ifndef HERD_PEER_PEER_LINK_H_
+#define HERD_PEER_PEER_LINK_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "common/asio.h"
+#include "herd/v1/herd.grpc.pb.h"
+#include "peer/link_context.h"
+#include "store/store.h"
+
+namespace herd {
+
+class FloodCall;
+
+// A point-in-time view of an outbound link, for the admin RPC.
+struct LinkSnapshot {
+  std::string neighbour;
+  bool connected = false;
+  std::chrono::system_clock::time_point connected_since;
+  uint64_t reconnects = 0;
+  uint64_t records_sent = 0;
+  std::optional<Store::Cursor> acked;  // what the neighbour has applied
+  std::string last_error;
+};
+
+// The outbound link to one neighbour: keeps one Flood stream open to it,
+// opening a new one (bounded backoff) whenever the last one ends. Each
+// stream is a FloodCall that reads the store's feed from where the
+// neighbour says it has applied up to, so the link itself holds no records.
+//
+// Thread-safe. Owned by shared_ptr (its calls and retry timer hold it).
+class PeerLink : public std::enable_shared_from_this<PeerLink> {
+ public:
+  PeerLink(std::string neighbour, std::shared_ptr<grpc::Channel> channel,
+           const LinkContext* context, asio::any_io_executor executor);
+  PeerLink(const PeerLink&) = delete;
+  PeerLink& operator=(const PeerLink&) = delete;
+
+  const std::string& neighbour() const { return neighbour_; }
+
+  // Opens the first stream.
+  void Start();
+
+  // The store accepted something: let the open stream send it.
+  void Wake();
+
+  // Stops retrying and cancels the open stream; waits (up to `timeout`) for
+  // it to end.
+  void Shutdown(absl::Duration timeout);
+
+  LinkSnapshot Snapshot() const;
+
+  // Events from the link's FloodCall.
+  void OnConnected(bool resumed);
+  void OnSent(size_t records);
+  void OnAcked(const Store::Cursor& cursor);
+  void OnCallDone(const FloodCall* call, const grpc::Status& status, bool was_connected);
+
+ private:
+  void StartCall();
+  void ScheduleRetry(std::chrono::milliseconds delay);
+
+  // Constant after construction.
+  const std::string neighbour_;
+  const std::shared_ptr<grpc::Channel> channel_;
+  const std::unique_ptr<v1::Peer::Stub> stub_;
+  const LinkContext* const context_;
+  asio::steady_timer retry_timer_;  // used on its strand only
+
+  mutable absl::Mutex mu_;
+  std::shared_ptr<FloodCall> call_ ABSL_GUARDED_BY(mu_);  // the open stream
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::chrono::milliseconds backoff_ ABSL_GUARDED_BY(mu_);
+  LinkSnapshot stats_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace herd
+
+#endif  // HERD_PEER_PEER_LINK_H_

@@ -1,0 +1,201 @@
+#include "peer/peer_service.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "peer/record_codec.h"
+
+namespace herd {
+
+// One inbound Flood stream (a gRPC server reactor): PeerHello, then batches
+// to apply; answers PeerWelcome, then acknowledgements, one write in flight
+// (a newer acknowledgement replaces one not yet sent). Owns itself: deleted
+// in OnDone.
+class PeerService::FloodReceiver
+    : public grpc::ServerBidiReactor<v1::FloodRequest, v1::FloodResponse> {
+ public:
+  explicit FloodReceiver(PeerService* service) : service_(service) {
+    StartRead(&request_);
+  }
+
+ private:
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the sender closed or went away
+      FinishWhenIdle(grpc::Status::OK);
+      return;
+    }
+    if (sender_.empty()) {
+      if (!Greet()) return;
+    } else if (request_.has_batch()) {
+      ApplyBatch(request_.batch());
+    } else {
+      FinishWhenIdle(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                  "expected a RecordBatch after PeerHello"));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  // Checks the PeerHello and answers it; false if the stream was refused.
+  bool Greet() {
+    if (!request_.has_hello()) {
+      FinishWhenIdle(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                  "the first message must be PeerHello"));
+      return false;
+    }
+    const v1::PeerHello& hello = request_.hello();
+    auto it = service_->counters_.find(hello.name());
+    if (it == service_->counters_.end()) {
+      service_->log_->Warn("peer: refused a stream from \"{}\": not a neighbour of {}",
+                           hello.name(), service_->self_name_);
+      FinishWhenIdle(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                  "\"" + hello.name() + "\" is not a neighbour of " +
+                                      service_->self_name_));
+      return false;
+    }
+    sender_ = hello.name();
+    sender_epoch_ = hello.epoch();
+    counters_ = it->second.get();
+    counters_->open_streams.fetch_add(1);
+    std::optional<Store::Cursor> resume =
+        service_->resume_book_.ResumePoint(sender_, sender_epoch_);
+    service_->log_->Info("peer {}: inbound stream opened ({})", sender_,
+                         resume ? "resuming" : "expecting its full state");
+    v1::FloodResponse welcome;
+    welcome.mutable_welcome()->set_name(service_->self_name_);
+    welcome.mutable_welcome()->set_epoch(service_->epoch_);
+    welcome.mutable_welcome()->set_resume(resume.has_value());
+    if (resume) ToProto(*resume, welcome.mutable_welcome()->mutable_cursor());
+    Send(std::move(welcome));
+    return true;
+  }
+
+  void ApplyBatch(const v1::RecordBatch& batch) {
+    const Store::Source source{sender_, sender_epoch_};
+    uint64_t accepted = 0, rejected = 0;
+    for (const v1::Record& wire : batch.records()) {
+      std::optional<Record> record = FromProto(wire);
+      if (!record) {
+        ++rejected;
+        continue;
+      }
+      if (service_->store_->Apply(*record, source) == Store::Outcome::kAccepted) ++accepted;
+    }
+    counters_->records_received.fetch_add(batch.records_size());
+    counters_->records_accepted.fetch_add(accepted);
+    if (rejected > 0) {
+      counters_->records_rejected.fetch_add(rejected);
+      service_->log_->Warn("peer {}: dropped {} malformed records", sender_, rejected);
+    }
+    std::optional<Store::Cursor> cursor = FromProto(batch.cursor());
+    if (!cursor) return;
+    service_->resume_book_.Applied(sender_, sender_epoch_, *cursor);
+    v1::FloodResponse ack;
+    ToProto(*cursor, ack.mutable_ack()->mutable_cursor());
+    Send(std::move(ack));
+  }
+
+  // Writes `response` now, or after the write in flight (replacing any
+  // acknowledgement still waiting: only the newest matters).
+  void Send(v1::FloodResponse response) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (finishing_) return;
+      if (writing_) {
+        pending_ = std::move(response);
+        return;
+      }
+      writing_ = true;
+      out_ = std::move(response);
+    }
+    StartWrite(&out_);  // out_ is left alone until OnWriteDone
+  }
+
+  void OnWriteDone(bool ok) override {
+    enum class Next { kNothing, kWrite, kFinish } next = Next::kNothing;
+    grpc::Status finish;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (ok && pending_ && !finishing_) {
+        out_ = *std::move(pending_);
+        pending_.reset();
+        writing_ = true;
+        next = Next::kWrite;
+      } else if (finish_status_ && !finished_) {
+        finished_ = true;
+        finish = *std::move(finish_status_);
+        next = Next::kFinish;
+      }
+    }
+    if (next == Next::kWrite) StartWrite(&out_);
+    if (next == Next::kFinish) Finish(finish);
+  }
+
+  // Finishes once no write is in flight (one Finish, after the writes).
+  void FinishWhenIdle(grpc::Status status) {
+    {
+      absl::MutexLock lock(&mu_);
+      finishing_ = true;
+      pending_.reset();
+      if (finished_) return;
+      if (writing_) {
+        finish_status_ = std::move(status);
+        return;
+      }
+      finished_ = true;
+    }
+    Finish(std::move(status));
+  }
+
+  void OnDone() override {
+    if (counters_ != nullptr) {
+      counters_->open_streams.fetch_sub(1);
+      service_->log_->Info("peer {}: inbound stream closed", sender_);
+    }
+    delete this;
+  }
+
+  PeerService* const service_;
+  v1::FloodRequest request_;  // the one read in flight
+  std::string sender_;        // set by PeerHello
+  uint64_t sender_epoch_ = 0;
+  InboundCounters* counters_ = nullptr;
+
+  absl::Mutex mu_;
+  v1::FloodResponse out_ ABSL_GUARDED_BY(mu_);  // the one write in flight
+  std::optional<v1::FloodResponse> pending_ ABSL_GUARDED_BY(mu_);
+  std::optional<grpc::Status> finish_status_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+PeerService::PeerService(std::string self_name, uint64_t epoch,
+                         const std::vector<std::string>& neighbours, Store* store,
+                         ServerLog* log)
+    : self_name_(std::move(self_name)), epoch_(epoch), store_(store), log_(log) {
+  for (const std::string& neighbour : neighbours) {
+    counters_[neighbour] = std::make_unique<InboundCounters>();
+  }
+}
+
+const InboundCounters* PeerService::counters(const std::string& neighbour) const {
+  auto it = counters_.find(neighbour);
+  return it == counters_.end() ? nullptr : it->second.get();
+}
+
+uint64_t PeerService::records_received_total() const {
+  uint64_t total = 0;
+  for (const auto& [name, counters] : counters_) total += counters->records_received.load();
+  return total;
+}
+
+grpc::ServerBidiReactor<v1::FloodRequest, v1::FloodResponse>* PeerService::Flood(
+    grpc::CallbackServerContext* context) {
+  return new FloodReceiver(this);
+}
+
+}  // namespace herd

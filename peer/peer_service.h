@@ -1,0 +1,63 @@
+#ifndef HERD_PEER_PEER_SERVICE_H_
+#define HERD_PEER_PEER_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/server_log.h"
+#include "herd/v1/herd.grpc.pb.h"
+#include "peer/resume_book.h"
+#include "store/store.h"
+
+namespace herd {
+
+// Counters of what arrives from one neighbour.
+struct InboundCounters {
+  std::atomic<uint64_t> records_received{0};
+  std::atomic<uint64_t> records_accepted{0};
+  std::atomic<uint64_t> records_rejected{0};  // malformed
+  std::atomic<int> open_streams{0};
+};
+
+// The server side of herd.v1.Peer: accepts Flood streams from configured
+// neighbours (and refuses anyone else), applies their records to the store
+// and tells each where to resume (ResumeBook).
+//
+// Thread-safe. Must outlive the grpc::Server it is registered with (the
+// server's Shutdown ends every stream).
+class PeerService final : public v1::Peer::CallbackService {
+ public:
+  PeerService(std::string self_name, uint64_t epoch,
+              const std::vector<std::string>& neighbours, Store* store, ServerLog* log);
+  PeerService(const PeerService&) = delete;
+  PeerService& operator=(const PeerService&) = delete;
+
+  // Counters for `neighbour`, or null if it is not one.
+  const InboundCounters* counters(const std::string& neighbour) const;
+  uint64_t records_received_total() const;
+
+ private:
+  class FloodReceiver;
+
+  grpc::ServerBidiReactor<v1::FloodRequest, v1::FloodResponse>* Flood(
+      grpc::CallbackServerContext* context) override;
+
+  // Constant after construction.
+  const std::string self_name_;
+  const uint64_t epoch_;
+  Store* const store_;
+  ServerLog* const log_;
+  std::map<std::string, std::unique_ptr<InboundCounters>> counters_;  // by neighbour
+
+  ResumeBook resume_book_;
+};
+
+}  // namespace herd
+
+#endif  // HERD_PEER_PEER_SERVICE_H_

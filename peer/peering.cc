@@ -1,0 +1,114 @@
+#include "peer/peering.h"
+
+#include <utility>
+
+namespace herd {
+namespace {
+
+constexpr int kKeepaliveMs = 1000;
+constexpr int kKeepaliveTimeoutMs = 2000;
+
+std::shared_ptr<grpc::Channel> DialNeighbour(const std::string& target,
+                                             const LinkContext& context) {
+  grpc::ChannelArguments args;
+  // A dead neighbour is noticed within seconds, not the 2-hour TCP default.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // And a returning one is found again within about a second.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+              static_cast<int>(context.min_backoff.count()));
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+              static_cast<int>(context.min_backoff.count()));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              static_cast<int>(context.max_backoff.count()));
+  // Each link gets its own connection, not one shared by target.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+std::vector<std::string> Names(const std::vector<Peering::Neighbour>& neighbours) {
+  std::vector<std::string> names;
+  for (const auto& neighbour : neighbours) names.push_back(neighbour.name);
+  return names;
+}
+
+double SecondsSinceEpoch(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration<double>(time.time_since_epoch()).count();
+}
+
+}  // namespace
+
+Peering::Peering(Options options, Store* store, ServerLog* log,
+                 asio::any_io_executor executor)
+    : context_{options.self_name, store->epoch(), store, log, options.max_batch_records,
+               options.min_backoff, options.max_backoff},
+      links_([&] {
+        auto links = std::make_shared<LinkList>();
+        for (const Neighbour& neighbour : options.neighbours) {
+          links->push_back(std::make_shared<PeerLink>(
+              neighbour.name, DialNeighbour(neighbour.grpc_target, context_), &context_,
+              executor));
+        }
+        return links;
+      }()),
+      service_(options.self_name, store->epoch(), Names(options.neighbours), store, log) {}
+
+Peering::~Peering() {
+  if (listener_id_ != 0) Shutdown();
+}
+
+void Peering::ConfigureServer(grpc::ServerBuilder* builder) {
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                              kKeepaliveMs / 2);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+}
+
+void Peering::Start() {
+  // The listener holds the link list, not `this`: it may run once more on
+  // another thread after RemoveListener, and links ignore Wake once stopped.
+  listener_id_ = context_.store->AddListener([links = links_] {
+    for (const auto& link : *links) link->Wake();
+  });
+  for (const auto& link : *links_) link->Start();
+}
+
+void Peering::Shutdown() {
+  if (listener_id_ == 0) return;
+  context_.store->RemoveListener(listener_id_);
+  listener_id_ = 0;
+  for (const auto& link : *links_) link->Shutdown(absl::Seconds(2));
+}
+
+std::vector<v1::LinkStatus> Peering::Status() const {
+  std::vector<v1::LinkStatus> out;
+  for (const auto& link : *links_) {
+    const LinkSnapshot snapshot = link->Snapshot();
+    v1::LinkStatus status;
+    status.set_neighbour(snapshot.neighbour);
+    status.set_state(snapshot.connected ? v1::LinkStatus::CONNECTED
+                                        : v1::LinkStatus::CONNECTING);
+    if (snapshot.connected) {
+      status.set_connected_since(SecondsSinceEpoch(snapshot.connected_since));
+    }
+    status.set_reconnects(snapshot.reconnects);
+    status.set_records_sent(snapshot.records_sent);
+    status.set_backlog(context_.store->CountAfter(snapshot.acked.value_or(Store::Cursor{}),
+                                                  SIZE_MAX));
+    status.set_last_error(snapshot.last_error);
+    if (const InboundCounters* counters = service_.counters(snapshot.neighbour)) {
+      status.set_records_received(counters->records_received.load());
+      status.set_records_accepted(counters->records_accepted.load());
+      status.set_inbound_connected(counters->open_streams.load() > 0);
+    }
+    out.push_back(std::move(status));
+  }
+  return out;
+}
+
+}  // namespace herd

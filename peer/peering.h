@@ -1,0 +1,77 @@
+#ifndef HERD_PEER_PEERING_H_
+#define HERD_PEER_PEERING_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/asio.h"
+#include "common/server_log.h"
+#include "herd/v1/herd.pb.h"
+#include "peer/link_context.h"
+#include "peer/peer_link.h"
+#include "peer/peer_service.h"
+#include "store/store.h"
+
+namespace herd {
+
+// This server's part in the herd: an outbound PeerLink to every configured
+// neighbour (dialled here) and the PeerService that accepts theirs. Accepted
+// records reach every neighbour except the one they came from; what a
+// neighbour missed while away is read from the store's feed when it returns.
+//
+// Thread-safe. Start() once, Shutdown() once before destruction.
+class Peering {
+ public:
+  struct Neighbour {
+    std::string name;
+    std::string grpc_target;  // "HOST:PORT"
+  };
+  struct Options {
+    std::string self_name;
+    std::vector<Neighbour> neighbours;
+    size_t max_batch_records = 512;
+    std::chrono::milliseconds min_backoff{100};
+    std::chrono::milliseconds max_backoff{1000};
+  };
+
+  Peering(Options options, Store* store, ServerLog* log, asio::any_io_executor executor);
+  Peering(const Peering&) = delete;
+  Peering& operator=(const Peering&) = delete;
+  ~Peering();
+
+  // Register with the grpc::ServerBuilder before the server starts.
+  grpc::Service* service() { return &service_; }
+
+  // Channel arguments for a gRPC server that serves peers: accept the
+  // frequent keepalive pings that notice a dead neighbour in seconds.
+  static void ConfigureServer(grpc::ServerBuilder* builder);
+
+  // Dials every neighbour and starts flooding.
+  void Start();
+
+  // Stops flooding and dialling and waits (briefly) for outbound streams to
+  // end. Inbound streams end with the grpc::Server's Shutdown.
+  void Shutdown();
+
+  // Each link's state and counters (for the admin RPC).
+  std::vector<v1::LinkStatus> Status() const;
+  uint64_t records_received_total() const { return service_.records_received_total(); }
+
+ private:
+  using LinkList = std::vector<std::shared_ptr<PeerLink>>;
+
+  // Constant after construction.
+  const LinkContext context_;
+  const std::shared_ptr<const LinkList> links_;  // shared with the store listener
+  PeerService service_;
+  int64_t listener_id_ = 0;  // set in Start, cleared in Shutdown (owner thread)
+};
+
+}  // namespace herd
+
+#endif  // HERD_PEER_PEERING_H_
