@@ -39,11 +39,15 @@ void FloodCall::Pump() {
   {
     absl::MutexLock lock(&mu_);
     if (!welcomed_ || writing_ || ending_) return;
+    const Store::Cursor before = cursor_;
     std::vector<Store::FeedEntry> entries;
     do {
       entries = store.ReadAfter(&cursor_, link_context_->max_batch_records, skip_);
     } while (entries.empty() && store.HasAfter(cursor_));
-    if (entries.empty()) return;  // drained: the next Pump() comes from the store
+    // Drained: the next Pump() comes from the store. A cursor that moved
+    // over the neighbour's own records alone is still sent (an empty batch),
+    // so its resume point and our backlog figure keep up.
+    if (entries.empty() && cursor_.seen == before.seen) return;
     request_.Clear();
     v1::RecordBatch* batch = request_.mutable_batch();
     for (const Store::FeedEntry& entry : entries) ToProto(entry.record, batch->add_records());

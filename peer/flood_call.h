@@ -18,7 +18,8 @@ class PeerLink;
 // One outbound Flood stream to a neighbour (a gRPC client reactor).
 //
 // Sends PeerHello, waits for PeerWelcome (which says where to resume), then
-// sends the store's feed after that point in batches, one write in flight:
+// sends the store's feed after that point in batches (skipping records the
+// neighbour itself sent us in its current epoch), one write in flight:
 // each write's completion reads the next batch, and when the feed is drained
 // the call waits for Pump() (the store accepted something). A slow or dead
 // neighbour therefore costs one batch of memory, and what it misses is

@@ -39,6 +39,15 @@ void PeerLink::Wake() {
   if (call != nullptr) call->Pump();
 }
 
+void PeerLink::DropStream() {
+  std::shared_ptr<FloodCall> call;
+  {
+    absl::MutexLock lock(&mu_);
+    call = call_;
+  }
+  if (call != nullptr) call->Cancel();
+}
+
 void PeerLink::Shutdown(absl::Duration timeout) {
   std::shared_ptr<FloodCall> call;
   {

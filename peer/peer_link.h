@@ -58,6 +58,9 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
   LinkSnapshot Snapshot() const;
 
+  // Cancels the open stream (the link then reconnects as after a failure).
+  void DropStream();
+
   // Events from the link's FloodCall.
   void OnConnected(bool resumed);
   void OnSent(size_t records);

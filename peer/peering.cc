@@ -85,6 +85,10 @@ void Peering::Shutdown() {
   for (const auto& link : *links_) link->Shutdown(absl::Seconds(2));
 }
 
+void Peering::DropStreamsForTesting() {
+  for (const auto& link : *links_) link->DropStream();
+}
+
 std::vector<v1::LinkStatus> Peering::Status() const {
   std::vector<v1::LinkStatus> out;
   for (const auto& link : *links_) {

@@ -58,6 +58,10 @@ class Peering {
   // end. Inbound streams end with the grpc::Server's Shutdown.
   void Shutdown();
 
+  // Ends every open outbound stream as a network failure would; the links
+  // reconnect and resume by themselves. For tests.
+  void DropStreamsForTesting();
+
   // Each link's state and counters (for the admin RPC).
   std::vector<v1::LinkStatus> Status() const;
   uint64_t records_received_total() const { return service_.records_received_total(); }

@@ -49,7 +49,7 @@ bool ParseCoordinate(std::string_view text, int limit, double* out) {
 }  // namespace
 
 bool ParseLocation(std::string_view text, double* latitude, double* longitude) {
-  if (text.empty()) return false;
+  if (text.empty() || text.size() > kMaxNumberBytes) return false;
   const size_t second_sign = text.find_first_of("+-", 1);
   if (second_sign == std::string_view::npos) return false;
   return ParseCoordinate(text.substr(0, second_sign), 90, latitude) &&
@@ -88,21 +88,28 @@ int CompareSkew(std::string_view a, std::string_view b) {
   return a_negative ? -magnitude : magnitude;
 }
 
-bool Supersedes(const Record& candidate, const Record& current) {
-  const int by_time = CompareClientTime(candidate.client_time, current.client_time);
+bool SupersedesFields(std::string_view time, std::string_view origin,
+                      std::string_view location, std::string_view skew,
+                      std::string_view current_time, std::string_view current_origin,
+                      std::string_view current_location, std::string_view current_skew) {
+  const int by_time = CompareClientTime(time, current_time);
   if (by_time != 0) return by_time > 0;
   // Equal client times: a total order, so every server keeps the same record.
-  if (candidate.origin != current.origin) return candidate.origin > current.origin;
-  if (candidate.location != current.location) {
-    return candidate.location > current.location;
-  }
+  if (origin != current_origin) return origin > current_origin;
+  if (location != current_location) return location > current_location;
   // The same report received twice by one server: the first receipt (the
   // smaller time difference) stands, so a resend changes nothing.
-  return CompareSkew(candidate.skew, current.skew) < 0;
+  return CompareSkew(skew, current_skew) < 0;
+}
+
+bool Supersedes(const Record& candidate, const Record& current) {
+  return SupersedesFields(candidate.client_time, candidate.origin, candidate.location,
+                          candidate.skew, current.client_time, current.origin,
+                          current.location, current.skew);
 }
 
 bool IsWellFormedClientTime(std::string_view text) {
-  return IsUnsignedDecimal(text, 19);
+  return text.size() <= kMaxNumberBytes && IsUnsignedDecimal(text, 19);
 }
 
 bool IsWellFormedSkew(std::string_view text) {

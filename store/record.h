@@ -9,6 +9,9 @@ namespace herd {
 
 // The longest client id a server accepts, in bytes.
 inline constexpr size_t kMaxClientIdBytes = 256;
+// The longest location or client time accepted, in bytes (digits beyond a
+// few dozen carry no information; the bound keeps records small).
+inline constexpr size_t kMaxNumberBytes = 1024;
 
 // One client's reported position as its origin server stamped it. The fields
 // are kept byte for byte as the client sent them (and as the origin computed
@@ -40,6 +43,12 @@ int CompareClientTime(std::string_view a, std::string_view b);
 int CompareSkew(std::string_view a, std::string_view b);
 
 bool Supersedes(const Record& candidate, const Record& current);
+
+// The same on the fields that decide it (for records not held as Record).
+bool SupersedesFields(std::string_view time, std::string_view origin,
+                      std::string_view location, std::string_view skew,
+                      std::string_view current_time, std::string_view current_origin,
+                      std::string_view current_location, std::string_view current_skew);
 
 // Parses an ISO 6709 location "+DD.D+DDD.D" (both signs required, 1-3
 // integer digits, optional fraction) within [-90, 90] and [-180, 180],

@@ -8,7 +8,43 @@
 namespace herd {
 
 Store::Store(uint64_t epoch)
-    : epoch_(epoch), listeners_(std::make_shared<const ListenerList>()) {}
+    : epoch_(epoch),
+      sources_{Source{}},
+      listeners_(std::make_shared<const ListenerList>()) {}
+
+size_t Store::SlotHash::operator()(std::string_view client_id) const {
+  return absl::Hash<absl::string_view>{}(AsAbsl(client_id));
+}
+
+uint32_t Store::InternSource(const Source& source) {
+  if (source.name.empty()) return 0;
+  if (std::optional<uint32_t> id = FindSource(source)) return *id;
+  absl::MutexLock lock(&sources_mu_);
+  auto& epochs = source_ids_[source.name];
+  for (const auto& [epoch, id] : epochs) {
+    if (epoch == source.epoch) return id;
+  }
+  const uint32_t id = static_cast<uint32_t>(sources_.size());
+  sources_.push_back(source);
+  epochs.emplace_back(source.epoch, id);
+  return id;
+}
+
+std::optional<uint32_t> Store::FindSource(const Source& source) const {
+  if (source.name.empty()) return 0;
+  absl::ReaderMutexLock lock(&sources_mu_);
+  auto it = source_ids_.find(source.name);
+  if (it == source_ids_.end()) return std::nullopt;
+  for (const auto& [epoch, id] : it->second) {
+    if (epoch == source.epoch) return id;
+  }
+  return std::nullopt;
+}
+
+Store::Source Store::SourceOf(uint32_t id) const {
+  absl::ReaderMutexLock lock(&sources_mu_);
+  return sources_[id];
+}
 
 Store::Shard& Store::ShardFor(std::string_view client_id) {
   return shards_[absl::Hash<absl::string_view>{}(AsAbsl(client_id)) % kShards];
@@ -19,19 +55,21 @@ const Store::Shard& Store::ShardFor(std::string_view client_id) const {
 }
 
 Store::Outcome Store::Apply(const Record& record, const Source& via) {
+  const uint32_t source = InternSource(via);
   Shard& shard = ShardFor(record.client_id);
   {
     absl::MutexLock lock(&shard.mu);
-    auto [it, inserted] = shard.by_client.try_emplace(record.client_id);
-    Entry& entry = it->second;
-    if (!inserted) {
-      if (!Supersedes(record, entry.record)) return Outcome::kStale;
-      shard.by_seq.erase(entry.seq);
+    auto it = shard.by_client.find(std::string_view(record.client_id));
+    if (it != shard.by_client.end()) {
+      if (!Supersedes(record, *it->record)) return Outcome::kStale;
+      shard.by_seq.erase(it->record.get());
+      it->record = PackedRecord::Make(record, source, ++shard.last_seq);
+      shard.by_seq.insert(it->record.get());
+    } else {
+      auto packed = PackedRecord::Make(record, source, ++shard.last_seq);
+      shard.by_seq.insert(packed.get());
+      shard.by_client.insert(Slot{std::move(packed)});
     }
-    entry.record = record;
-    entry.via = via;
-    entry.seq = ++shard.last_seq;
-    shard.by_seq.emplace(entry.seq, &entry);
   }
   NotifyListeners();
   return Outcome::kAccepted;
@@ -40,9 +78,9 @@ Store::Outcome Store::Apply(const Record& record, const Source& via) {
 std::optional<Record> Store::Get(std::string_view client_id) const {
   const Shard& shard = ShardFor(client_id);
   absl::MutexLock lock(&shard.mu);
-  auto it = shard.by_client.find(AsAbsl(client_id));
+  auto it = shard.by_client.find(client_id);
   if (it == shard.by_client.end()) return std::nullopt;
-  return it->second.record;
+  return it->record->ToRecord();
 }
 
 size_t Store::size() const {
@@ -56,6 +94,9 @@ size_t Store::size() const {
 
 std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
                                                const Source& skip) const {
+  // A source never seen has sent nothing to skip.
+  const std::optional<uint32_t> skip_id =
+      skip.name.empty() ? std::nullopt : FindSource(skip);
   std::vector<FeedEntry> out;
   for (int visited = 0; visited < kShards && out.size() < max; ++visited) {
     const int s = cursor->next_shard;
@@ -64,10 +105,11 @@ std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
       absl::MutexLock lock(&shard.mu);
       auto it = shard.by_seq.upper_bound(cursor->seen[s]);
       for (; it != shard.by_seq.end() && out.size() < max; ++it) {
-        cursor->seen[s] = it->first;
-        const Entry& entry = *it->second;
-        if (!skip.name.empty() && entry.via == skip) continue;
-        out.push_back(FeedEntry{entry.record, entry.via});
+        const PackedRecord& record = **it;
+        cursor->seen[s] = record.seq();
+        if (skip_id && record.source() == *skip_id) continue;
+        out.push_back(FeedEntry{record.ToRecord(), Source{}});
+        if (record.source() != 0) out.back().via = SourceOf(record.source());
       }
       // Stay on this shard if `max` cut it short, so no shard starves.
       if (it != shard.by_seq.end()) break;

@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/btree_map.h"
-#include "absl/container/node_hash_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "store/packed_record.h"
 #include "store/record.h"
 
 namespace herd {
@@ -104,16 +106,36 @@ class Store {
   void RemoveListener(int64_t id);
 
  private:
-  struct Entry {
-    Record record;
-    Source via;
-    uint64_t seq = 0;
+  // A stored record in the client index; the pointer is replaced when a
+  // newer record arrives (the key, its client id, never changes).
+  struct Slot {
+    mutable PackedRecord::Ptr record;
+  };
+  struct SlotHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view client_id) const;
+    size_t operator()(const Slot& slot) const { return (*this)(slot.record->client_id()); }
+  };
+  struct SlotEq {
+    using is_transparent = void;
+    static std::string_view Key(std::string_view id) { return id; }
+    static std::string_view Key(const Slot& slot) { return slot.record->client_id(); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const { return Key(a) == Key(b); }
+  };
+  // Orders records by sequence number; finds by number too.
+  struct BySeq {
+    using is_transparent = void;
+    static uint64_t Seq(uint64_t seq) { return seq; }
+    static uint64_t Seq(const PackedRecord* record) { return record->seq(); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const { return Seq(a) < Seq(b); }
   };
 
   struct Shard {
     mutable absl::Mutex mu;
-    absl::node_hash_map<std::string, Entry> by_client ABSL_GUARDED_BY(mu);
-    absl::btree_map<uint64_t, const Entry*> by_seq ABSL_GUARDED_BY(mu);
+    absl::flat_hash_set<Slot, SlotHash, SlotEq> by_client ABSL_GUARDED_BY(mu);
+    absl::btree_set<const PackedRecord*, BySeq> by_seq ABSL_GUARDED_BY(mu);  // the feed
     uint64_t last_seq ABSL_GUARDED_BY(mu) = 0;
   };
 
@@ -122,11 +144,20 @@ class Store {
   Shard& ShardFor(std::string_view client_id);
   const Shard& ShardFor(std::string_view client_id) const;
   void NotifyListeners();
+  // Sources are stored as small numbers: 0 is a local client.
+  uint32_t InternSource(const Source& source);
+  std::optional<uint32_t> FindSource(const Source& source) const;
+  Source SourceOf(uint32_t id) const;
 
   // Constant after construction.
   const uint64_t epoch_;
 
   std::array<Shard, kShards> shards_;
+
+  mutable absl::Mutex sources_mu_;
+  std::vector<Source> sources_ ABSL_GUARDED_BY(sources_mu_);  // by id
+  absl::flat_hash_map<std::string, std::vector<std::pair<uint64_t, uint32_t>>> source_ids_
+      ABSL_GUARDED_BY(sources_mu_);  // name -> (epoch, id)
 
   mutable absl::Mutex listeners_mu_;
   std::shared_ptr<const ListenerList> listeners_ ABSL_GUARDED_BY(listeners_mu_);

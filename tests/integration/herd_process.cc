@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ int ConnectLoopback(uint16_t port) {
 pid_t Spawn(const std::vector<std::string>& args, int stderr_fd, const std::string& cwd) {
   const pid_t pid = fork();
   if (pid != 0) return pid;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // no orphans if the test itself dies
   if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
   const int null_fd = open("/dev/null", O_RDWR);
   dup2(null_fd, STDIN_FILENO);

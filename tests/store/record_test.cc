@@ -72,6 +72,30 @@ TEST(IsWellFormedClientTimeTest, AcceptsAndRejects) {
   }
 }
 
+TEST(IsWellFormedClientTimeTest, LongFractionsUpToTheBound) {
+  EXPECT_TRUE(IsWellFormedClientTime("1." + std::string(kMaxNumberBytes - 2, '5')));
+  EXPECT_FALSE(IsWellFormedClientTime("1." + std::string(kMaxNumberBytes - 1, '5')));
+  double lat, lng;
+  EXPECT_TRUE(ParseLocation("+1." + std::string(500, '0') + "+2." + std::string(500, '0'),
+                            &lat, &lng));
+  EXPECT_FALSE(ParseLocation("+1." + std::string(600, '0') + "+2." + std::string(600, '0'),
+                             &lat, &lng));
+}
+
+TEST(IsWellFormedRecordTest, ChecksEveryField) {
+  const Record good{"kiwi", "Riley", "+0.263873386", "+34.068930-118.445127", "1621464827.5"};
+  EXPECT_TRUE(IsWellFormedRecord(good));
+  for (auto broken : {&Record::client_id, &Record::origin, &Record::skew, &Record::location,
+                      &Record::client_time}) {
+    Record bad = good;
+    bad.*broken = "bad value";
+    EXPECT_FALSE(IsWellFormedRecord(bad));
+  }
+  Record bad_skew = good;
+  bad_skew.skew = "+0.26387338";  // eight digits
+  EXPECT_FALSE(IsWellFormedRecord(bad_skew));
+}
+
 TEST(RecordTest, AtLine) {
   Record record{"kiwi.cs.ucla.edu", "Riley", "+0.263873386", "+34.068930-118.445127",
                 "1621464827.959498503"};

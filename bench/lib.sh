@@ -1,0 +1,38 @@
+# Shared shell helpers for the benchmark scripts (sourced, not run).
+
+# Prints N free loopback TCP ports.
+free_ports() {
+  python3 - "$1" <<'PY'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+# Waits (up to 10 s) until something accepts connections on 127.0.0.1:PORT.
+wait_for_port() {
+  python3 - "$1" <<'PY'
+import socket, sys, time
+end = time.time() + 10
+while time.time() < end:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit("nothing listens on port " + sys.argv[1])
+PY
+}
+
+# Resident set size of PID in KiB.
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# Writes a one-server config (Riley) with the given edge and gRPC ports.
+write_config() {
+  cat >"$1" <<JSON
+{"servers": [{"name": "Riley", "edge": "127.0.0.1:$2", "grpc": "127.0.0.1:$3"}],
+ "links": [], "places": {"provider": "offline"}, "log_dir": "logs"}
+JSON
+}

@@ -1,0 +1,181 @@
+// The default five-server herd as real processes: flooding, the flood
+// stopping, newer-wins across servers, surviving SIGKILLed members, and the
+// operator's view (admin, health, reflection) over gRPC.
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "herd/v1/herd.grpc.pb.h"
+#include "tests/integration/herd_process.h"
+
+namespace herd::testing {
+namespace {
+
+const std::vector<std::string> kNames = {"Riley", "Jaquez", "Juzang", "Campbell", "Bernard"};
+const std::vector<std::pair<std::string, std::string>> kLinks = {
+    {"Riley", "Jaquez"},   {"Riley", "Juzang"},    {"Bernard", "Jaquez"},
+    {"Bernard", "Juzang"}, {"Bernard", "Campbell"}, {"Juzang", "Campbell"}};
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+class HerdTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(herd_.StartAll()); }
+
+  std::string Iamat(const std::string& server, const std::string& client,
+                    const std::string& time) {
+    return FirstLine(Exchange(herd_.edge_port(server),
+                              "IAMAT " + client + " +34.068930-118.445127 " + time + "\n"));
+  }
+  // The AT line `server` holds for `client` ("?..." if none).
+  std::string StoredAt(const std::string& server, const std::string& client) {
+    return FirstLine(Exchange(herd_.edge_port(server), "WHATSAT " + client + " 1 1\n"));
+  }
+  bool EveryoneHas(const std::string& client, const std::string& at,
+                   const std::vector<std::string>& servers = kNames) {
+    for (const std::string& server : servers) {
+      if (StoredAt(server, client) != at) return false;
+    }
+    return true;
+  }
+
+  std::shared_ptr<grpc::Channel> Channel(const std::string& server) {
+    return grpc::CreateChannel("127.0.0.1:" + std::to_string(herd_.grpc_port(server)),
+                               grpc::InsecureChannelCredentials());
+  }
+  v1::StatusResponse Status(const std::string& server) {
+    auto stub = v1::Admin::NewStub(Channel(server));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::StatusResponse response;
+    EXPECT_TRUE(stub->Status(&context, v1::StatusRequest(), &response).ok());
+    return response;
+  }
+  bool AllLinksIdle() {
+    for (const std::string& server : kNames) {
+      const v1::StatusResponse status = Status(server);
+      for (const v1::LinkStatus& link : status.links()) {
+        if (link.state() != v1::LinkStatus::CONNECTED || link.backlog() != 0) return false;
+      }
+    }
+    return true;
+  }
+
+  HerdProcesses herd_{kNames, kLinks};
+};
+
+TEST_F(HerdTest, AReportAtRileyIsAnsweredWithRileysLineEverywhere) {
+  const std::string at = Iamat("Riley", "kiwi.cs.ucla.edu", "1621464827.959498503");
+  ASSERT_EQ(at.rfind("AT Riley ", 0), 0u) << at;
+  EXPECT_TRUE(WaitFor([&] { return EveryoneHas("kiwi.cs.ucla.edu", at); }));
+}
+
+TEST_F(HerdTest, TheFloodStops) {
+  ASSERT_TRUE(WaitFor([&] { return AllLinksIdle(); }));
+  const std::string at = Iamat("Riley", "kiwi", "1621464827.5");
+  ASSERT_TRUE(WaitFor([&] { return EveryoneHas("kiwi", at); }));
+  ASSERT_TRUE(WaitFor([&] { return AllLinksIdle(); }));
+  for (const std::string& server : kNames) {
+    const v1::StatusResponse status = Status(server);
+    EXPECT_EQ(status.name(), server);
+    EXPECT_EQ(status.clients(), 1u);
+    // Each neighbour sends a record at most once: no echo, no loop.
+    EXPECT_LE(status.records_received_total(), static_cast<uint64_t>(status.links_size()))
+        << server;
+    uint64_t accepted = 0;
+    for (const v1::LinkStatus& link : status.links()) accepted += link.records_accepted();
+    EXPECT_EQ(accepted, server == "Riley" ? 0u : 1u) << server;
+  }
+}
+
+TEST_F(HerdTest, TheNewerReportWinsEverywhere) {
+  const std::string newer = Iamat("Campbell", "racer", "1621464827.959498504");
+  const std::string older = Iamat("Riley", "racer", "1621464827.959498503");
+  ASSERT_EQ(older.rfind("AT Riley ", 0), 0u);  // answered, though it may lose
+  EXPECT_TRUE(WaitFor([&] { return EveryoneHas("racer", newer); }));
+}
+
+TEST_F(HerdTest, SurvivesTwoKilledServersAndCatchesThemUp) {
+  const std::string before = Iamat("Bernard", "early", "100");
+  ASSERT_TRUE(WaitFor([&] { return EveryoneHas("early", before); }));
+  herd_.Stop("Bernard", SIGKILL);
+  herd_.Stop("Juzang", SIGKILL);
+  const std::string at = Iamat("Riley", "lonely", "200");
+  EXPECT_TRUE(WaitFor([&] { return StoredAt("Jaquez", "lonely") == at; }));
+  // Campbell's only links are to the dead servers: it cannot have heard.
+  EXPECT_EQ(StoredAt("Campbell", "lonely"), "? WHATSAT lonely 1 1");
+  const std::string update = Iamat("Campbell", "early", "150");  // newer, while cut off
+  ASSERT_TRUE(herd_.Start("Bernard"));
+  ASSERT_TRUE(herd_.Start("Juzang"));
+  EXPECT_TRUE(WaitFor([&] { return EveryoneHas("lonely", at); }));
+  EXPECT_TRUE(WaitFor([&] { return EveryoneHas("early", update); }));
+  for (const std::string& server : kNames) EXPECT_EQ(Status(server).clients(), 2u) << server;
+}
+
+TEST_F(HerdTest, HealthIsServingForEveryService) {
+  auto stub = grpc::health::v1::Health::NewStub(Channel("Juzang"));
+  for (const char* service : {"", "herd.v1.Peer", "herd.v1.Admin"}) {
+    grpc::ClientContext context;
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    ASSERT_TRUE(stub->Check(&context, request, &response).ok()) << service;
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+  }
+}
+
+TEST_F(HerdTest, ReflectionListsAndDescribesTheServices) {
+  using grpc::reflection::v1alpha::ServerReflection;
+  using grpc::reflection::v1alpha::ServerReflectionRequest;
+  using grpc::reflection::v1alpha::ServerReflectionResponse;
+  auto stub = ServerReflection::NewStub(Channel("Campbell"));
+  grpc::ClientContext context;
+  auto stream = stub->ServerReflectionInfo(&context);
+
+  ServerReflectionRequest list;
+  list.set_list_services("");
+  ASSERT_TRUE(stream->Write(list));
+  ServerReflectionResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  std::set<std::string> services;
+  for (const auto& service : response.list_services_response().service()) {
+    services.insert(service.name());
+  }
+  for (const char* expected : {"herd.v1.Peer", "herd.v1.Admin", "grpc.health.v1.Health",
+                               "grpc.reflection.v1alpha.ServerReflection"}) {
+    EXPECT_TRUE(services.count(expected)) << expected;
+  }
+
+  for (const char* symbol : {"grpc.health.v1.Health", "herd.v1.Admin"}) {
+    ServerReflectionRequest describe;
+    describe.set_file_containing_symbol(symbol);
+    ASSERT_TRUE(stream->Write(describe));
+    ASSERT_TRUE(stream->Read(&response));
+    ASSERT_TRUE(response.has_file_descriptor_response()) << symbol;
+    // The file defining the symbol, possibly with files it imports.
+    bool found = false;
+    std::string files;
+    for (const std::string& bytes : response.file_descriptor_response().file_descriptor_proto()) {
+      google::protobuf::FileDescriptorProto file;
+      ASSERT_TRUE(file.ParseFromString(bytes));
+      files += file.name() + " ";
+      for (const auto& service : file.service()) {
+        found = found || file.package() + "." + service.name() == symbol;
+      }
+    }
+    EXPECT_TRUE(found) << symbol << " in " << files;
+  }
+  stream->WritesDone();
+}
+
+}  // namespace
+}  // namespace herd::testing
