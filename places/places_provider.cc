@@ -1,11 +1,27 @@
 #include "places/places_provider.h"
 
+#include <cstddef>
+
 namespace herd {
 
 nlohmann::json PlacesFailure(const char* status) {
   return {{"html_attributions", nlohmann::json::array()},
           {"results", nlohmann::json::array()},
           {"status", status}};
+}
+
+bool IsValidPlacesQuery(const PlacesQuery& q) {
+  return q.latitude >= -90 && q.latitude <= 90 && q.longitude >= -180 &&
+         q.longitude <= 180 && q.radius_km > 0 && q.radius_km <= 50 &&
+         q.max_results >= 1 && q.max_results <= kMaxPlacesResults;
+}
+
+void CutResults(nlohmann::json* response, int max_results) {
+  if (!response->is_object()) return;
+  const auto it = response->find("results");
+  if (it == response->end() || !it->is_array()) return;
+  const size_t keep = max_results < 0 ? 0 : static_cast<size_t>(max_results);
+  if (it->size() > keep) it->erase(it->begin() + static_cast<std::ptrdiff_t>(keep), it->end());
 }
 
 }  // namespace herd

@@ -37,6 +37,16 @@ class PlacesProvider {
 // The Nearby Search response used for failures: empty results, `status` set.
 nlohmann::json PlacesFailure(const char* status);
 
+// The most results one answer may carry (WHATSAT's bound, Google's page).
+inline constexpr int kMaxPlacesResults = 20;
+
+// Whether `query` is inside the ranges PlacesQuery documents.
+bool IsValidPlacesQuery(const PlacesQuery& query);
+
+// Keeps the first `max_results` entries of `response`["results"] (when it is
+// an array longer than that); everything else is left as it is.
+void CutResults(nlohmann::json* response, int max_results);
+
 }  // namespace herd
 
 #endif  // HERD_PLACES_PLACES_PROVIDER_H_

@@ -1,0 +1,43 @@
+#ifndef HERD_PLACES_PROVIDER_FACTORY_H_
+#define HERD_PLACES_PROVIDER_FACTORY_H_
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/server_log.h"
+#include "places/places_provider.h"
+
+namespace herd {
+
+// How to build the server's Places provider (the config's "places" object).
+struct PlacesSettings {
+  std::string provider = "auto";  // auto | google | google-legacy | offline
+  std::string endpoint;           // empty: Google's
+  std::string api_key_env = "GOOGLE_PLACES_API_KEY";
+  std::string gazetteer;          // the offline provider's data file
+  std::chrono::milliseconds timeout{3000};
+  std::chrono::milliseconds cache_ttl{60'000};  // 0: no caching (single-flight stays)
+  size_t cache_entries = 1000;  // answers kept, least recently used dropped
+  size_t max_in_flight = 16;  // concurrent HTTP requests
+  size_t max_queued = 256;    // more waiting for a slot; beyond: UNKNOWN_ERROR at once
+};
+
+// The provider `settings` describe. `api_key` is the value of the variable
+// settings.api_key_env names (nullptr when unset). "auto" means "google"
+// when the key is set and not empty, else "offline". Google providers sit
+// behind a CachingPlacesProvider; the offline one answers directly (it costs
+// microseconds and no quota).
+//
+// Errors name the config field, e.g. a "google" provider without a key:
+//   places.provider: "google" needs a Google API key in the environment
+//   variable GOOGLE_PLACES_API_KEY (places.api_key_env), which is not set
+// REQUIRES: `log` outlives the provider.
+absl::StatusOr<std::unique_ptr<PlacesProvider>> CreatePlacesProvider(
+    const PlacesSettings& settings, const char* api_key, ServerLog* log);
+
+}  // namespace herd
+
+#endif  // HERD_PLACES_PROVIDER_FACTORY_H_
