@@ -3,6 +3,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -149,6 +150,23 @@ absl::Status ParsePlaces(const json& root, const std::string& base_dir,
   if (absl::Status s = Read(*it, "timeout_ms", "places", &places->timeout_ms); !s.ok()) {
     return s;
   }
+  for (auto [key, out] : {std::pair{"cache_entries", &places->cache_entries},
+                          std::pair{"max_in_flight", &places->max_in_flight}}) {
+    if (absl::Status s = Read(*it, key, "places", out); !s.ok()) return s;
+  }
+  // These two may also be 0 (no caching; no waiting for a slot).
+  int64_t ttl = places->cache_ttl_ms, queued = static_cast<int64_t>(places->max_queued);
+  for (auto [key, out] : {std::pair{"cache_ttl_ms", &ttl}, std::pair{"max_queued", &queued}}) {
+    const auto value = it->find(key);
+    if (value == it->end()) continue;
+    if (!value->is_number_integer() || value->get<int64_t>() < 0 ||
+        value->get<int64_t>() > std::numeric_limits<int>::max()) {
+      return FieldError(absl::StrCat("places.", key), "expected an integer >= 0");
+    }
+    *out = value->get<int64_t>();
+  }
+  places->cache_ttl_ms = static_cast<int>(ttl);
+  places->max_queued = static_cast<size_t>(queued);
   static const std::set<std::string> kProviders = {"auto", "google", "google-legacy",
                                                    "offline"};
   if (!kProviders.contains(places->provider)) {

@@ -29,14 +29,20 @@ struct PlacesConfig {
   std::string endpoint;           // overrides the provider's URL
   std::string api_key_env = "GOOGLE_PLACES_API_KEY";
   std::string gazetteer;          // absolute path of the offline data
-  int timeout_ms = 3000;
+  int timeout_ms = 3000;          // deadline of one Places request
+  int cache_ttl_ms = 60'000;      // how long an answer is reused; 0: never
+  size_t cache_entries = 1000;    // answers kept (least recently used dropped)
+  size_t max_in_flight = 16;      // concurrent HTTP requests to Google
+  size_t max_queued = 256;        // more waiting for a slot; 0: fail at once
 };
 
 struct EdgeConfig {
   size_t max_line_bytes = 8 << 10;
   size_t max_connections = 10'000;
   int idle_timeout_ms = 300'000;
-  int threads = 2;
+  // Event-loop threads for client connections. One per core the server may
+  // use; the default herd runs five servers on one machine, so one each.
+  int threads = 1;
 };
 
 struct LogConfig {

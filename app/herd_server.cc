@@ -4,10 +4,15 @@
 #include <random>
 #include <utility>
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
 #include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.pb.h"
 #include "common/strings.h"
 #include "places/gazetteer.h"
 #include "places/offline_provider.h"
+#include "places/provider_factory.h"
 
 namespace herd {
 namespace {
@@ -19,25 +24,17 @@ uint64_t RandomEpoch() {
 
 absl::StatusOr<std::unique_ptr<PlacesProvider>> MakePlacesProvider(
     const PlacesConfig& places, ServerLog* log) {
-  const char* key = std::getenv(places.api_key_env.c_str());
-  const bool have_key = key != nullptr && *key != '\0';
-  if (places.provider == "google" || places.provider == "google-legacy") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "places.provider: \"", places.provider,
-        "\" is not available in this build; use \"offline\" or \"auto\""));
-  }
-  if (places.provider == "auto" && have_key) {
-    log->Warn("places: {} is set but this build has only the offline provider",
-              places.api_key_env);
-  }
-  absl::StatusOr<std::unique_ptr<Gazetteer>> gazetteer = Gazetteer::Load(places.gazetteer);
-  if (!gazetteer.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("places.gazetteer: ", gazetteer.status().message()));
-  }
-  log->Info("places: offline gazetteer {}", places.gazetteer);
-  return std::make_unique<OfflinePlacesProvider>(
-      std::shared_ptr<const Gazetteer>(*std::move(gazetteer)));
+  PlacesSettings settings;
+  settings.provider = places.provider;
+  settings.endpoint = places.endpoint;
+  settings.api_key_env = places.api_key_env;
+  settings.gazetteer = places.gazetteer;
+  settings.timeout = std::chrono::milliseconds(places.timeout_ms);
+  settings.cache_ttl = std::chrono::milliseconds(places.cache_ttl_ms);
+  settings.cache_entries = places.cache_entries;
+  settings.max_in_flight = places.max_in_flight;
+  settings.max_queued = places.max_queued;
+  return CreatePlacesProvider(settings, std::getenv(places.api_key_env.c_str()), log);
 }
 
 absl::StatusOr<tcp::endpoint> Resolve(asio::io_context& io, const HostPort& address,
@@ -58,7 +55,11 @@ absl::StatusOr<tcp::endpoint> Resolve(asio::io_context& io, const HostPort& addr
 HerdServer::HerdServer(const HerdConfig& config, const ServerConfig& self, Clock clock)
     : config_(config), self_(self), clock_(std::move(clock)), signals_(io_) {}
 
-HerdServer::~HerdServer() { io_.stop(); }
+HerdServer::~HerdServer() {
+  io_.stop();
+  for (auto& worker : workers_) worker->stop();
+  StopServing();
+}
 
 absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig& config,
                                                                 const std::string& name,
@@ -86,9 +87,27 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   edge.max_line_bytes = config.edge.max_line_bytes;
   edge.max_connections = config.edge.max_connections;
   edge.idle_timeout = std::chrono::milliseconds(config.edge.idle_timeout_ms);
+  std::vector<asio::io_context*> workers;
+  for (int i = 0; i < config.edge.threads; ++i) {
+    server->workers_.push_back(std::make_unique<asio::io_context>(1));
+    workers.push_back(server->workers_.back().get());
+  }
   server->edge_ = std::make_unique<EdgeServer>(server->io_, edge, server->store_.get(),
                                                server->places_.get(), server->log_,
-                                               server->clock_);
+                                               server->clock_, std::move(workers));
+  Peering::Options peering;
+  peering.self_name = name;
+  for (const std::string& neighbour : config.NeighboursOf(name)) {
+    peering.neighbours.push_back({neighbour, config.Find(neighbour)->grpc.ToString()});
+  }
+  server->peering_ = std::make_unique<Peering>(std::move(peering), server->store_.get(),
+                                               server->log_.get(), server->io_.get_executor());
+  server->admin_ = std::make_unique<AdminService>([s = server.get()] { return s->Status(); });
+  LocationsService::Options locations;
+  locations.server_name = name;
+  locations.clock = server->clock_;
+  server->locations_ = std::make_unique<LocationsService>(
+      std::move(locations), server->store_.get(), server->places_.get(), server->log_.get());
   return server;
 }
 
@@ -97,6 +116,8 @@ absl::Status HerdServer::Start() {
   if (!edge.ok()) return edge.status();
   if (absl::Status s = edge_->Start(*edge); !s.ok()) return s;
   log_->Info("{} serving text clients on {}", self_.name, self_.edge.ToString());
+  if (absl::Status s = StartGrpc(); !s.ok()) return s;
+  peering_->Start();
   signals_.add(SIGINT);
   signals_.add(SIGTERM);
   signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
@@ -107,13 +128,72 @@ absl::Status HerdServer::Start() {
   return absl::OkStatus();
 }
 
+absl::Status HerdServer::StartGrpc() {
+  // Reflection describes every service registered here; the health service's
+  // descriptor comes from the health.proto compiled into herd_proto, which
+  // this reference keeps in the binary.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::EnableDefaultHealthCheckService(true);
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(self_.grpc.ToString(), grpc::InsecureServerCredentials(),
+                           &bound_port);
+  // Without this, gRPC sets SO_REUSEPORT and a second server on the same port
+  // would start silently instead of failing.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  Peering::ConfigureServer(&builder);
+  builder.RegisterService(peering_->service());
+  builder.RegisterService(admin_.get());
+  builder.RegisterService(locations_.get());
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr || bound_port == 0) {
+    grpc_server_.reset();
+    return absl::UnavailableError(
+        absl::StrCat("grpc ", self_.grpc.ToString(), ": cannot listen (address in use?)"));
+  }
+  grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
+  for (const char* service : {"", "herd.v1.Peer", "herd.v1.Admin", "herd.v1.Locations"}) {
+    health->SetServingStatus(service, true);
+  }
+  log_->Info("{} serving gRPC on {}", self_.name, self_.grpc.ToString());
+  return absl::OkStatus();
+}
+
+v1::StatusResponse HerdServer::Status() const {
+  v1::StatusResponse status;
+  status.set_name(self_.name);
+  status.set_epoch(store_->epoch());
+  status.set_clients(store_->size());
+  for (v1::LinkStatus& link : peering_->Status()) *status.add_links() = std::move(link);
+  status.set_records_received_total(peering_->records_received_total());
+  return status;
+}
+
+void HerdServer::StopServing() {
+  if (peering_ != nullptr) peering_->Shutdown();
+  // Watch streams end at once instead of holding up the server's Shutdown.
+  if (locations_ != nullptr) locations_->Shutdown();
+  if (grpc_server_ != nullptr) {
+    grpc_server_->GetHealthCheckService()->Shutdown();
+    grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    grpc_server_.reset();
+  }
+}
+
 void HerdServer::Run() {
-  const int extra_threads = std::max(0, config_.edge.threads - 1);
   std::vector<std::thread> threads;
-  threads.reserve(extra_threads);
-  for (int i = 0; i < extra_threads; ++i) threads.emplace_back([this] { io_.run(); });
+  for (auto& worker : workers_) {
+    threads.emplace_back([&worker] {
+      auto work = asio::make_work_guard(*worker);
+      worker->run();
+    });
+  }
   io_.run();
+  for (auto& worker : workers_) worker->stop();
   for (std::thread& thread : threads) thread.join();
+  StopServing();
   log_->Info("{} stopped", self_.name);
   log_->Flush();
 }

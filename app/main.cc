@@ -8,7 +8,9 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <curl/curl.h>
 
+#include "absl/synchronization/mutex.h"
 #include "app/config.h"
 #include "app/herd_server.h"
 #include "app/supervisor.h"
@@ -25,11 +27,16 @@ std::string SelfPath(const char* argv0) {
 
 absl::StatusOr<herd::HerdConfig> LoadOrExplain(const std::string& path) {
   absl::StatusOr<herd::HerdConfig> config = herd::LoadConfig(path);
-  if (!config.ok()) std::fprintf(stderr, "herd: %s\n", config.status().message().data());
+  if (!config.ok()) {
+    std::fprintf(stderr, "herd: %s\n", std::string(config.status().message()).c_str());
+  }
   return config;
 }
 
 int Serve(const std::string& name, const std::string& config_path) {
+  // Debian's abseil checks every lock acquisition for deadlock cycles; the
+  // lock order is fixed by design here, and the check costs on every request.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<herd::HerdConfig> config = LoadOrExplain(config_path);
   if (!config.ok()) return kUsageError;
   auto server = herd::HerdServer::Create(*config, name, herd::RealTimeNanos);
@@ -57,6 +64,12 @@ int Up(const char* argv0, const std::string& config_path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread starts; cleaned up when main returns, after the server
+  // (and its Places provider) is gone.
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  struct CurlGlobalCleanup {
+    ~CurlGlobalCleanup() { curl_global_cleanup(); }
+  } curl_global_cleanup_at_exit;
   CLI::App app{"herd: a server herd for rapidly changing location data"};
   app.require_subcommand(1);
   std::string config_path = HERD_DEFAULT_CONFIG;

@@ -1,46 +1,50 @@
 #include "common/server_log.h"
 
-#include <filesystem>
-#include <system_error>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include <spdlog/async.h>
-#include <spdlog/async_logger.h>
-#include <spdlog/sinks/null_sink.h>
-#include <spdlog/sinks/rotating_file_sink.h>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <system_error>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
 namespace herd {
+namespace {
 
-ServerLog::ServerLog(std::shared_ptr<spdlog::logger> logger,
-                     std::shared_ptr<spdlog::details::thread_pool> pool)
-    : pool_(std::move(pool)), logger_(std::move(logger)) {
-  if (pool_ != nullptr) flusher_ = std::thread([this] { FlushPeriodically(); });
+constexpr absl::Duration kWriteInterval = absl::Milliseconds(50);
+
+int OpenForAppend(const std::string& path) {
+  return open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+}  // namespace
+
+ServerLog::ServerLog(int fd, std::string path, const Options& options)
+    : path_(std::move(path)), options_(options), discard_(fd < 0), fd_(fd) {
+  if (discard_) return;
+  struct stat info;
+  if (fstat(fd_, &info) == 0) file_bytes_ = static_cast<size_t>(info.st_size);
+  writer_ = std::thread([this] { WriterLoop(); });
 }
 
 ServerLog::~ServerLog() {
-  if (flusher_.joinable()) {
-    {
-      absl::MutexLock lock(&mu_);
-      stopping_ = true;
-    }
-    flusher_.join();
-    logger_->flush();
+  if (discard_) return;
+  {
+    absl::MutexLock lock(&writer_mu_);
+    stopping_ = true;
   }
-  logger_.reset();  // before the pool that serves it
+  writer_.join();
+  close(fd_);
 }
 
-void ServerLog::FlushPeriodically() {
-  absl::MutexLock lock(&mu_);
-  while (!stopping_) {
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Seconds(1));
-    logger_->flush();  // only queues a flush request for the writer thread
-  }
-}
-
-absl::StatusOr<std::unique_ptr<ServerLog>> ServerLog::Open(
-    const std::string& path, const Options& options) {
+absl::StatusOr<std::unique_ptr<ServerLog>> ServerLog::Open(const std::string& path,
+                                                           const Options& options) {
   std::error_code ec;
   const auto dir = std::filesystem::path(path).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
@@ -48,30 +52,130 @@ absl::StatusOr<std::unique_ptr<ServerLog>> ServerLog::Open(
     return absl::InvalidArgumentError(
         absl::StrCat("log_dir: cannot create ", dir.string(), ": ", ec.message()));
   }
-  std::shared_ptr<spdlog::sinks::rotating_file_sink_mt> sink;
-  try {
-    sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
-        path, options.max_file_bytes, options.max_files);
-  } catch (const spdlog::spdlog_ex& e) {
+  const int fd = OpenForAppend(path);
+  if (fd < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("log_dir: cannot open ", path, ": ", e.what()));
+        absl::StrCat("log_dir: cannot open ", path, ": ", std::strerror(errno)));
   }
-  auto pool = std::make_shared<spdlog::details::thread_pool>(
-      options.queue_messages, /*threads_n=*/1);
-  auto logger = std::make_shared<spdlog::async_logger>(
-      "herd", std::move(sink), pool, spdlog::async_overflow_policy::overrun_oldest);
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %L %v", spdlog::pattern_time_type::utc);
-  logger->flush_on(spdlog::level::warn);
-  return std::unique_ptr<ServerLog>(new ServerLog(std::move(logger), std::move(pool)));
+  return std::unique_ptr<ServerLog>(new ServerLog(fd, path, options));
 }
 
 std::unique_ptr<ServerLog> ServerLog::Discard() {
-  auto logger = std::make_shared<spdlog::logger>(
-      "discard", std::make_shared<spdlog::sinks::null_sink_mt>());
-  logger->set_level(spdlog::level::off);
-  return std::unique_ptr<ServerLog>(new ServerLog(std::move(logger), nullptr));
+  return std::unique_ptr<ServerLog>(new ServerLog(-1, "", Options{}));
 }
 
-void ServerLog::Flush() { logger_->flush(); }
+void ServerLog::Write(char level, fmt::string_view format, fmt::format_args args) {
+  if (discard_) return;
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  Buffer& buffer =
+      buffers_[std::hash<std::thread::id>{}(std::this_thread::get_id()) % kBuffers];
+  {
+    absl::MutexLock lock(&buffer.mu);
+    if (buffer.text.size() >= options_.max_buffer_bytes) {
+      ++buffer.dropped;
+      return;
+    }
+    if (buffer.cached_second != now.tv_sec) {
+      tm utc;
+      gmtime_r(&now.tv_sec, &utc);
+      std::strftime(buffer.cached_prefix, sizeof buffer.cached_prefix, "%Y-%m-%dT%H:%M:%S.",
+                    &utc);
+      buffer.cached_second = now.tv_sec;
+    }
+    auto out = std::back_inserter(buffer.text);
+    fmt::format_to(out, "{}{:06d}Z {} ", buffer.cached_prefix, now.tv_nsec / 1000, level);
+    fmt::vformat_to(out, format, args);
+    buffer.text.push_back('\n');
+  }
+  if (level != 'I') {
+    absl::MutexLock lock(&writer_mu_);
+    urgent_ = true;
+  }
+}
+
+void ServerLog::Flush() {
+  if (discard_) return;
+  absl::MutexLock lock(&writer_mu_);
+  struct Wait {
+    const uint64_t* done;
+    uint64_t ticket;
+  } wait{&flush_done_, ++flush_requested_};
+  writer_mu_.Await(absl::Condition(+[](Wait* w) { return *w->done >= w->ticket; }, &wait));
+}
+
+void ServerLog::WriterLoop() {
+  for (;;) {
+    bool stopping;
+    uint64_t flush_target;
+    {
+      absl::MutexLock lock(&writer_mu_);
+      writer_mu_.AwaitWithTimeout(
+          absl::Condition(+[](ServerLog* log) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return log->stopping_ || log->urgent_ ||
+                   log->flush_requested_ > log->flush_done_;
+          }, this),
+          kWriteInterval);
+      stopping = stopping_;
+      urgent_ = false;
+      flush_target = flush_requested_;
+    }
+    if (const uint64_t dropped = Drain(); dropped > 0) {
+      WriteToFile(fmt::format("{} lines dropped: the log could not keep up\n", dropped));
+    }
+    {
+      absl::MutexLock lock(&writer_mu_);
+      flush_done_ = flush_target;
+    }
+    if (stopping) return;
+  }
+}
+
+uint64_t ServerLog::Drain() {
+  uint64_t dropped = 0;
+  std::string text;
+  for (Buffer& buffer : buffers_) {
+    {
+      absl::MutexLock lock(&buffer.mu);
+      text.swap(buffer.text);
+      dropped += buffer.dropped;
+      buffer.dropped = 0;
+    }
+    WriteToFile(text);
+    text.clear();
+  }
+  return dropped;
+}
+
+void ServerLog::WriteToFile(const std::string& text) {
+  if (text.empty()) return;
+  if (file_bytes_ + text.size() > options_.max_file_bytes && file_bytes_ > 0) Rotate();
+  size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = write(fd_, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // disk full or gone: lose this batch, keep serving
+    written += static_cast<size_t>(n);
+  }
+  file_bytes_ += written;
+}
+
+void ServerLog::Rotate() {
+  // NAME.log.(N-1) -> NAME.log.N ... NAME.log -> NAME.log.1
+  for (size_t i = options_.max_files; i > 1; --i) {
+    std::rename((path_ + "." + std::to_string(i - 1)).c_str(),
+                (path_ + "." + std::to_string(i)).c_str());
+  }
+  if (options_.max_files > 0) {
+    std::rename(path_.c_str(), (path_ + ".1").c_str());
+  } else {
+    std::remove(path_.c_str());
+  }
+  const int fd = OpenForAppend(path_);
+  if (fd < 0) return;  // keep writing to the renamed file rather than nowhere
+  close(fd_);
+  fd_ = fd;
+  file_bytes_ = 0;
+}
 
 }  // namespace herd

@@ -1,13 +1,15 @@
 #ifndef HERD_COMMON_SERVER_LOG_H_
 #define HERD_COMMON_SERVER_LOG_H_
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
-#include <thread>
 #include <string>
+#include <thread>
 #include <utility>
 
-#include <spdlog/spdlog.h>
+#include <fmt/format.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -17,12 +19,14 @@ namespace herd {
 
 // A server's log file: every line in and reply out, peer connections, errors.
 //
-// Off the hot path: callers only format the message and push it on a bounded
-// queue; one background thread writes it. When the queue is full the oldest
-// message is dropped rather than blocking the caller. The file rotates at
-// `max_file_bytes`, keeping `max_files` old files, so the disk use is bounded.
-// What is queued reaches the file within about a second (a flusher thread),
-// warnings and errors at once.
+// Off the hot path: a caller formats its line into one of a few in-memory
+// buffers (chosen by thread, so one connection's lines stay in order) under
+// that buffer's own mutex, and returns: no system call, no wake-up. A writer
+// thread moves the buffers to the file every 50 ms, at once for warnings
+// and errors. A buffer holds at most `max_buffer_bytes`; lines beyond that
+// are dropped and counted (the count is logged) rather than blocking or
+// growing. The file rotates at `max_file_bytes`, keeping `max_files` older
+// ones (NAME.log.1 is the newest), so the disk use is bounded.
 //
 // Thread-safe.
 class ServerLog {
@@ -30,7 +34,7 @@ class ServerLog {
   struct Options {
     size_t max_file_bytes = 64 << 20;
     size_t max_files = 3;
-    size_t queue_messages = 1 << 16;
+    size_t max_buffer_bytes = 4 << 20;  // per buffer
   };
 
   // Opens (creating the directory if needed) `path` for appending.
@@ -44,32 +48,59 @@ class ServerLog {
   ~ServerLog();
 
   template <typename... Args>
-  void Info(spdlog::format_string_t<Args...> format, Args&&... args) {
-    logger_->info(format, std::forward<Args>(args)...);
+  void Info(fmt::format_string<Args...> format, Args&&... args) {
+    Write('I', format, fmt::make_format_args(args...));
   }
   template <typename... Args>
-  void Warn(spdlog::format_string_t<Args...> format, Args&&... args) {
-    logger_->warn(format, std::forward<Args>(args)...);
+  void Warn(fmt::format_string<Args...> format, Args&&... args) {
+    Write('W', format, fmt::make_format_args(args...));
   }
   template <typename... Args>
-  void Error(spdlog::format_string_t<Args...> format, Args&&... args) {
-    logger_->error(format, std::forward<Args>(args)...);
+  void Error(fmt::format_string<Args...> format, Args&&... args) {
+    Write('E', format, fmt::make_format_args(args...));
   }
 
-  // Waits until everything logged so far is written (tests, shutdown).
+  // Returns once everything logged before the call is in the file.
   void Flush();
 
  private:
-  explicit ServerLog(std::shared_ptr<spdlog::logger> logger,
-                     std::shared_ptr<spdlog::details::thread_pool> pool);
-  void FlushPeriodically();
+  static constexpr int kBuffers = 8;
 
-  std::shared_ptr<spdlog::details::thread_pool> pool_;  // outlives logger_
-  std::shared_ptr<spdlog::logger> logger_;
+  struct Buffer {
+    absl::Mutex mu;
+    std::string text ABSL_GUARDED_BY(mu);
+    uint64_t dropped ABSL_GUARDED_BY(mu) = 0;
+    int64_t cached_second ABSL_GUARDED_BY(mu) = -1;  // for the timestamp prefix
+    char cached_prefix[24] ABSL_GUARDED_BY(mu) = {};  // "2026-11-25T19:40:01."
+  };
 
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread flusher_;  // only for a real file
+  ServerLog(int fd, std::string path, const Options& options);
+
+  void Write(char level, fmt::string_view format, fmt::format_args args);
+  void WriterLoop();
+  // Moves every buffer to the file; returns lines dropped since the last call.
+  uint64_t Drain();
+  void WriteToFile(const std::string& text);
+  void Rotate();
+
+  // Constant after construction.
+  const std::string path_;
+  const Options options_;
+  const bool discard_;
+
+  std::array<Buffer, kBuffers> buffers_;
+
+  absl::Mutex writer_mu_;
+  bool stopping_ ABSL_GUARDED_BY(writer_mu_) = false;
+  bool urgent_ ABSL_GUARDED_BY(writer_mu_) = false;
+  uint64_t flush_requested_ ABSL_GUARDED_BY(writer_mu_) = 0;
+  uint64_t flush_done_ ABSL_GUARDED_BY(writer_mu_) = 0;
+
+  // Used by the writer thread only.
+  int fd_;
+  size_t file_bytes_ = 0;
+
+  std::thread writer_;
 };
 
 }  // namespace herd

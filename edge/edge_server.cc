@@ -9,8 +9,9 @@ namespace herd {
 
 EdgeServer::EdgeServer(asio::io_context& io, Options options, Store* store,
                        PlacesProvider* places, std::shared_ptr<ServerLog> log,
-                       Clock clock)
+                       Clock clock, std::vector<asio::io_context*> workers)
     : io_(io),
+      workers_(std::move(workers)),
       max_connections_(options.max_connections),
       context_(std::make_shared<EdgeContext>()),
       acceptor_(asio::make_strand(io)) {
@@ -53,7 +54,9 @@ void EdgeServer::Stop() {
 asio::awaitable<void> EdgeServer::AcceptLoop() {
   asio::steady_timer backoff(acceptor_.get_executor());
   while (acceptor_.is_open()) {
-    tcp::socket socket(asio::make_strand(io_));
+    asio::io_context& worker =
+        workers_.empty() ? io_ : *workers_[next_worker_++ % workers_.size()];
+    tcp::socket socket(asio::make_strand(worker));
     boost::system::error_code ec;
     co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/asio.h"
@@ -18,8 +19,10 @@
 namespace herd {
 
 // The TCP edge: accepts text clients and answers IAMAT and WHATSAT (spec
-// section 3), one C++20 coroutine per connection on its own strand, so the
-// server runs on as many io_context threads as the caller gives it.
+// section 3), one C++20 coroutine per connection on its own strand. The
+// acceptor runs on one io_context; connections are spread round-robin over
+// the `workers` io_contexts (typically one thread each, so a connection
+// never wakes another thread), or run on the acceptor's if there are none.
 //
 // Every connection is bounded: a line longer than max_line_bytes is answered
 // with "? " and its first max_line_bytes bytes, the rest of it discarded; a
@@ -38,7 +41,8 @@ class EdgeServer {
   };
 
   EdgeServer(asio::io_context& io, Options options, Store* store,
-             PlacesProvider* places, std::shared_ptr<ServerLog> log, Clock clock);
+             PlacesProvider* places, std::shared_ptr<ServerLog> log, Clock clock,
+             std::vector<asio::io_context*> workers = {});
   EdgeServer(const EdgeServer&) = delete;
   EdgeServer& operator=(const EdgeServer&) = delete;
 
@@ -59,11 +63,13 @@ class EdgeServer {
 
   // Constant after construction.
   asio::io_context& io_;
+  const std::vector<asio::io_context*> workers_;
   const size_t max_connections_;
   const std::shared_ptr<EdgeContext> context_;  // shared with every session
 
   tcp::acceptor acceptor_;  // on its own strand
   std::atomic<uint64_t> next_connection_id_{1};
+  size_t next_worker_ = 0;  // used by the accept loop only
 };
 
 }  // namespace herd

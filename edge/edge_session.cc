@@ -5,6 +5,7 @@
 
 #include "common/strings.h"
 #include "edge/protocol.h"
+#include "store/record.h"  // FormatSkew
 
 namespace herd {
 namespace {

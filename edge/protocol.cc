@@ -62,17 +62,6 @@ absl::StatusOr<Command> ParseWhatsat(std::string_view client, std::string_view r
   return command;
 }
 
-std::string Int128ToString(unsigned __int128 value) {
-  char digits[40];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + static_cast<int>(value % 10));
-    value /= 10;
-  } while (value != 0);
-  return std::string(std::make_reverse_iterator(digits + n),
-                     std::make_reverse_iterator(digits));
-}
-
 }  // namespace
 
 absl::StatusOr<Command> ParseCommand(std::string_view line) {
@@ -89,26 +78,6 @@ absl::StatusOr<Command> ParseCommand(std::string_view line) {
     return ParseWhatsat(fields[1], fields[2], fields[3]);
   }
   return Invalid("unknown command");
-}
-
-std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time) {
-  const size_t dot = client_time.find('.');
-  unsigned __int128 seconds = 0;
-  for (char c : client_time.substr(0, dot)) seconds = seconds * 10 + (c - '0');
-  uint32_t nanos = 0;
-  const std::string_view fraction =
-      dot == std::string_view::npos ? std::string_view() : client_time.substr(dot + 1);
-  for (size_t i = 0; i < 9; ++i) {
-    nanos = nanos * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
-  }
-  const __int128 client_ns = static_cast<__int128>(seconds * 1'000'000'000 + nanos);
-  const __int128 diff = static_cast<__int128>(receive_time_ns) - client_ns;
-  const unsigned __int128 magnitude =
-      static_cast<unsigned __int128>(diff < 0 ? -diff : diff);
-  std::string fraction_digits = Int128ToString(magnitude % 1'000'000'000);
-  fraction_digits.insert(0, 9 - fraction_digits.size(), '0');
-  return absl::StrCat(diff < 0 ? "-" : "+", Int128ToString(magnitude / 1'000'000'000),
-                      ".", fraction_digits);
 }
 
 std::string FormatInvalid(std::string_view line) { return absl::StrCat("? ", AsAbsl(line), "\n"); }

@@ -40,10 +40,8 @@ using Command = std::variant<BlankLine, IamatCommand, WhatsatCommand>;
 // client only sees "? LINE").
 absl::StatusOr<Command> ParseCommand(std::string_view line);
 
-// The time difference "receive time minus client time" with its sign and nine
-// fraction digits, computed in exact integer nanoseconds (client time digits
-// past the ninth are dropped). REQUIRES: IsWellFormedClientTime(client_time).
-std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time);
+// The AT line's time difference is FormatSkew in store/record.h, shared with
+// the gRPC Report so both origins stamp records identically.
 
 // The reply to an invalid command: "? LINE\n".
 std::string FormatInvalid(std::string_view line);

@@ -17,7 +17,7 @@ JOBS="${HERD_JOBS:-2}"
 # Debian 12 packages the project builds, tests and runs with.
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git python3 netcat-openbsd
-  libboost-dev libabsl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libboost-dev libabsl-dev nlohmann-json3-dev libfmt-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
   libcurl4-openssl-dev libgtest-dev libgmock-dev
   clang libclang-rt-14-dev

@@ -1,0 +1,111 @@
+#include "common/server_log.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace herd {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+class ServerLogTest : public ::testing::Test {
+ protected:
+  std::string dir_ = [] {
+    char pattern[] = "/tmp/herd-log-test-XXXXXX";
+    return std::string(mkdtemp(pattern));
+  }();
+  ~ServerLogTest() override { std::filesystem::remove_all(dir_); }
+};
+
+TEST_F(ServerLogTest, LinesReachTheFileWithTimestampAndLevel) {
+  auto log = ServerLog::Open(dir_ + "/sub/Riley.log", {});
+  ASSERT_TRUE(log.ok()) << log.status();
+  (*log)->Info("c{} < {}", 7, "IAMAT kiwi +1+2 3");
+  (*log)->Warn("peer {}: dropped", "Jaquez");
+  (*log)->Flush();
+  const std::string text = ReadFile(dir_ + "/sub/Riley.log");
+  EXPECT_TRUE(std::regex_search(
+      text, std::regex("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z I c7 < IAMAT kiwi "
+                       "\\+1\\+2 3\\n")))
+      << text;
+  EXPECT_NE(text.find("Z W peer Jaquez: dropped\n"), std::string::npos) << text;
+}
+
+TEST_F(ServerLogTest, OneThreadsLinesStayInOrder) {
+  auto log = ServerLog::Open(dir_ + "/Riley.log", {});
+  ASSERT_TRUE(log.ok());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 1000; ++i) (*log)->Info("t{} {}", t, i);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  (*log)->Flush();
+  std::istringstream lines(ReadFile(dir_ + "/Riley.log"));
+  std::vector<int> last(4, -1);
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    int t, i;
+    ASSERT_EQ(std::sscanf(line.c_str() + line.find(" I t") + 4, "%d %d", &t, &i), 2) << line;
+    EXPECT_EQ(i, last[t] + 1);
+    last[t] = i;
+    ++count;
+  }
+  EXPECT_EQ(count, 4000);
+}
+
+TEST_F(ServerLogTest, RotatesAndKeepsABoundedNumberOfFiles) {
+  ServerLog::Options options;
+  options.max_file_bytes = 4096;
+  options.max_files = 2;
+  auto log = ServerLog::Open(dir_ + "/Riley.log", options);
+  ASSERT_TRUE(log.ok());
+  const std::string filler(100, 'x');
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < 30; ++i) (*log)->Info("{} {}", round, filler);
+    (*log)->Flush();
+  }
+  (*log)->Flush();
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/Riley.log"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/Riley.log.1"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/Riley.log.2"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/Riley.log.3"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_LE(entry.file_size(), 4096u + 30 * 140) << entry.path();
+  }
+}
+
+TEST_F(ServerLogTest, AFullBufferDropsAndCountsInsteadOfGrowing) {
+  ServerLog::Options options;
+  options.max_buffer_bytes = 1024;
+  auto log = ServerLog::Open(dir_ + "/Riley.log", options);
+  ASSERT_TRUE(log.ok());
+  // Faster than any writer: 10,000 lines into a 1 KiB buffer between drains.
+  for (int i = 0; i < 10'000; ++i) (*log)->Info("line {}", i);
+  (*log)->Flush();
+  const std::string text = ReadFile(dir_ + "/Riley.log");
+  EXPECT_LT(text.size(), 10'000u * 30);
+  EXPECT_TRUE(std::regex_search(text, std::regex("[0-9]+ lines dropped"))) << text.size();
+}
+
+TEST_F(ServerLogTest, UnwritableDirectoryIsAnError) {
+  auto log = ServerLog::Open("/proc/herd-cannot/Riley.log", {});
+  EXPECT_FALSE(log.ok());
+}
+
+}  // namespace
+}  // namespace herd
