@@ -1,6 +1,7 @@
 #include "store/record.h"
 
 #include <charconv>
+#include <iterator>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -25,6 +26,17 @@ DecimalParts SplitDecimal(std::string_view text) {
 }
 
 int Sign(int value) { return (value > 0) - (value < 0); }
+
+std::string Int128ToString(unsigned __int128 value) {
+  char digits[40];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + static_cast<int>(value % 10));
+    value /= 10;
+  } while (value != 0);
+  return std::string(std::make_reverse_iterator(digits + n),
+                     std::make_reverse_iterator(digits));
+}
 
 // One signed coordinate "+DD.D", at most `limit` degrees in magnitude,
 // compared exactly (so 90.0000000000000001 is out of range).
@@ -129,6 +141,26 @@ bool IsWellFormedRecord(const Record& record) {
          IsWellFormedSkew(record.skew) &&
          ParseLocation(record.location, &latitude, &longitude) &&
          IsWellFormedClientTime(record.client_time);
+}
+
+std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time) {
+  const size_t dot = client_time.find('.');
+  unsigned __int128 seconds = 0;
+  for (char c : client_time.substr(0, dot)) seconds = seconds * 10 + (c - '0');
+  uint32_t nanos = 0;
+  const std::string_view fraction =
+      dot == std::string_view::npos ? std::string_view() : client_time.substr(dot + 1);
+  for (size_t i = 0; i < 9; ++i) {
+    nanos = nanos * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+  }
+  const __int128 client_ns = static_cast<__int128>(seconds * 1'000'000'000 + nanos);
+  const __int128 diff = static_cast<__int128>(receive_time_ns) - client_ns;
+  const unsigned __int128 magnitude =
+      static_cast<unsigned __int128>(diff < 0 ? -diff : diff);
+  std::string fraction_digits = Int128ToString(magnitude % 1'000'000'000);
+  fraction_digits.insert(0, 9 - fraction_digits.size(), '0');
+  return absl::StrCat(diff < 0 ? "-" : "+", Int128ToString(magnitude / 1'000'000'000),
+                      ".", fraction_digits);
 }
 
 }  // namespace herd

@@ -2,6 +2,7 @@
 #define HERD_STORE_RECORD_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -66,6 +67,13 @@ bool IsWellFormedRecord(const Record& record);
 // True if `text` is a client time the store can compare: 1-19 integer digits,
 // optionally '.' and one or more fraction digits.
 bool IsWellFormedClientTime(std::string_view text);
+
+// The time difference "receive time minus client time" with its sign and nine
+// fraction digits, computed in exact integer nanoseconds (client time digits
+// past the ninth are dropped). Every origin stamps records with this (the
+// edge's IAMAT and the gRPC Report alike), so both give identical records.
+// REQUIRES: IsWellFormedClientTime(client_time).
+std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time);
 
 }  // namespace herd
 

@@ -108,7 +108,7 @@ std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
         const PackedRecord& record = **it;
         cursor->seen[s] = record.seq();
         if (skip_id && record.source() == *skip_id) continue;
-        out.push_back(FeedEntry{record.ToRecord(), Source{}});
+        out.push_back(FeedEntry{record.ToRecord(), Source{}, s, record.seq()});
         if (record.source() != 0) out.back().via = SourceOf(record.source());
       }
       // Stay on this shard if `max` cut it short, so no shard starves.

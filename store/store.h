@@ -56,10 +56,15 @@ class Store {
 
   using Source = RecordSource;
 
-  // A record in the feed and where it came from.
+  // A record in the feed and where it came from. `shard` and `seq` place it
+  // in the feed: per shard, sequence numbers are consecutive, so a reader can
+  // count the versions superseded before it read them (the numbers it passed
+  // without an entry).
   struct FeedEntry {
     Record record;
     Source via;
+    int shard = 0;
+    uint64_t seq = 0;
   };
 
   // Called after each accepted record, on the applying thread, outside every

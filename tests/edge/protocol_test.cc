@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "store/record.h"  // FormatSkew, shared by the edge and the gRPC Report
+
 namespace herd {
 namespace {
 

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "edge/protocol.h"
+#include "store/record.h"
 #include "store/store.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -90,10 +90,10 @@ TEST_F(HerdTest, TheFloodStops) {
     EXPECT_EQ(status.clients(), 1u);
     // Each neighbour sends a record at most once: no echo, no loop.
     EXPECT_LE(status.records_received_total(), static_cast<uint64_t>(status.links_size()))
-        << server;
+        << server << ": " << status.ShortDebugString();
     uint64_t accepted = 0;
     for (const v1::LinkStatus& link : status.links()) accepted += link.records_accepted();
-    EXPECT_EQ(accepted, server == "Riley" ? 0u : 1u) << server;
+    EXPECT_EQ(accepted, server == "Riley" ? 0u : 1u) << server << ": " << status.ShortDebugString();
   }
 }
 

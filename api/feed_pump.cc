@@ -1,0 +1,120 @@
+#include "api/feed_pump.h"
+
+#include <utility>
+
+namespace herd {
+
+FeedPump::FeedPump(Store* store) : store_(store) {}
+
+std::shared_ptr<FeedPump> FeedPump::Start(Store* store) {
+  std::shared_ptr<FeedPump> pump(new FeedPump(store));
+  // The listener may run once more after RemoveListener: it holds the pump
+  // weakly and only sets a flag.
+  const int64_t id = store->AddListener([weak = std::weak_ptr<FeedPump>(pump)] {
+    if (auto self = weak.lock()) self->Notify();
+  });
+  {
+    absl::MutexLock lock(&pump->mu_);
+    pump->listener_id_ = id;
+  }
+  pump->thread_ = std::thread(&FeedPump::Run, std::weak_ptr<FeedPump>(pump));
+  return pump;
+}
+
+FeedPump::~FeedPump() { Stop(); }
+
+bool FeedPump::Add(const std::shared_ptr<FeedReader>& reader) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return false;
+  readers_[reader.get()] = reader;
+  return true;
+}
+
+void FeedPump::Remove(const FeedReader* reader) {
+  absl::MutexLock lock(&mu_);
+  readers_.erase(reader);
+}
+
+size_t FeedPump::size() const {
+  absl::MutexLock lock(&mu_);
+  return readers_.size();
+}
+
+void FeedPump::Schedule(std::shared_ptr<FeedReader> reader) {
+  absl::MutexLock lock(&mu_);
+  if (!stopping_) scheduled_.push_back(std::move(reader));
+}
+
+void FeedPump::Notify() {
+  absl::MutexLock lock(&mu_);
+  changed_ = true;
+}
+
+void FeedPump::Run(const std::weak_ptr<FeedPump>& weak) {
+  // A strong reference only while running a batch, so that the pump can go
+  // away between batches (if its owner drops it without Stop(), this ends).
+  for (;;) {
+    std::shared_ptr<FeedPump> self = weak.lock();
+    if (self == nullptr || !self->RunBatch()) return;
+  }
+}
+
+bool FeedPump::RunBatch() {
+  std::vector<std::shared_ptr<FeedReader>> batch;
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &FeedPump::HasWorkLocked));
+    if (stopping_) return false;
+    if (changed_) {
+      // Everyone reads; that covers the scheduled ones too.
+      changed_ = false;
+      scheduled_.clear();
+      for (const auto& [raw, weak] : readers_) {
+        if (auto reader = weak.lock()) batch.push_back(std::move(reader));
+      }
+    } else {
+      batch.swap(scheduled_);
+    }
+  }
+  std::vector<std::shared_ptr<FeedReader>> again;
+  for (const auto& reader : batch) {
+    if (reader->Pump()) again.push_back(reader);
+  }
+  if (!again.empty()) {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      for (auto& reader : again) scheduled_.push_back(std::move(reader));
+    }
+  }
+  return true;
+}
+
+void FeedPump::Stop() {
+  int64_t listener_id;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    listener_id = listener_id_;
+    scheduled_.clear();
+  }
+  store_->RemoveListener(listener_id);
+  if (thread_.joinable()) {
+    // The last owner may let go on the pump's own thread (a reader it ran).
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();
+    } else {
+      thread_.join();
+    }
+  }
+  std::vector<std::shared_ptr<FeedReader>> readers;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [raw, weak] : readers_) {
+      if (auto reader = weak.lock()) readers.push_back(std::move(reader));
+    }
+  }
+  for (const auto& reader : readers) reader->Close();
+}
+
+}  // namespace herd

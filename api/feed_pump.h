@@ -1,0 +1,86 @@
+#ifndef HERD_API_FEED_PUMP_H_
+#define HERD_API_FEED_PUMP_H_
+
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "store/store.h"
+
+namespace herd {
+
+// Something that reads the store's feed with a cursor of its own (a Watch
+// stream, the location index) and must be told when the store accepts more.
+class FeedReader {
+ public:
+  virtual ~FeedReader() = default;
+
+  // Reads what the feed holds after the reader's cursor and hands it on,
+  // without blocking and with bounded work. Returns true if it stopped with
+  // feed left to read and nothing else will call it again (it is then run
+  // again soon).
+  virtual bool Pump() = 0;
+
+  // The pump is stopping (the server shuts down): end what depends on it.
+  virtual void Close() {}
+};
+
+// Runs the API's feed readers on a thread of its own whenever the store
+// accepts something, so that the applying thread (an IAMAT on the edge, a
+// peer's batch, a Report) only sets a flag, whatever the number or speed of
+// readers. Wake-ups coalesce: readers are run once per batch of accepted
+// records, not once per record.
+//
+// Thread-safe. Owned by shared_ptr (readers and the store listener hold it);
+// Stop() before the store goes away.
+class FeedPump : public std::enable_shared_from_this<FeedPump> {
+ public:
+  // REQUIRES: `store` outlives Stop().
+  static std::shared_ptr<FeedPump> Start(Store* store);
+  FeedPump(const FeedPump&) = delete;
+  FeedPump& operator=(const FeedPump&) = delete;
+  ~FeedPump();
+
+  // Adds a reader that is run after every change of the store (it is held
+  // weakly: it lives as long as its owners keep it). False once stopping.
+  bool Add(const std::shared_ptr<FeedReader>& reader);
+  void Remove(const FeedReader* reader);
+  size_t size() const;
+
+  // Runs `reader` once soon (it has work left it cannot do now).
+  void Schedule(std::shared_ptr<FeedReader> reader);
+
+  // Stops listening to the store and joins the thread, then Close()s every
+  // reader still added. Idempotent.
+  void Stop();
+
+ private:
+  explicit FeedPump(Store* store);
+  void Notify();
+  // The pump's thread: runs batches while the pump exists and is not stopped.
+  static void Run(const std::weak_ptr<FeedPump>& weak);
+  // Waits for work and runs one batch of readers; false once stopping.
+  bool RunBatch();
+  bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || changed_ || !scheduled_.empty();
+  }
+
+  // Constant after construction.
+  Store* const store_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<const FeedReader*, std::weak_ptr<FeedReader>> readers_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<FeedReader>> scheduled_ ABSL_GUARDED_BY(mu_);
+  bool changed_ ABSL_GUARDED_BY(mu_) = false;  // the store accepted something
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t listener_id_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;  // started in Start(), joined in Stop()
+};
+
+}  // namespace herd
+
+#endif  // HERD_API_FEED_PUMP_H_

@@ -1,0 +1,290 @@
+#include "api/locations_service.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "api/location_codec.h"
+#include "common/strings.h"
+
+namespace herd {
+namespace {
+
+// Feed entries the index applies per pump run, and at most before a query.
+constexpr size_t kIndexPumpBatch = 4096;
+constexpr size_t kIndexSyncMax = 1 << 16;
+
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    const absl::Status& status) {
+  return FinishNow(context, ToGrpc(status));
+}
+
+// A Watch refused before it started (bad arguments, too many watchers).
+class RejectedWatch : public grpc::ServerWriteReactor<v1::WatchResponse> {
+ public:
+  explicit RejectedWatch(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+// Runs the location index on the feed pump.
+class IndexReader : public FeedReader {
+ public:
+  explicit IndexReader(std::shared_ptr<LocationIndex> index) : index_(std::move(index)) {}
+  bool Pump() override { return !index_->CatchUp(kIndexPumpBatch); }
+
+ private:
+  const std::shared_ptr<LocationIndex> index_;
+};
+
+// One Nearby call: asks the provider and finishes with its answer, or with
+// DEADLINE_EXCEEDED / CANCELLED if gRPC cancels the call first (the
+// caller's deadline passed). Whichever comes first finishes; the other
+// finds `finished_` set and does nothing, so a late answer never touches
+// the reactor (which is gone by then).
+//
+// Thread-safe: the provider may answer on any thread.
+class NearbyCall : public grpc::ServerUnaryReactor {
+ public:
+  NearbyCall(grpc::CallbackServerContext* context, v1::NearbyResponse* response)
+      : context_(context), response_(response) {}
+
+  void Start(PlacesProvider* places, const PlacesQuery& query) {
+    // The callback holds the flag, not the call: it may outlive the call.
+    places->Nearby(query, [this, finished = finished_, query](nlohmann::json answer) {
+      if (finished->exchange(true)) return;  // nobody is waiting any more
+      CutResults(&answer, query.max_results);
+      FillNearby(answer, query.latitude, query.longitude, response_);
+      Finish(PlacesStatusToGrpc(response_->status()));
+    });
+  }
+
+ private:
+  void OnCancel() override {
+    if (finished_->exchange(true)) return;
+    const bool late = context_->deadline() <= std::chrono::system_clock::now();
+    Finish(late ? grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                               "the places provider did not answer within the deadline")
+                : grpc::Status::CANCELLED);
+  }
+  void OnDone() override { delete this; }
+
+  grpc::CallbackServerContext* const context_;
+  v1::NearbyResponse* const response_;
+  const std::shared_ptr<std::atomic<bool>> finished_ = std::make_shared<std::atomic<bool>>(false);
+};
+
+}  // namespace
+
+LocationsService::LocationsService(Options options, Store* store, PlacesProvider* places,
+                                   ServerLog* log)
+    : options_(std::move(options)),
+      store_(store),
+      places_(places),
+      log_(log),
+      index_(std::make_shared<LocationIndex>(store)),
+      pump_(FeedPump::Start(store)),
+      index_reader_(std::make_shared<IndexReader>(index_)) {
+  pump_->Add(index_reader_);
+  pump_->Schedule(index_reader_);  // what the store held before
+}
+
+LocationsService::~LocationsService() { Shutdown(); }
+
+void LocationsService::Shutdown() { pump_->Stop(); }
+
+size_t LocationsService::watchers() const {
+  const size_t readers = pump_->size();
+  return readers > 0 ? readers - 1 : 0;  // all but the index
+}
+
+void LocationsService::SyncIndex() { index_->CatchUp(kIndexSyncMax); }
+
+grpc::ServerUnaryReactor* LocationsService::Get(grpc::CallbackServerContext* context,
+                                                const v1::GetRequest* request,
+                                                v1::Location* response) {
+  if (absl::Status s = CheckClientId(request->client_id(), "client_id"); !s.ok()) {
+    return FinishNow(context, s);
+  }
+  std::optional<Record> record = store_->Get(request->client_id());
+  if (!record) {
+    return FinishNow(context, grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                           absl::StrCat("client_id: no location known for \"",
+                                                        request->client_id(), "\"")));
+  }
+  ToLocation(*record, response);
+  return FinishNow(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* LocationsService::List(grpc::CallbackServerContext* context,
+                                                 const v1::ListRequest* request,
+                                                 v1::ListResponse* response) {
+  if (request->page_size() < 0) {
+    return FinishNow(context, absl::InvalidArgumentError(absl::StrCat(
+                                  "page_size: must not be negative, got ", request->page_size())));
+  }
+  const size_t page_size = static_cast<size_t>(
+      request->page_size() == 0 ? options_.default_page_size
+                                : std::min(request->page_size(), options_.max_page_size));
+  std::string after;
+  if (!request->page_token().empty()) {
+    absl::StatusOr<std::string> decoded = DecodePageToken(request->page_token());
+    if (!decoded.ok()) return FinishNow(context, decoded.status());
+    after = *std::move(decoded);
+  }
+  SyncIndex();
+  // One more than a page: whether there is a next page at all.
+  const std::vector<std::string> ids = index_->IdsAfter(after, page_size + 1);
+  const size_t count = std::min(page_size, ids.size());
+  for (size_t i = 0; i < count; ++i) {
+    if (std::optional<Record> record = store_->Get(ids[i])) {
+      ToLocation(*record, response->add_locations());
+    }
+  }
+  if (ids.size() > page_size) response->set_next_page_token(EncodePageToken(ids[count - 1]));
+  response->set_total_size(store_->size());
+  return FinishNow(context, grpc::Status::OK);
+}
+
+grpc::ServerWriteReactor<v1::WatchResponse>* LocationsService::Watch(
+    grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
+  if (static_cast<size_t>(request->client_ids_size()) > options_.max_watch_client_ids) {
+    return new RejectedWatch(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     absl::StrCat("client_ids: at most ", options_.max_watch_client_ids,
+                                  " ids, got ", request->client_ids_size())));
+  }
+  absl::flat_hash_set<std::string> client_ids;
+  for (int i = 0; i < request->client_ids_size(); ++i) {
+    const std::string& id = request->client_ids(i);
+    if (absl::Status s = CheckClientId(id, absl::StrCat("client_ids[", i, "]")); !s.ok()) {
+      return new RejectedWatch(ToGrpc(s));
+    }
+    client_ids.insert(id);
+  }
+  if (watchers() >= options_.max_watchers) {
+    return new RejectedWatch(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("too many Watch streams on this server (", options_.max_watchers, ")")));
+  }
+  log_->Info("api {} Watch: {} client ids, include_current={}", context->peer(), client_ids.size(),
+             request->include_current());
+  auto stream = std::make_shared<WatchStream>(store_, pump_, std::move(client_ids),
+                                              request->include_current(), options_.watch);
+  stream->Begin();  // the stream owns itself from here
+  return stream.get();
+}
+
+grpc::ServerUnaryReactor* LocationsService::Report(grpc::CallbackServerContext* context,
+                                                   const v1::ReportRequest* request,
+                                                   v1::ReportResponse* response) {
+  const int64_t received = options_.clock();
+  absl::StatusOr<Record> record = RecordFromReport(*request, options_.server_name, received);
+  if (!record.ok()) {
+    log_->Info("api {} Report refused: {}", context->peer(), AsStd(record.status().message()));
+    return FinishNow(context, record.status());
+  }
+  const bool accepted = store_->Apply(*record) == Store::Outcome::kAccepted;
+  response->set_accepted(accepted);
+  response->set_at_line(record->AtLine());
+  std::optional<Record> stored;
+  if (!accepted) stored = store_->Get(record->client_id);
+  ToLocation(stored ? *stored : *record, response->mutable_location());
+  log_->Info("api {} Report > {}{}", context->peer(), response->at_line(),
+             accepted ? "" : " (not newer, kept)");
+  return FinishNow(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* LocationsService::Nearby(grpc::CallbackServerContext* context,
+                                                   const v1::NearbyRequest* request,
+                                                   v1::NearbyResponse* response) {
+  if (absl::Status s = CheckClientId(request->client_id(), "client_id"); !s.ok()) {
+    return FinishNow(context, s);
+  }
+  if (absl::Status s = CheckRadius(request->radius_km(), "radius_km"); !s.ok()) {
+    return FinishNow(context, s);
+  }
+  if (request->max_results() < 1 || request->max_results() > kMaxNearbyResults) {
+    return FinishNow(context, absl::InvalidArgumentError(
+                                  absl::StrCat("max_results: must be in [1, ", kMaxNearbyResults,
+                                               "], got ", request->max_results())));
+  }
+  std::optional<Record> record = store_->Get(request->client_id());
+  if (!record) {
+    return FinishNow(context, grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                           absl::StrCat("client_id: no location known for \"",
+                                                        request->client_id(), "\"")));
+  }
+  if (context->deadline() <= std::chrono::system_clock::now()) {
+    return FinishNow(context, grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                           "the deadline passed before the search began"));
+  }
+  ToLocation(*record, response->mutable_location());
+  PlacesQuery query;
+  query.latitude = response->location().latitude();
+  query.longitude = response->location().longitude();
+  query.radius_km = request->radius_km();
+  query.max_results = request->max_results();
+  log_->Info("api {} Nearby {} {} km, {} results", context->peer(), response->location().at_line(),
+             query.radius_km, query.max_results);
+  auto* call = new NearbyCall(context, response);  // deletes itself in OnDone
+  call->Start(places_, query);
+  return call;
+}
+
+grpc::ServerUnaryReactor* LocationsService::Within(grpc::CallbackServerContext* context,
+                                                   const v1::WithinRequest* request,
+                                                   v1::WithinResponse* response) {
+  if (absl::Status s = CheckLatitude(request->has_latitude(), request->latitude(), "latitude");
+      !s.ok()) {
+    return FinishNow(context, s);
+  }
+  if (absl::Status s = CheckLongitude(request->has_longitude(), request->longitude(), "longitude");
+      !s.ok()) {
+    return FinishNow(context, s);
+  }
+  if (absl::Status s = CheckRadius(request->radius_km(), "radius_km"); !s.ok()) {
+    return FinishNow(context, s);
+  }
+  if (request->limit() < 0 || request->limit() > options_.max_within_limit) {
+    return FinishNow(context,
+                     absl::InvalidArgumentError(absl::StrCat(
+                         "limit: must be in [0, ", options_.max_within_limit, "] (0 means ",
+                         options_.default_within_limit, "), got ", request->limit())));
+  }
+  const size_t limit =
+      static_cast<size_t>(request->limit() == 0 ? options_.default_within_limit : request->limit());
+  SyncIndex();
+  const LocationIndex::CircleResult circle =
+      index_->Within(request->latitude(), request->longitude(), request->radius_km(), limit);
+  size_t total = circle.total;
+  for (const LocationIndex::Hit& hit : circle.hits) {
+    std::optional<Record> record = store_->Get(hit.client_id);
+    double latitude = 0, longitude = 0;
+    if (!record || !ParseLocation(record->location, &latitude, &longitude)) continue;
+    // The store may already hold a newer position than the index read.
+    const double distance =
+        GreatCircleKm(request->latitude(), request->longitude(), latitude, longitude);
+    if (distance > request->radius_km()) {
+      --total;
+      continue;
+    }
+    v1::ClientDistance* client = response->add_clients();
+    ToLocation(*record, client->mutable_location());
+    client->set_distance_km(distance);
+  }
+  response->set_total(total);
+  response->set_truncated(total > static_cast<size_t>(response->clients_size()));
+  return FinishNow(context, grpc::Status::OK);
+}
+
+}  // namespace herd

@@ -1,0 +1,105 @@
+#ifndef HERD_API_WATCH_STREAM_H_
+#define HERD_API_WATCH_STREAM_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "api/feed_pump.h"
+#include "herd/v1/locations.grpc.pb.h"
+#include "store/store.h"
+
+namespace herd {
+
+// One Locations.Watch stream (a gRPC server write reactor): a cursor over
+// the store's feed, like a peer link. It sends what the feed holds after
+// its cursor in batches, one write in flight; each completed write reads the
+// next batch, and when the feed is drained it waits for the FeedPump (the
+// store accepted something). So a slow or stalled reader holds one message
+// and its cursor, never a queue: what it has not read yet is coalesced per
+// client by the store, and the versions it thereby missed are counted (per
+// shard, sequence numbers are consecutive, so the numbers the cursor passed
+// without an entry are versions superseded before it got to them) and
+// reported in the next message's `skipped`.
+//
+// With include_current the cursor starts at the beginning of the feed (the
+// current state, each client once), else at its end; `initial_state_done`
+// marks the message after which the stream is live.
+//
+// Thread-safe: Pump() and Close() may be called from any thread. Owns
+// itself (a self reference released in OnDone); the pump holds it weakly.
+class WatchStream : public grpc::ServerWriteReactor<v1::WatchResponse>,
+                    public FeedReader,
+                    public std::enable_shared_from_this<WatchStream> {
+ public:
+  struct Options {
+    size_t max_batch_records = 256;     // locations per message
+    size_t max_batch_bytes = 64 << 10;  // about, per message
+    size_t max_scan = 4096;             // feed entries read per Pump()
+  };
+
+  // `client_ids` empty: every client. REQUIRES: `store` outlives the stream
+  // (the gRPC server is shut down before the store goes).
+  WatchStream(const Store* store, std::shared_ptr<FeedPump> pump,
+              absl::flat_hash_set<std::string> client_ids, bool include_current,
+              const Options& options);
+  WatchStream(const WatchStream&) = delete;
+  WatchStream& operator=(const WatchStream&) = delete;
+
+  // Registers with the pump and sends what there is. Call once, from the
+  // Watch handler.
+  void Begin();
+
+  bool Pump() override;
+
+  // Ends the stream with UNAVAILABLE (the server is shutting down) as soon
+  // as no write is in flight.
+  void Close() override;
+
+ private:
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+  // Marks the stream as ending with `status` (the first one given wins);
+  // true if the caller must now call Finish(finish_status_).
+  bool EndLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishNow();
+  // Adds to skipped_ the versions the cursor passed over between `before`
+  // and cursor_ without reading them (beyond start_: older ones are history,
+  // not something this stream missed).
+  void CountSkippedLocked(const Store::Cursor& before, const std::vector<Store::FeedEntry>& entries)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool ReachedStartLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Constant after construction.
+  const Store* const store_;
+  const std::shared_ptr<FeedPump> pump_;
+  const absl::flat_hash_set<std::string> client_ids_;
+  const Options options_;
+  const Store::Cursor start_;  // the feed's end when the watch began
+
+  std::shared_ptr<WatchStream> self_;  // keeps the reactor alive until OnDone
+
+  absl::Mutex mu_;
+  v1::WatchResponse response_ ABSL_GUARDED_BY(mu_);  // the one write in flight
+  Store::Cursor cursor_ ABSL_GUARDED_BY(mu_);        // feed read so far
+  uint64_t skipped_ ABSL_GUARDED_BY(mu_) = 0;        // not yet reported
+  bool initial_state_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace herd
+
+#endif  // HERD_API_WATCH_STREAM_H_

@@ -1,0 +1,196 @@
+#include "store/location_index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <numbers>
+#include <numeric>
+
+namespace herd {
+namespace {
+
+constexpr double kDegToRad = std::numbers::pi / 180;
+constexpr double kRadToDeg = 180 / std::numbers::pi;
+constexpr uint32_t kRows = 18000;  // 180 / kCellDegrees
+constexpr uint32_t kCols = 36000;  // 360 / kCellDegrees; kRows * kCols < 2^32
+// Widens every bounding box so rounding in its computation never leaves out
+// a point that the exact distance check would accept (1e-6 degrees ~ 0.1 m).
+constexpr double kMarginDegrees = 1e-6;
+// Feed entries read per store call while catching up.
+constexpr size_t kCatchUpBatch = 1024;
+
+uint32_t RowOf(double latitude) {
+  const double row = std::floor((latitude + 90) / LocationIndex::kCellDegrees);
+  return static_cast<uint32_t>(std::clamp(row, 0.0, double{kRows - 1}));
+}
+
+uint32_t ColOf(double longitude) {
+  const double col = std::floor((longitude + 180) / LocationIndex::kCellDegrees);
+  return static_cast<uint32_t>(std::clamp(col, 0.0, double{kCols - 1}));
+}
+
+uint32_t CellOf(double latitude, double longitude) {
+  return RowOf(latitude) * kCols + ColOf(longitude);
+}
+
+}  // namespace
+
+double GreatCircleKm(double lat1, double lng1, double lat2, double lng2) {
+  const double sin_dlat = std::sin((lat2 - lat1) * kDegToRad / 2);
+  const double sin_dlng = std::sin((lng2 - lng1) * kDegToRad / 2);
+  const double h = sin_dlat * sin_dlat +
+                   std::cos(lat1 * kDegToRad) * std::cos(lat2 * kDegToRad) * sin_dlng * sin_dlng;
+  // min(): rounding can push h a hair above 1 for antipodal points.
+  return 2 * kIndexEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(h)));
+}
+
+LocationIndex::LocationIndex(const Store* store) : store_(store) {}
+
+LocationIndex::~LocationIndex() {
+  absl::MutexLock lock(&mu_);
+  by_cell_.clear();
+  for (Item* item : by_id_) std::free(item);
+  by_id_.clear();
+}
+
+bool LocationIndex::CatchUp(size_t max) {
+  absl::MutexLock feed_lock(&feed_mu_);
+  size_t applied = 0;
+  while (applied < max) {
+    // Read outside mu_: queries go on while the store is read.
+    std::vector<Store::FeedEntry> entries =
+        store_->ReadAfter(&cursor_, std::min(kCatchUpBatch, max - applied));
+    if (entries.empty()) return true;
+    applied += entries.size();
+    absl::MutexLock lock(&mu_);
+    for (const Store::FeedEntry& entry : entries) Put(entry.record);
+  }
+  return !store_->HasAfter(cursor_);
+}
+
+void LocationIndex::Put(const Record& record) {
+  double latitude, longitude;
+  if (!ParseLocation(record.location, &latitude, &longitude)) return;  // never stored
+  const uint32_t cell = CellOf(latitude, longitude);
+  auto it = by_id_.find(std::string_view(record.client_id));
+  if (it != by_id_.end()) {
+    Item* item = *it;
+    if (item->cell != cell) {
+      by_cell_.erase(item);
+      item->cell = cell;
+      by_cell_.insert(item);
+    }
+    item->latitude = latitude;
+    item->longitude = longitude;
+    return;
+  }
+  const size_t id_size = std::min<size_t>(record.client_id.size(), UINT16_MAX);
+  void* block = std::malloc(sizeof(Item) + id_size);
+  if (block == nullptr) throw std::bad_alloc();
+  Item* item = new (block) Item;
+  item->latitude = latitude;
+  item->longitude = longitude;
+  item->cell = cell;
+  item->id_size = static_cast<uint16_t>(id_size);
+  std::memcpy(item->id_data, record.client_id.data(), id_size);
+  by_id_.insert(item);
+  by_cell_.insert(item);
+}
+
+void LocationIndex::Scan(uint32_t first, uint32_t last, double latitude, double longitude,
+                         double radius_km, std::vector<const Item*>* items,
+                         std::vector<double>* distances) const {
+  for (auto it = by_cell_.lower_bound(first); it != by_cell_.end() && (*it)->cell <= last; ++it) {
+    const Item* item = *it;
+    const double d = GreatCircleKm(latitude, longitude, item->latitude, item->longitude);
+    if (d <= radius_km) {
+      items->push_back(item);
+      distances->push_back(d);
+    }
+  }
+}
+
+LocationIndex::CircleResult LocationIndex::Within(double latitude, double longitude,
+                                                  double radius_km, size_t max) const {
+  CircleResult result;
+  if (!(radius_km > 0) || !std::isfinite(radius_km) || !(latitude >= -90 && latitude <= 90) ||
+      !std::isfinite(longitude)) {
+    return result;
+  }
+  // The circle's bounding box. Every longitude when it reaches a pole;
+  // otherwise the widest longitude difference on the circle is
+  // asin(sin(r) / cos(latitude)) (at its two tangent points).
+  const double angle = radius_km / kIndexEarthRadiusKm;  // radians
+  const double dlat = angle * kRadToDeg + kMarginDegrees;
+  const double lat_lo = std::max(-90.0, latitude - dlat);
+  const double lat_hi = std::min(90.0, latitude + dlat);
+  bool every_longitude = lat_lo <= -90 || lat_hi >= 90;
+  double dlng = 180;
+  if (!every_longitude) {
+    const double ratio = std::sin(angle) / std::cos(latitude * kDegToRad);
+    dlng = std::asin(std::min(1.0, ratio)) * kRadToDeg + kMarginDegrees;
+    every_longitude = dlng >= 180;
+  }
+  // Column ranges: one, or two where the box crosses the ±180° meridian.
+  std::vector<std::pair<uint32_t, uint32_t>> columns;
+  if (every_longitude) {
+    columns.emplace_back(0, kCols - 1);
+  } else {
+    const double lng_lo = longitude - dlng;
+    const double lng_hi = longitude + dlng;
+    if (lng_lo < -180) {
+      columns.emplace_back(ColOf(lng_lo + 360), kCols - 1);
+      columns.emplace_back(0, ColOf(lng_hi));
+    } else if (lng_hi > 180) {
+      columns.emplace_back(ColOf(lng_lo), kCols - 1);
+      columns.emplace_back(0, ColOf(lng_hi - 360));
+    } else {
+      columns.emplace_back(ColOf(lng_lo), ColOf(lng_hi));
+    }
+  }
+
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<const Item*> items;
+  std::vector<double> distances;
+  for (uint32_t row = RowOf(lat_lo); row <= RowOf(lat_hi); ++row) {
+    for (const auto& [first, last] : columns) {
+      Scan(row * kCols + first, row * kCols + last, latitude, longitude, radius_km, &items,
+           &distances);
+    }
+  }
+  result.total = items.size();
+  std::vector<size_t> order(items.size());
+  std::iota(order.begin(), order.end(), 0);
+  const auto nearer = [&](size_t a, size_t b) {
+    if (distances[a] != distances[b]) return distances[a] < distances[b];
+    return items[a]->id() < items[b]->id();
+  };
+  const size_t keep = std::min(max, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
+                    nearer);
+  result.hits.reserve(keep);
+  for (size_t i = 0; i < keep; ++i) {
+    const Item* item = items[order[i]];
+    result.hits.push_back(
+        Hit{std::string(item->id()), item->latitude, item->longitude, distances[order[i]]});
+  }
+  return result;
+}
+
+std::vector<std::string> LocationIndex::IdsAfter(std::string_view after, size_t max) const {
+  std::vector<std::string> ids;
+  absl::ReaderMutexLock lock(&mu_);
+  for (auto it = by_id_.upper_bound(after); it != by_id_.end() && ids.size() < max; ++it) {
+    ids.emplace_back((*it)->id());
+  }
+  return ids;
+}
+
+size_t LocationIndex::size() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return by_id_.size();
+}
+
+}  // namespace herd
