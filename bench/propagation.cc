@@ -1,0 +1,140 @@
+// herd-propagation: how long a report takes to reach a far server. Sends
+// IAMATs for fresh clients to one server's text port at a fixed rate and
+// watches another server's Locations/Watch stream; each record's latency is
+// from just before its IAMAT was written to when the watcher received it.
+//
+//   herd-propagation --report-port 12000 --watch 127.0.0.1:12103 --rate 1000 --duration 10
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <grpcpp/grpcpp.h>
+
+#include "bench/histogram.h"
+#include "herd/v1/locations.grpc.pb.h"
+
+namespace herd::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int Connect(uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return -1;
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+int Main(int argc, char** argv) {
+  uint16_t report_port = 12000;
+  std::string watch_target = "127.0.0.1:12103";
+  int rate = 1000;
+  double duration_s = 10;
+  CLI::App app{"herd-propagation: report-to-far-server latency"};
+  app.add_option("--report-port", report_port, "text port the IAMATs go to")->capture_default_str();
+  app.add_option("--watch", watch_target, "gRPC address of the far server")->capture_default_str();
+  app.add_option("--rate", rate, "reports per second")->capture_default_str()->check(CLI::Range(1, 1'000'000));
+  app.add_option("--duration", duration_s, "seconds")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  const int reports = static_cast<int>(rate * duration_s);
+  std::vector<std::atomic<int64_t>> sent_at(reports);  // ns since start, per report
+  const auto start = Clock::now();
+  auto since_start = [start] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+  };
+
+  // The watcher: its stream must be live before the first report.
+  auto channel = grpc::CreateChannel(watch_target, grpc::InsecureChannelCredentials());
+  auto stub = v1::Locations::NewStub(channel);
+  grpc::ClientContext watch_context;
+  auto stream = stub->Watch(&watch_context, v1::WatchRequest());
+  v1::WatchResponse response;
+  if (!stream->Read(&response) || !response.initial_state_done()) {
+    std::fprintf(stderr, "herd-propagation: no Watch stream at %s\n", watch_target.c_str());
+    return 1;
+  }
+  Histogram latencies;
+  std::atomic<int> received = 0;
+  uint64_t skipped = 0;
+  std::thread watcher([&] {
+    while (received.load() < reports && stream->Read(&response)) {
+      const int64_t now = since_start();
+      skipped += response.skipped();
+      for (const v1::Location& location : response.locations()) {
+        const std::string& id = location.record().client_id();
+        if (id.rfind("probe-", 0) != 0) continue;
+        const int n = std::atoi(id.c_str() + 6);
+        if (n < 0 || n >= reports) continue;
+        latencies.Add(static_cast<uint64_t>(now - sent_at[n].load()));
+        received.fetch_add(1);
+      }
+    }
+  });
+
+  const int fd = Connect(report_port);
+  if (fd < 0) {
+    std::fprintf(stderr, "herd-propagation: cannot connect to port %u\n", report_port);
+    return 1;
+  }
+  std::thread drain([fd] {  // the AT replies, read and dropped
+    char buffer[65536];
+    while (recv(fd, buffer, sizeof buffer, 0) > 0) {
+    }
+  });
+  const auto interval = std::chrono::nanoseconds(1'000'000'000 / rate);
+  for (int n = 0; n < reports; ++n) {
+    std::this_thread::sleep_until(start + n * interval);  // pacing the offered load
+    char line[128];
+    const int length = std::snprintf(line, sizeof line,
+                                     "IAMAT probe-%d +34.068930-118.445127 1700000000.%09d\n",
+                                     n, n);
+    sent_at[n].store(since_start());
+    if (send(fd, line, static_cast<size_t>(length), MSG_NOSIGNAL) != length) {
+      std::fprintf(stderr, "herd-propagation: send failed\n");
+      break;
+    }
+  }
+  // Give the last reports up to five seconds to arrive.
+  const auto give_up = Clock::now() + std::chrono::seconds(5);
+  while (received.load() < reports && Clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  watch_context.TryCancel();
+  watcher.join();
+  shutdown(fd, SHUT_RDWR);
+  drain.join();
+  close(fd);
+
+  auto ms = [&](double p) { return static_cast<double>(latencies.Percentile(p)) / 1e6; };
+  std::printf("%d reports at %d/s to port %u, watched at %s\n", reports, rate, report_port,
+              watch_target.c_str());
+  std::printf("received %d (%llu versions coalesced)  latency p50 %.3f ms  p99 %.3f ms  "
+              "p99.9 %.3f ms  max %.3f ms\n",
+              received.load(), static_cast<unsigned long long>(skipped), ms(0.5), ms(0.99),
+              ms(0.999), ms(1.0));
+  std::printf("RESULT received=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", received.load(),
+              ms(0.5), ms(0.99), ms(1.0));
+  return received.load() == reports ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace herd::bench
+
+int main(int argc, char** argv) { return herd::bench::Main(argc, argv); }

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Propagation across the default five-server topology on this machine:
+# reports at Riley, watched at Campbell (two links away), at RATE reports/s.
+#
+#   bash bench/propagation.sh [RATE] [SECONDS]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${HERD_BUILD_DIR:-$ROOT/build}"
+RATE="${1:-1000}"
+SECONDS_MEASURED="${2:-10}"
+source "$ROOT/bench/lib.sh"
+
+dir="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$dir"' EXIT
+read -r -a ports < <(free_ports 10)
+names=(Riley Jaquez Juzang Campbell Bernard)
+python3 - "$dir/herd.json" "${ports[@]}" <<'PY'
+import json, sys
+path, ports = sys.argv[1], sys.argv[2:]
+names = ["Riley", "Jaquez", "Juzang", "Campbell", "Bernard"]
+json.dump({
+    "servers": [{"name": n, "edge": f"127.0.0.1:{ports[i]}", "grpc": f"127.0.0.1:{ports[5 + i]}"}
+                for i, n in enumerate(names)],
+    "links": [["Riley", "Jaquez"], ["Riley", "Juzang"], ["Bernard", "Jaquez"],
+              ["Bernard", "Juzang"], ["Bernard", "Campbell"], ["Juzang", "Campbell"]],
+    "places": {"provider": "offline"}, "log_dir": "logs"}, open(path, "w"))
+PY
+for name in "${names[@]}"; do
+  "$BUILD/app/herd" serve "$name" --config "$dir/herd.json" &
+done
+for i in 0 1 2 3 4; do wait_for_port "${ports[$i]}"; done
+"$BUILD/bench/herd-propagation" --report-port "${ports[0]}" --watch "127.0.0.1:${ports[8]}" \
+  --rate "$RATE" --duration "$SECONDS_MEASURED"
