@@ -37,7 +37,7 @@ absl::Status Invalid(std::string_view why) {
 absl::StatusOr<Command> ParseIamat(std::string_view client, std::string_view location,
                                    std::string_view time) {
   IamatCommand command{client, location, time};
-  if (client.size() > kMaxClientIdBytes) return Invalid("client id too long");
+  if (!IsValidClientId(client)) return Invalid("client id too long or not UTF-8");
   if (!ParseLocation(location, &command.latitude, &command.longitude)) {
     return Invalid("location is not +DD.D+DDD.D within range");
   }
@@ -50,7 +50,7 @@ absl::StatusOr<Command> ParseIamat(std::string_view client, std::string_view loc
 absl::StatusOr<Command> ParseWhatsat(std::string_view client, std::string_view radius,
                                      std::string_view bound) {
   WhatsatCommand command{client};
-  if (client.size() > kMaxClientIdBytes) return Invalid("client id too long");
+  if (!IsValidClientId(client)) return Invalid("client id too long or not UTF-8");
   if (!IsUnsignedDecimal(radius, 6)) return Invalid("radius is not a decimal number");
   command.radius_km = ToDouble(radius);
   if (!(command.radius_km > 0 && command.radius_km <= 50)) {

@@ -34,11 +34,11 @@ void FloodCall::Begin(v1::Peer::Stub* stub) {
 }
 
 void FloodCall::Pump() {
-  const Store& store = *link_context_->store;
   v1::FloodRequest* request;
   {
     absl::MutexLock lock(&mu_);
     if (!welcomed_ || writing_ || ending_) return;
+    const Store& store = *link_context_->store;
     const Store::Cursor before = cursor_;
     std::vector<Store::FeedEntry> entries;
     do {
@@ -120,7 +120,7 @@ void FloodCall::HandleWelcome(const v1::PeerWelcome& welcome) {
     skip_ = Store::Source{link_->neighbour(), welcome.epoch()};
     welcomed_ = true;
   }
-  link_->OnConnected(resume.has_value());
+  link_->OnConnected(resume);
   Pump();
 }
 

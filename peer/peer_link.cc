@@ -48,7 +48,7 @@ void PeerLink::DropStream() {
   if (call != nullptr) call->Cancel();
 }
 
-void PeerLink::Shutdown(absl::Duration timeout) {
+void PeerLink::Stop() {
   std::shared_ptr<FloodCall> call;
   {
     absl::MutexLock lock(&mu_);
@@ -59,6 +59,9 @@ void PeerLink::Shutdown(absl::Duration timeout) {
     self->retry_timer_.cancel();
   });
   if (call != nullptr) call->Cancel();
+}
+
+void PeerLink::AwaitStopped(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   mu_.AwaitWithTimeout(absl::Condition(
                            +[](std::shared_ptr<FloodCall>* c) { return *c == nullptr; },
@@ -71,9 +74,14 @@ LinkSnapshot PeerLink::Snapshot() const {
   return stats_;
 }
 
-void PeerLink::OnConnected(bool resumed) {
+void PeerLink::OnConnected(const std::optional<Store::Cursor>& resume) {
+  const bool resumed = resume.has_value();
   {
     absl::MutexLock lock(&mu_);
+    // The neighbour's resume point is an acknowledgement: without this, a
+    // stream that dropped between applying a batch and acking it would
+    // leave the backlog figure stale until the next record flows.
+    stats_.acked = resume;
     if (stats_.connected_since != std::chrono::system_clock::time_point()) {
       ++stats_.reconnects;
     }

@@ -52,9 +52,10 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // The store accepted something: let the open stream send it.
   void Wake();
 
-  // Stops retrying and cancels the open stream; waits (up to `timeout`) for
-  // it to end.
-  void Shutdown(absl::Duration timeout);
+  // Stops retrying and cancels the open stream.
+  void Stop();
+  // Waits (up to `timeout`) for the stream cancelled by Stop() to end.
+  void AwaitStopped(absl::Duration timeout);
 
   LinkSnapshot Snapshot() const;
 
@@ -62,7 +63,9 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void DropStream();
 
   // Events from the link's FloodCall.
-  void OnConnected(bool resumed);
+  // `resume`: where the neighbour said it has applied up to (none: the
+  // full state is being sent).
+  void OnConnected(const std::optional<Store::Cursor>& resume);
   void OnSent(size_t records);
   void OnAcked(const Store::Cursor& cursor);
   void OnCallDone(const FloodCall* call, const grpc::Status& status, bool was_connected);

@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/escaping.h"
+#include "common/strings.h"
 #include "absl/synchronization/mutex.h"
 #include "peer/record_codec.h"
 
@@ -48,10 +50,13 @@ class PeerService::FloodReceiver
     const v1::PeerHello& hello = request_.hello();
     auto it = service_->counters_.find(hello.name());
     if (it == service_->counters_.end()) {
-      service_->log_->Warn("peer: refused a stream from \"{}\": not a neighbour of {}",
-                           hello.name(), service_->self_name_);
+      // The name is the caller's: shown escaped and cut short.
+      const std::string name = absl::CHexEscape(AsAbsl(
+          std::string_view(hello.name()).substr(0, 64)));
+      service_->log_->Warn("peer: refused a stream from \"{}\": not a neighbour of {}", name,
+                           service_->self_name_);
       FinishWhenIdle(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                  "\"" + hello.name() + "\" is not a neighbour of " +
+                                  "\"" + name + "\" is not a neighbour of " +
                                       service_->self_name_));
       return false;
     }

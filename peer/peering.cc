@@ -6,7 +6,7 @@ namespace herd {
 namespace {
 
 constexpr int kKeepaliveMs = 1000;
-constexpr int kKeepaliveTimeoutMs = 2000;
+constexpr int kKeepaliveTimeoutMs = 5000;
 
 std::shared_ptr<grpc::Channel> DialNeighbour(const std::string& target,
                                              const LinkContext& context) {
@@ -42,7 +42,8 @@ double SecondsSinceEpoch(std::chrono::system_clock::time_point time) {
 
 Peering::Peering(Options options, Store* store, ServerLog* log,
                  asio::any_io_executor executor)
-    : context_{options.self_name, store->epoch(), store, log, options.max_batch_records,
+    : context_{options.self_name, store->epoch(), store, log,
+               std::max<size_t>(1, options.max_batch_records),
                options.min_backoff, options.max_backoff},
       links_([&] {
         auto links = std::make_shared<LinkList>();
@@ -82,7 +83,9 @@ void Peering::Shutdown() {
   if (listener_id_ == 0) return;
   context_.store->RemoveListener(listener_id_);
   listener_id_ = 0;
-  for (const auto& link : *links_) link->Shutdown(absl::Seconds(2));
+  // Cancel every stream first, then wait for them together.
+  for (const auto& link : *links_) link->Stop();
+  for (const auto& link : *links_) link->AwaitStopped(absl::Seconds(5));
 }
 
 void Peering::DropStreamsForTesting() {

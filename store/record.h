@@ -60,6 +60,13 @@ bool ParseLocation(std::string_view text, double* latitude, double* longitude);
 // '.', nine digits.
 bool IsWellFormedSkew(std::string_view text);
 
+// True if `text` is well-formed UTF-8 (no overlong forms or surrogates).
+bool IsValidUtf8(std::string_view text);
+
+// A client id: 1 to kMaxClientIdBytes bytes of UTF-8 without whitespace
+// (UTF-8 because gRPC peers and the Locations API carry it as a proto string).
+bool IsValidClientId(std::string_view id);
+
 // True if every field of `record` could have been produced by an origin
 // server from a valid IAMAT (records from peers are checked with this).
 bool IsWellFormedRecord(const Record& record);

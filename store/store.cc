@@ -98,20 +98,24 @@ std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
   const std::optional<uint32_t> skip_id =
       skip.name.empty() ? std::nullopt : FindSource(skip);
   std::vector<FeedEntry> out;
-  for (int visited = 0; visited < kShards && out.size() < max; ++visited) {
+  // Skipped entries count towards a visit budget too, so one call stays
+  // short even when a neighbour's own records fill the feed.
+  size_t budget = 4 * max;
+  for (int visited = 0; visited < kShards && out.size() < max && budget > 0; ++visited) {
     const int s = cursor->next_shard;
     const Shard& shard = shards_[s];
     {
       absl::MutexLock lock(&shard.mu);
       auto it = shard.by_seq.upper_bound(cursor->seen[s]);
-      for (; it != shard.by_seq.end() && out.size() < max; ++it) {
+      for (; it != shard.by_seq.end() && out.size() < max && budget > 0; ++it, --budget) {
         const PackedRecord& record = **it;
         cursor->seen[s] = record.seq();
         if (skip_id && record.source() == *skip_id) continue;
         out.push_back(FeedEntry{record.ToRecord(), Source{}, s, record.seq()});
         if (record.source() != 0) out.back().via = SourceOf(record.source());
       }
-      // Stay on this shard if `max` cut it short, so no shard starves.
+      // Stay on this shard if `max` or the budget cut it short, so no
+      // shard starves.
       if (it != shard.by_seq.end()) break;
     }
     cursor->next_shard = (s + 1) % kShards;

@@ -91,7 +91,8 @@ class Store {
   // Number of clients.
   size_t size() const;
 
-  // Up to `max` feed entries after `cursor`, advancing it past them. Entries
+  // Up to `max` feed entries after `cursor`, advancing it past them (and
+  // past at most 4 * max entries in all, so a call stays short). Entries
   // that came via exactly `skip` (same name and epoch; ignored if the name is
   // empty) are passed over, not returned: that neighbour has them already.
   std::vector<FeedEntry> ReadAfter(Cursor* cursor, size_t max,

@@ -79,6 +79,13 @@ TEST(ParseCommandTest, MalformedIamat) {
   }
   EXPECT_FALSE(ParseCommand("IAMAT " + std::string(257, 'x') + " +1+2 3").ok());
   EXPECT_TRUE(ParseCommand("IAMAT " + std::string(256, 'x') + " +1+2 3").ok());
+  // Ids travel to peers and gRPC clients as proto strings: UTF-8 only.
+  EXPECT_TRUE(ParseCommand("IAMAT caf\xc3\xa9 +1+2 3").ok());
+  EXPECT_FALSE(ParseCommand("IAMAT bad\xff +1+2 3").ok());
+  EXPECT_FALSE(ParseCommand("IAMAT bad\xc3 +1+2 3").ok());
+  EXPECT_FALSE(ParseCommand("IAMAT bad\xc0\xaf +1+2 3").ok());   // overlong
+  EXPECT_FALSE(ParseCommand("IAMAT bad\xed\xa0\x80 +1+2 3").ok());  // surrogate
+  EXPECT_FALSE(ParseCommand("WHATSAT bad\xff 10 5").ok());
 }
 
 TEST(ParseCommandTest, MalformedWhatsat) {

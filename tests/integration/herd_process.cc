@@ -160,6 +160,11 @@ bool HerdProcesses::StartAll() {
   return all;
 }
 
+void HerdProcesses::Signal(const std::string& name, int signal) {
+  auto it = pids_.find(name);
+  if (it != pids_.end()) kill(it->second, signal);
+}
+
 void HerdProcesses::Stop(const std::string& name, int signal) {
   auto it = pids_.find(name);
   if (it == pids_.end()) return;

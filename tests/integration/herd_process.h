@@ -54,6 +54,8 @@ class HerdProcesses {
   bool StartAll();
   // Sends `signal` and waits for the process to end.
   void Stop(const std::string& name, int signal);
+  // Sends `signal` (SIGSTOP, SIGCONT...) without waiting.
+  void Signal(const std::string& name, int signal);
 
   uint16_t edge_port(const std::string& name) const { return edge_ports_.at(name); }
   uint16_t grpc_port(const std::string& name) const { return grpc_ports_.at(name); }

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -202,13 +203,17 @@ TEST_F(PeeringTest, AStalledNeighbourCostsBoundedMemoryAndDoesNotSlowTheStore) {
        public:
         Reactor() { StartRead(&request_); }
         void OnReadDone(bool ok) override {
-          if (!ok) return Finish(grpc::Status::OK);
+          if (!ok) return FinishOnce(grpc::Status::OK);
           welcome_.mutable_welcome()->set_name("B");
           welcome_.mutable_welcome()->set_epoch(9);
           StartWrite(&welcome_);  // and no more reads
         }
         void OnWriteDone(bool) override {}
-        void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+        void OnCancel() override { FinishOnce(grpc::Status::CANCELLED); }
+        void FinishOnce(grpc::Status status) {
+          if (!finished_.exchange(true)) Finish(status);
+        }
+        std::atomic<bool> finished_ = false;
         void OnDone() override { delete this; }
         v1::FloodRequest request_;
         v1::FloodResponse welcome_;
