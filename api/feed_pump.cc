@@ -63,7 +63,11 @@ bool FeedPump::RunBatch() {
   std::vector<std::shared_ptr<FeedReader>> batch;
   {
     absl::MutexLock lock(&mu_);
+    // Rate-limit batches: wait out the rest of the interval (only a stop
+    // ends it early), so records accepted meanwhile join this batch.
+    mu_.AwaitWithDeadline(absl::Condition(&stopping_), last_batch_ + kMinInterval);
     mu_.Await(absl::Condition(this, &FeedPump::HasWorkLocked));
+    last_batch_ = absl::Now();
     if (stopping_) return false;
     if (changed_) {
       // Everyone reads; that covers the scheduled ones too.

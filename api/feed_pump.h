@@ -9,6 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "store/store.h"
 
 namespace herd {
@@ -33,7 +34,10 @@ class FeedReader {
 // accepts something, so that the applying thread (an IAMAT on the edge, a
 // peer's batch, a Report) only sets a flag, whatever the number or speed of
 // readers. Wake-ups coalesce: readers are run once per batch of accepted
-// records, not once per record.
+// records, not once per record, and batches start at most once per
+// kMinInterval (1 ms): under load the applying threads then wake the pump
+// about a thousand times a second rather than once per record, at the cost
+// of up to a millisecond of delay for watchers.
 //
 // Thread-safe. Owned by shared_ptr (readers and the store listener hold it);
 // Stop() before the store goes away.
@@ -65,6 +69,8 @@ class FeedPump : public std::enable_shared_from_this<FeedPump> {
   static void Run(const std::weak_ptr<FeedPump>& weak);
   // Waits for work and runs one batch of readers; false once stopping.
   bool RunBatch();
+  static constexpr absl::Duration kMinInterval = absl::Milliseconds(1);
+
   bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return stopping_ || changed_ || !scheduled_.empty();
   }
@@ -77,6 +83,7 @@ class FeedPump : public std::enable_shared_from_this<FeedPump> {
   std::vector<std::shared_ptr<FeedReader>> scheduled_ ABSL_GUARDED_BY(mu_);
   bool changed_ ABSL_GUARDED_BY(mu_) = false;  // the store accepted something
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time last_batch_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int64_t listener_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;  // started in Start(), joined in Stop()
 };

@@ -161,14 +161,20 @@ asio::awaitable<void> EdgeSession::HandleLine(std::string_view line) {
 
 void EdgeSession::AnswerIamat(std::string_view client, std::string_view location,
                               std::string_view client_time) {
-  Record record{std::string(client), context_->server_name,
-                FormatSkew(context_->clock(), client_time), std::string(location),
-                std::string(client_time)};
+  const std::string skew = FormatSkew(context_->clock(), client_time);  // short: no heap
+  const RecordView record{client, context_->server_name, skew, location, client_time};
   const bool accepted = context_->store->Apply(record) == Store::Outcome::kAccepted;
-  std::string reply = record.AtLine();
-  context_->log->Info("c{} > {}{}", id_, reply, accepted ? "" : " (not newer, kept)");
-  reply.push_back('\n');
-  Reply(reply);
+  // The AT line goes straight into the output buffer; the log reads it there.
+  const size_t start = output_.size();
+  for (std::string_view piece : {std::string_view("AT "), record.origin, std::string_view(" "),
+                                 record.skew, std::string_view(" "), record.client_id,
+                                 std::string_view(" "), record.location, std::string_view(" "),
+                                 record.client_time}) {
+    output_.append(piece);
+  }
+  context_->log->Info("c{} > {}{}", id_, std::string_view(output_).substr(start),
+                      accepted ? "" : " (not newer, kept)");
+  output_.push_back('\n');
 }
 
 asio::awaitable<void> EdgeSession::HandleWhatsat(std::string_view line,

@@ -5,7 +5,8 @@
 
 namespace herd {
 
-PackedRecord::Ptr PackedRecord::Make(const Record& record, uint32_t source, uint64_t seq) {
+PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source,
+                                     uint64_t seq) {
   const size_t size = record.client_id.size() + record.origin.size() + record.skew.size() +
                       record.location.size() + record.client_time.size();
   void* block = std::malloc(sizeof(PackedRecord) + size);
@@ -19,10 +20,10 @@ PackedRecord::Ptr PackedRecord::Make(const Record& record, uint32_t source, uint
   packed->location_size_ = static_cast<uint16_t>(record.location.size());
   packed->client_time_size_ = static_cast<uint16_t>(record.client_time.size());
   char* out = packed->data_;
-  for (const std::string* field : {&record.client_id, &record.origin, &record.skew,
-                                   &record.location, &record.client_time}) {
-    std::memcpy(out, field->data(), field->size());
-    out += field->size();
+  for (std::string_view field :
+       {record.client_id, record.origin, record.skew, record.location, record.client_time}) {
+    std::memcpy(out, field.data(), field.size());
+    out += field.size();
   }
   return packed;
 }
@@ -32,7 +33,7 @@ Record PackedRecord::ToRecord() const {
                 std::string(location()), std::string(client_time())};
 }
 
-bool Supersedes(const Record& candidate, const PackedRecord& current) {
+bool Supersedes(const RecordView& candidate, const PackedRecord& current) {
   return SupersedesFields(candidate.client_time, candidate.origin, candidate.location,
                           candidate.skew, current.client_time(), current.origin(),
                           current.location(), current.skew());

@@ -26,7 +26,7 @@ class PackedRecord {
 
   // REQUIRES: origin and skew under 256 bytes, the other fields under 64 KiB
   // (IsWellFormedRecord guarantees less).
-  static Ptr Make(const Record& record, uint32_t source, uint64_t seq);
+  static Ptr Make(const RecordView& record, uint32_t source, uint64_t seq);
 
   std::string_view client_id() const { return Field(0, client_id_size_); }
   std::string_view origin() const { return Field(client_id_size_, origin_size_); }
@@ -62,7 +62,7 @@ class PackedRecord {
 };
 
 // Whether `candidate` supersedes a stored record (see Supersedes in record.h).
-bool Supersedes(const Record& candidate, const PackedRecord& current);
+bool Supersedes(const RecordView& candidate, const PackedRecord& current);
 
 }  // namespace herd
 

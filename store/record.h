@@ -27,8 +27,25 @@ struct Record {
   // "AT Riley +0.263873386 kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503"
   std::string AtLine() const;
 
+  struct View;
+  View view() const;
+
   bool operator==(const Record&) const = default;
 };
+
+// The same fields without owning them (hot paths build no strings).
+struct Record::View {
+  std::string_view client_id;
+  std::string_view origin;
+  std::string_view skew;
+  std::string_view location;
+  std::string_view client_time;
+};
+using RecordView = Record::View;
+
+inline Record::View Record::view() const {
+  return View{client_id, origin, skew, location, client_time};
+}
 
 // Exact comparison of two client times of the form DIGITS[.DIGITS]: no
 // floating point, any number of digits. Returns <0, 0, >0.

@@ -54,12 +54,12 @@ const Store::Shard& Store::ShardFor(std::string_view client_id) const {
   return shards_[absl::Hash<absl::string_view>{}(AsAbsl(client_id)) % kShards];
 }
 
-Store::Outcome Store::Apply(const Record& record, const Source& via) {
+Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
   const uint32_t source = InternSource(via);
   Shard& shard = ShardFor(record.client_id);
   {
     absl::MutexLock lock(&shard.mu);
-    auto it = shard.by_client.find(std::string_view(record.client_id));
+    auto it = shard.by_client.find(record.client_id);
     if (it != shard.by_client.end()) {
       if (!Supersedes(record, *it->record)) return Outcome::kStale;
       shard.by_seq.erase(it->record.get());

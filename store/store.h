@@ -84,7 +84,10 @@ class Store {
   // Keeps `record` if it supersedes the stored one. `via` says where it came
   // from (default: a local client) so a link can skip sending it back.
   // REQUIRES: record.client_time is well formed (IsWellFormedClientTime).
-  Outcome Apply(const Record& record, const Source& via = {});
+  Outcome Apply(const RecordView& record, const Source& via = {});
+  Outcome Apply(const Record& record, const Source& via = {}) {
+    return Apply(record.view(), via);
+  }
 
   std::optional<Record> Get(std::string_view client_id) const;
 
