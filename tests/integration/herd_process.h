@@ -14,7 +14,7 @@
 
 namespace herd::testing {
 
-// Free loopback TCP ports, found by binding port 0 (the kernel picks).
+// Free loopback TCP ports (see tests/testing/ports.h).
 std::vector<uint16_t> FreePorts(int count);
 
 // Polls `condition` until it holds or `timeout` passes; true if it held.

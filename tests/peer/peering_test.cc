@@ -20,22 +20,13 @@
 #include <thread>
 
 #include "common/asio.h"
+#include "tests/testing/ports.h"
 #include "common/server_log.h"
 
 namespace herd {
 namespace {
 
-uint16_t FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
+uint16_t FreePort() { return testing::PickFreePorts(1)[0]; }
 
 bool WaitFor(const std::function<bool()>& condition,
              std::chrono::milliseconds timeout = std::chrono::seconds(10)) {

@@ -1,0 +1,17 @@
+#ifndef HERD_TESTS_TESTING_PORTS_H_
+#define HERD_TESTS_TESTING_PORTS_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace herd::testing {
+
+// `count` distinct loopback TCP ports that were free a moment ago, picked at
+// random below the kernel's ephemeral range (ip_local_port_range starts at
+// 32768): a port handed out by bind(0) or taken by an outgoing connection
+// elsewhere can then never collide with them before the test binds them.
+std::vector<uint16_t> PickFreePorts(int count);
+
+}  // namespace herd::testing
+
+#endif  // HERD_TESTS_TESTING_PORTS_H_
