@@ -14,6 +14,18 @@
 
 namespace herd::testing {
 
+// The default herd of the spec: five servers, six links.
+inline const std::vector<std::string> kDefaultHerdNames = {"Riley", "Jaquez", "Juzang",
+                                                           "Campbell", "Bernard"};
+inline const std::vector<std::pair<std::string, std::string>> kDefaultHerdLinks = {
+    {"Riley", "Jaquez"},   {"Riley", "Juzang"},     {"Bernard", "Jaquez"},
+    {"Bernard", "Juzang"}, {"Bernard", "Campbell"}, {"Juzang", "Campbell"}};
+
+// The first line of `text`, without its '\n'.
+inline std::string FirstLine(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
+
 // Free loopback TCP ports (see tests/testing/ports.h).
 std::vector<uint16_t> FreePorts(int count);
 

@@ -22,12 +22,8 @@
 namespace herd::testing {
 namespace {
 
-const std::vector<std::string> kNames = {"Riley", "Jaquez", "Juzang", "Campbell", "Bernard"};
-const std::vector<std::pair<std::string, std::string>> kLinks = {
-    {"Riley", "Jaquez"},   {"Riley", "Juzang"},    {"Bernard", "Jaquez"},
-    {"Bernard", "Juzang"}, {"Bernard", "Campbell"}, {"Juzang", "Campbell"}};
-
-std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+const std::vector<std::string>& kNames = kDefaultHerdNames;
+const std::vector<std::pair<std::string, std::string>>& kLinks = kDefaultHerdLinks;
 
 class HerdTest : public ::testing::Test {
  protected:

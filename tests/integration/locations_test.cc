@@ -33,12 +33,8 @@
 namespace herd::testing {
 namespace {
 
-const std::vector<std::string> kNames = {"Riley", "Jaquez", "Juzang", "Campbell", "Bernard"};
-const std::vector<std::pair<std::string, std::string>> kLinks = {
-    {"Riley", "Jaquez"},   {"Riley", "Juzang"},     {"Bernard", "Jaquez"},
-    {"Bernard", "Juzang"}, {"Bernard", "Campbell"}, {"Juzang", "Campbell"}};
-
-std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+const std::vector<std::string>& kNames = kDefaultHerdNames;
+const std::vector<std::pair<std::string, std::string>>& kLinks = kDefaultHerdLinks;
 
 std::unique_ptr<grpc::ClientContext> Context(
     std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
