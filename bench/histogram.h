@@ -1,6 +1,7 @@
 #ifndef HERD_BENCH_HISTOGRAM_H_
 #define HERD_BENCH_HISTOGRAM_H_
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -24,7 +25,9 @@ class Histogram {
 
   // The value below which `fraction` of the samples fall (upper bucket edge).
   uint64_t Percentile(double fraction) const {
-    const uint64_t rank = static_cast<uint64_t>(fraction * static_cast<double>(count_));
+    if (count_ == 0) return 0;
+    const uint64_t rank = std::min<uint64_t>(
+        count_ - 1, static_cast<uint64_t>(fraction * static_cast<double>(count_)));
     uint64_t seen = 0;
     for (size_t i = 0; i < kBuckets; ++i) {
       seen += buckets_[i];

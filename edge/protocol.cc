@@ -93,9 +93,16 @@ std::string FormatWhatsat(std::string_view at_line, std::string_view json_text) 
   out.reserve(at_line.size() + json_text.size() + 3);
   out.append(at_line);
   out.push_back('\n');
-  for (char c : json_text) {
-    if (c == '\n' && (out.empty() || out.back() == '\n')) continue;
-    out.push_back(c);
+  // Copy line by line (memchr, bulk appends), dropping empty lines.
+  size_t pos = 0;
+  while (pos < json_text.size()) {
+    size_t end = json_text.find('\n', pos);
+    if (end == std::string_view::npos) end = json_text.size();
+    if (end > pos) {
+      out.append(json_text.substr(pos, end - pos));
+      out.push_back('\n');
+    }
+    pos = end + 1;
   }
   while (!out.empty() && out.back() == '\n') out.pop_back();
   out.append("\n\n");
