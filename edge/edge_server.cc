@@ -54,9 +54,11 @@ void EdgeServer::Stop() {
 asio::awaitable<void> EdgeServer::AcceptLoop() {
   asio::steady_timer backoff(acceptor_.get_executor());
   while (acceptor_.is_open()) {
-    asio::io_context& worker =
-        workers_.empty() ? io_ : *workers_[next_worker_++ % workers_.size()];
-    tcp::socket socket(asio::make_strand(worker));
+    // A worker runs on one thread, so its connections need no strand; on the
+    // shared io_context (no workers) each connection gets one.
+    tcp::socket socket = workers_.empty()
+                             ? tcp::socket(asio::make_strand(io_))
+                             : tcp::socket(workers_[next_worker_++ % workers_.size()]->get_executor());
     boost::system::error_code ec;
     co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;

@@ -19,10 +19,12 @@
 namespace herd {
 
 // The TCP edge: accepts text clients and answers IAMAT and WHATSAT (spec
-// section 3), one C++20 coroutine per connection on its own strand. The
+// section 3), one C++20 coroutine pair per connection, serialised by its
+// worker's single thread (or a strand on a shared io_context). The
 // acceptor runs on one io_context; connections are spread round-robin over
-// the `workers` io_contexts (typically one thread each, so a connection
-// never wakes another thread), or run on the acceptor's if there are none.
+// the `workers` io_contexts (each must be run by exactly one thread, so a
+// connection never wakes another thread), or run on the acceptor's if there
+// are none.
 //
 // Every connection is bounded: a line longer than max_line_bytes is answered
 // with "? " and its first max_line_bytes bytes, the rest of it discarded; a
