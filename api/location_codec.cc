@@ -12,7 +12,6 @@
 namespace herd {
 namespace {
 
-constexpr std::string_view kWhitespace = " \t\r\n\f\v";
 constexpr std::string_view kPageTokenTag = "v1:";
 
 absl::Status Invalid(std::string_view field, std::string_view why) {
@@ -76,7 +75,7 @@ absl::Status CheckClientId(std::string_view id, std::string_view field) {
     return Invalid(field,
                    absl::StrCat("longer than ", kMaxClientIdBytes, " bytes (", id.size(), ")"));
   }
-  if (id.find_first_of(kWhitespace) != std::string_view::npos) {
+  if (HasProtocolWhitespace(id)) {
     return Invalid(field, "contains whitespace");
   }
   return absl::OkStatus();

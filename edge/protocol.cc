@@ -12,12 +12,6 @@
 namespace herd {
 namespace {
 
-// Space, tab, CR, LF, FF, VT (a plain test: find_first_of would call
-// memchr once per byte of the line).
-constexpr bool IsFieldSeparator(char c) {
-  return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 // Splits on runs of whitespace; returns false if there are more than `N`.
 template <size_t N>
 bool SplitFields(std::string_view line, std::array<std::string_view, N>* fields,
@@ -26,10 +20,10 @@ bool SplitFields(std::string_view line, std::array<std::string_view, N>* fields,
   size_t pos = 0;
   const size_t size = line.size();
   for (;;) {
-    while (pos < size && IsFieldSeparator(line[pos])) ++pos;
+    while (pos < size && IsProtocolWhitespace(line[pos])) ++pos;
     if (pos == size) return true;
     size_t end = pos;
-    while (end < size && !IsFieldSeparator(line[end])) ++end;
+    while (end < size && !IsProtocolWhitespace(line[end])) ++end;
     if (*count == N) return false;
     (*fields)[(*count)++] = line.substr(pos, end - pos);
     pos = end;

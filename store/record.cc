@@ -167,16 +167,14 @@ bool IsValidUtf8(std::string_view text) {
 }
 
 bool IsValidClientId(std::string_view id) {
-  constexpr std::string_view kWhitespace = " \t\r\n\f\v";
-  return !id.empty() && id.size() <= kMaxClientIdBytes &&
-         id.find_first_of(kWhitespace) == std::string_view::npos && IsValidUtf8(id);
+  return !id.empty() && id.size() <= kMaxClientIdBytes && !HasProtocolWhitespace(id) &&
+         IsValidUtf8(id);
 }
 
 bool IsWellFormedRecord(const Record& record) {
-  constexpr std::string_view kWhitespace = " \t\r\n\f\v";
   double latitude, longitude;
-  return IsValidClientId(record.client_id) && !record.origin.empty() && record.origin.size() <= 253 &&
-         record.origin.find_first_of(kWhitespace) == std::string::npos &&
+  return IsValidClientId(record.client_id) && !record.origin.empty() &&
+         record.origin.size() <= 253 && !HasProtocolWhitespace(record.origin) &&
          IsWellFormedSkew(record.skew) &&
          ParseLocation(record.location, &latitude, &longitude) &&
          IsWellFormedClientTime(record.client_time);

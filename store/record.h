@@ -77,6 +77,20 @@ bool ParseLocation(std::string_view text, double* latitude, double* longitude);
 // '.', nine digits.
 bool IsWellFormedSkew(std::string_view text);
 
+// The protocol's field separators: space, tab, CR, LF, FF, VT.
+inline constexpr bool IsProtocolWhitespace(char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+// Whether `text` has any protocol whitespace (a plain loop: find_first_of
+// with a set calls memchr once per byte).
+inline bool HasProtocolWhitespace(std::string_view text) {
+  for (char c : text) {
+    if (IsProtocolWhitespace(c)) return true;
+  }
+  return false;
+}
+
 // True if `text` is well-formed UTF-8 (no overlong forms or surrogates).
 bool IsValidUtf8(std::string_view text);
 

@@ -20,6 +20,7 @@
 
 #include "places/gazetteer.h"
 #include "places/offline_provider.h"
+#include "tests/testing/ports.h"
 
 namespace herd {
 namespace {
@@ -34,18 +35,12 @@ constexpr char kAt[] =
 // the test instead of hanging it.
 class Client {
  public:
-  explicit Client(uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval timeout{10, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  explicit Client(uint16_t port) : fd_(testing::ConnectLoopback(port)) {}
+  ~Client() {
+    if (fd_ >= 0) close(fd_);
   }
-  ~Client() { close(fd_); }
 
-  bool connected() const { return connected_; }
+  bool connected() const { return fd_ >= 0; }
   void Send(std::string_view text) {
     while (!text.empty()) {
       const ssize_t n = send(fd_, text.data(), text.size(), MSG_NOSIGNAL);
@@ -78,7 +73,6 @@ class Client {
 
  private:
   int fd_;
-  bool connected_ = false;
 };
 
 std::string Exchange(uint16_t port, std::string_view text) {

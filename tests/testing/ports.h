@@ -12,6 +12,10 @@ namespace herd::testing {
 // elsewhere can then never collide with them before the test binds them.
 std::vector<uint16_t> PickFreePorts(int count);
 
+// A blocking TCP connection to 127.0.0.1:port with a 10 s receive timeout
+// (so a broken server fails a test instead of hanging it); -1 if refused.
+int ConnectLoopback(uint16_t port);
+
 }  // namespace herd::testing
 
 #endif  // HERD_TESTS_TESTING_PORTS_H_
