@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <numbers>
@@ -48,12 +47,7 @@ double GreatCircleKm(double lat1, double lng1, double lat2, double lng2) {
 
 LocationIndex::LocationIndex(const Store* store) : store_(store) {}
 
-LocationIndex::~LocationIndex() {
-  absl::MutexLock lock(&mu_);
-  by_cell_.clear();
-  for (Item* item : by_id_) std::free(item);
-  by_id_.clear();
-}
+LocationIndex::~LocationIndex() = default;
 
 bool LocationIndex::CatchUp(size_t max) {
   absl::MutexLock feed_lock(&feed_mu_);
@@ -87,9 +81,7 @@ void LocationIndex::Put(const Record& record) {
     return;
   }
   const size_t id_size = std::min<size_t>(record.client_id.size(), UINT16_MAX);
-  void* block = std::malloc(sizeof(Item) + id_size);
-  if (block == nullptr) throw std::bad_alloc();
-  Item* item = new (block) Item;
+  Item* item = new (items_.Allocate(sizeof(Item) + id_size, alignof(Item))) Item;
   item->latitude = latitude;
   item->longitude = longitude;
   item->cell = cell;

@@ -10,6 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_set.h"
 #include "absl/synchronization/mutex.h"
+#include "store/block_arena.h"
 #include "store/store.h"
 
 namespace herd {
@@ -28,8 +29,8 @@ double GreatCircleKm(double lat1, double lng1, double lat2, double lng2);
 // store accepted since the last call, so the store itself knows nothing of
 // positions and pays nothing on Apply().
 //
-// Per client it holds one small block (position and id, no record) in two
-// btrees: about 60 bytes plus the id. The grid has kCellDegrees cells keyed
+// Per client it holds one small block (position and id, no record) carved
+// from an arena, in two btrees: about 50 bytes plus the id. The grid has kCellDegrees cells keyed
 // row-major, so a circle is one key range per grid row it spans (at most 91
 // for 50 km; the whole row near a pole, where the circle spans every
 // longitude; two ranges where it crosses the ±180° meridian); candidates are
@@ -119,7 +120,8 @@ class LocationIndex {
   Store::Cursor cursor_ ABSL_GUARDED_BY(feed_mu_);
 
   mutable absl::Mutex mu_;
-  absl::btree_set<Item*, ById> by_id_ ABSL_GUARDED_BY(mu_);  // owns the items
+  BlockArena items_ ABSL_GUARDED_BY(mu_);  // owns the items
+  absl::btree_set<Item*, ById> by_id_ ABSL_GUARDED_BY(mu_);
   absl::btree_set<Item*, ByCell> by_cell_ ABSL_GUARDED_BY(mu_);
 };
 
