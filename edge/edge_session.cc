@@ -187,26 +187,17 @@ asio::awaitable<void> EdgeSession::HandleWhatsat(std::string_view line,
   }
   PlacesQuery query{0, 0, radius_km, bound};
   ParseLocation(record->location, &query.latitude, &query.longitude);
-  // `line` may point into read_buffer_, which stays untouched while we wait.
-  if (!co_await Flush()) co_return;  // earlier replies need not wait for Places
-  Touch();
-  nlohmann::json response = co_await AsyncNearby(context_->places, query);
-  const std::string reply = FormatWhatsat(
-      record->AtLine(), response.dump(3, ' ', false, nlohmann::json::error_handler_t::replace));
-  // Logged as one line: the reply with each line break and its indent
-  // folded into one space (rendering the JSON twice cost more).
-  std::string folded;
-  folded.reserve(reply.size());
-  for (size_t pos = 0; pos < reply.size();) {
-    size_t end = reply.find('\n', pos);
-    if (end == std::string::npos) end = reply.size();
-    if (!folded.empty()) folded.push_back(' ');
-    folded.append(reply, pos, end - pos);
-    pos = reply.find_first_not_of(" \n", end);
-    if (pos == std::string::npos) break;
+  std::shared_ptr<const PlacesText> text = context_->places->RenderedNow(query);
+  if (text == nullptr) {
+    // `line` may point into read_buffer_, which stays untouched while we wait.
+    if (!co_await Flush()) co_return;  // earlier replies need not wait for Places
+    Touch();
+    text = std::make_shared<const PlacesText>(
+        RenderPlacesText(co_await AsyncNearby(context_->places, query)));
   }
-  context_->log->Info("c{} > {}", id_, folded);
-  Reply(reply);
+  const std::string at_line = record->AtLine();
+  context_->log->Info("c{} > {} {}", id_, at_line, text->one_line);
+  AppendWhatsat(at_line, text->indented, &output_);
 }
 
 void EdgeSession::Reply(std::string_view text) { output_.append(text); }

@@ -84,23 +84,28 @@ std::string FormatInvalid(std::string_view line) { return absl::StrCat("? ", AsA
 
 std::string FormatWhatsat(std::string_view at_line, std::string_view json_text) {
   std::string out;
-  out.reserve(at_line.size() + json_text.size() + 3);
-  out.append(at_line);
-  out.push_back('\n');
+  AppendWhatsat(at_line, json_text, &out);
+  return out;
+}
+
+void AppendWhatsat(std::string_view at_line, std::string_view json_text, std::string* out) {
+  out->reserve(out->size() + at_line.size() + json_text.size() + 3);
+  const size_t start = out->size();
+  out->append(at_line);
+  out->push_back('\n');
   // Copy line by line (memchr, bulk appends), dropping empty lines.
   size_t pos = 0;
   while (pos < json_text.size()) {
     size_t end = json_text.find('\n', pos);
     if (end == std::string_view::npos) end = json_text.size();
     if (end > pos) {
-      out.append(json_text.substr(pos, end - pos));
-      out.push_back('\n');
+      out->append(json_text.substr(pos, end - pos));
+      out->push_back('\n');
     }
     pos = end + 1;
   }
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  out.append("\n\n");
-  return out;
+  while (out->size() > start && out->back() == '\n') out->pop_back();
+  out->append("\n\n");
 }
 
 }  // namespace herd

@@ -49,6 +49,8 @@ std::string FormatInvalid(std::string_view line);
 // The WHATSAT reply: the AT line, '\n', the JSON with every run of newlines
 // reduced to one and trailing newlines removed, then "\n\n".
 std::string FormatWhatsat(std::string_view at_line, std::string_view json_text);
+// The same, appended to `out`.
+void AppendWhatsat(std::string_view at_line, std::string_view json_text, std::string* out);
 
 }  // namespace herd
 

@@ -83,6 +83,43 @@ void CachingPlacesProvider::Nearby(const PlacesQuery& query, Callback done) {
   inner_->Nearby(upstream, [this, key](json answer) { OnAnswer(key, std::move(answer)); });
 }
 
+std::shared_ptr<const PlacesText> CachingPlacesProvider::RenderedNow(const PlacesQuery& query) {
+  if (!IsValidPlacesQuery(query)) return nullptr;
+  const Key key{query.latitude, query.longitude, query.radius_km};
+  const Clock::time_point now = options_.clock();
+  std::shared_ptr<const json> answer;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.pending || now >= it->second.expires) return nullptr;
+    Entry& entry = it->second;
+    ++stats_.hits;
+    lru_.splice(lru_.begin(), lru_, entry.lru);
+    for (const auto& [max_results, text] : entry.rendered) {
+      if (max_results == query.max_results) return text;
+    }
+    answer = entry.answer;
+  }
+  // Rendered outside the lock; a racing caller may render it too.
+  auto text = std::make_shared<const PlacesText>(
+      RenderPlacesText(FirstResults(*answer, query.max_results)));
+  KeepRendered(key, answer.get(), query.max_results, text);
+  return text;
+}
+
+void CachingPlacesProvider::KeepRendered(const Key& key, const json* answer, int max_results,
+                                         std::shared_ptr<const PlacesText> text) {
+  absl::MutexLock l(&mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.answer.get() != answer) return;  // replaced meanwhile
+  auto& rendered = it->second.rendered;
+  for (const auto& kept : rendered) {
+    if (kept.first == max_results) return;
+  }
+  if (rendered.size() >= kRenderedPerAnswer) rendered.erase(rendered.begin());
+  rendered.emplace_back(max_results, std::move(text));
+}
+
 void CachingPlacesProvider::OnAnswer(const Key& key, json answer) {
   const bool keep = options_.ttl.count() > 0 && Cacheable(answer);
   const auto shared = std::make_shared<const json>(std::move(answer));

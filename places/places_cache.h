@@ -29,6 +29,8 @@ namespace herd {
 // in their bound share one upstream request. Only OK and ZERO_RESULTS answers
 // are kept; failures reach everyone waiting at the time, then are forgotten.
 // At most `max_entries` answers are kept, least recently used dropped first.
+// Each kept answer also keeps its rendered text (RenderedNow) for the last
+// kRenderedPerAnswer bounds asked, so a hit costs a lookup and no JSON work.
 //
 // Thread-safe. `done` runs on the caller's thread before Nearby() returns for
 // a cached answer, else wherever the inner provider answers; never under the
@@ -58,7 +60,14 @@ class CachingPlacesProvider : public PlacesProvider {
   CachingPlacesProvider& operator=(const CachingPlacesProvider&) = delete;
   ~CachingPlacesProvider() override;
 
+  // Rendered texts kept per answer (for different bounds).
+  static constexpr size_t kRenderedPerAnswer = 2;
+
   void Nearby(const PlacesQuery& query, Callback done) override;
+  // A hit (counted as one) renders the first max_results results once per
+  // answer and bound; a miss or a question still upstream gives null and
+  // counts nothing.
+  std::shared_ptr<const PlacesText> RenderedNow(const PlacesQuery& query) override;
 
   Stats stats() const;
 
@@ -76,9 +85,14 @@ class CachingPlacesProvider : public PlacesProvider {
     std::shared_ptr<const nlohmann::json> answer;  // when not pending
     Clock::time_point expires;                    // when not pending
     std::list<Key>::iterator lru;                 // when not pending
+    // (max_results, its text), newest last; at most kRenderedPerAnswer.
+    std::vector<std::pair<int, std::shared_ptr<const PlacesText>>> rendered;
   };
 
   void OnAnswer(const Key& key, nlohmann::json answer);
+  // Keeps `text` with the entry for `key` if it still holds `answer`.
+  void KeepRendered(const Key& key, const nlohmann::json* answer, int max_results,
+                    std::shared_ptr<const PlacesText> text);
   // REQUIRES: mu_ held.
   void EvictLocked(Clock::time_point now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -4,6 +4,15 @@
 
 namespace herd {
 
+PlacesText RenderPlacesText(const nlohmann::json& answer) {
+  constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
+  return PlacesText{answer.dump(3, ' ', false, kReplace), answer.dump(-1, ' ', false, kReplace)};
+}
+
+std::shared_ptr<const PlacesText> PlacesProvider::RenderedNow(const PlacesQuery&) {
+  return nullptr;
+}
+
 nlohmann::json PlacesFailure(const char* status) {
   return {{"html_attributions", nlohmann::json::array()},
           {"results", nlohmann::json::array()},

@@ -1,6 +1,9 @@
 #ifndef HERD_PLACES_PLACES_PROVIDER_H_
 #define HERD_PLACES_PLACES_PROVIDER_H_
 
+#include <memory>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/functional/any_invocable.h"
@@ -14,6 +17,17 @@ struct PlacesQuery {
   double radius_km = 0;  // (0, 50]
   int max_results = 0;   // [1, 20]
 };
+
+// An answer rendered as text, once, for every reply and log line that shows
+// it.
+struct PlacesText {
+  std::string indented;  // 3 spaces per level, as WHATSAT replies show it
+  std::string one_line;  // compact, as the log shows it
+};
+
+// Renders `answer`; invalid UTF-8 in strings becomes U+FFFD. `indented` has
+// no empty lines and no trailing newline.
+PlacesText RenderPlacesText(const nlohmann::json& answer);
 
 // Finds places near a point and answers in the shape of Google's Nearby
 // Search response: {"html_attributions": [], "results": [...], "status": "OK"}
@@ -32,6 +46,11 @@ class PlacesProvider {
   virtual ~PlacesProvider() = default;
 
   virtual void Nearby(const PlacesQuery& query, Callback done) = 0;
+
+  // The answer to `query` already rendered, if the provider has it at hand
+  // (a cache hit), else null; never blocks on I/O and never asks upstream.
+  // A null answer says nothing: ask Nearby(). The default has nothing.
+  virtual std::shared_ptr<const PlacesText> RenderedNow(const PlacesQuery& query);
 };
 
 // The Nearby Search response used for failures: empty results, `status` set.

@@ -255,6 +255,52 @@ TEST_F(PlacesCacheTest, AnInvalidQueryIsAnsweredAtOnce) {
   EXPECT_TRUE(inner_->queries().empty());
 }
 
+TEST_F(PlacesCacheTest, RenderedNowIsNullUntilAnAnswerIsKept) {
+  Make();
+  EXPECT_EQ(cache_->RenderedNow(Ucla()), nullptr);
+  Awaited<json> answer;
+  cache_->Nearby(Ucla(), answer.Setter());
+  EXPECT_EQ(cache_->RenderedNow(Ucla()), nullptr);  // still upstream
+  inner_->AnswerAll(Answer(8));
+  ASSERT_TRUE(answer.ready());
+  EXPECT_EQ(cache_->RenderedNow({0, 0, 1, 21}), nullptr);  // invalid
+  EXPECT_EQ(cache_->stats().hits, 0u);
+  EXPECT_EQ(inner_->queries().size(), 1u);
+}
+
+TEST_F(PlacesCacheTest, RenderedNowRendersTheBoundOnceAndReusesIt) {
+  Make();
+  AskAnswering(Ucla(10, 5), Answer(8));
+  const std::shared_ptr<const PlacesText> three = cache_->RenderedNow(Ucla(10, 3));
+  ASSERT_NE(three, nullptr);
+  const json first_three = AskAnswering(Ucla(10, 3), Answer(8));
+  EXPECT_EQ(three->indented, first_three.dump(3));
+  EXPECT_EQ(three->one_line, first_three.dump());
+  EXPECT_EQ(cache_->RenderedNow(Ucla(10, 3)), three);  // the same text, not rendered again
+  EXPECT_EQ(cache_->RenderedNow(Ucla(10, 5))->indented, Answer(5).dump(3));
+  EXPECT_EQ(cache_->stats().hits, 4u);
+  EXPECT_EQ(inner_->queries().size(), 1u);
+}
+
+TEST_F(PlacesCacheTest, RenderedTextsAreBoundedAndGoWithTheirAnswer) {
+  Make(milliseconds(1000));
+  AskAnswering(Ucla(), Answer(8));
+  std::vector<std::shared_ptr<const PlacesText>> texts;
+  for (int bound = 1; bound <= 3; ++bound) texts.push_back(cache_->RenderedNow(Ucla(10, bound)));
+  EXPECT_NE(cache_->RenderedNow(Ucla(10, 1)), texts[0]);  // dropped (oldest of three), renders anew
+  EXPECT_EQ(cache_->RenderedNow(Ucla(10, 3)), texts[2]);
+  clock_.Advance(milliseconds(1000));
+  EXPECT_EQ(cache_->RenderedNow(Ucla(10, 3)), nullptr);  // expired with its answer
+  AskAnswering(Ucla(), Answer(2));
+  EXPECT_EQ(cache_->RenderedNow(Ucla(10, 3))->indented, Answer(2).dump(3));
+}
+
+TEST(RenderPlacesTextTest, IndentsByThreeAndReplacesInvalidUtf8) {
+  const PlacesText text = RenderPlacesText({{"results", {"caf\xC3"}}, {"status", "OK"}});
+  EXPECT_EQ(text.indented, "{\n   \"results\": [\n      \"caf\xEF\xBF\xBD\"\n   ],\n   \"status\": \"OK\"\n}");
+  EXPECT_EQ(text.one_line, "{\"results\":[\"caf\xEF\xBF\xBD\"],\"status\":\"OK\"}");
+}
+
 // The same, end to end: the cache over the Google provider over HTTP.
 class CachedGoogleTest : public ::testing::Test {
  protected:
