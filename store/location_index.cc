@@ -53,22 +53,34 @@ bool LocationIndex::CatchUp(size_t max) {
   absl::MutexLock feed_lock(&feed_mu_);
   size_t applied = 0;
   while (applied < max) {
-    // Read outside mu_: queries go on while the store is read.
-    std::vector<Store::FeedEntry> entries =
-        store_->ReadAfter(&cursor_, std::min(kCatchUpBatch, max - applied));
-    if (entries.empty()) return true;
-    applied += entries.size();
+    // Read outside mu_ (queries go on while the store is read), and copy
+    // only the two fields the index keeps.
+    pending_text_.clear();
+    pending_.clear();
+    const size_t read = store_->VisitAfter(
+        &cursor_, std::min(kCatchUpBatch, max - applied), [this](const RecordView& record) {
+          pending_.push_back(
+              Pending{pending_text_.size(), record.client_id.size(), record.location.size()});
+          pending_text_.append(record.client_id);
+          pending_text_.append(record.location);
+        });
+    if (read == 0) return true;
+    applied += read;
+    const std::string_view text = pending_text_;
     absl::MutexLock lock(&mu_);
-    for (const Store::FeedEntry& entry : entries) Put(entry.record);
+    for (const Pending& entry : pending_) {
+      Put(text.substr(entry.offset, entry.id_size),
+          text.substr(entry.offset + entry.id_size, entry.location_size));
+    }
   }
   return !store_->HasAfter(cursor_);
 }
 
-void LocationIndex::Put(const Record& record) {
+void LocationIndex::Put(std::string_view client_id, std::string_view location) {
   double latitude, longitude;
-  if (!ParseLocation(record.location, &latitude, &longitude)) return;  // never stored
+  if (!ParseLocation(location, &latitude, &longitude)) return;  // never stored
   const uint32_t cell = CellOf(latitude, longitude);
-  auto it = by_id_.find(std::string_view(record.client_id));
+  auto it = by_id_.find(client_id);
   if (it != by_id_.end()) {
     Item* item = *it;
     if (item->cell != cell) {
@@ -80,13 +92,13 @@ void LocationIndex::Put(const Record& record) {
     item->longitude = longitude;
     return;
   }
-  const size_t id_size = std::min<size_t>(record.client_id.size(), UINT16_MAX);
+  const size_t id_size = std::min<size_t>(client_id.size(), UINT16_MAX);
   Item* item = new (items_.Allocate(sizeof(Item) + id_size, alignof(Item))) Item;
   item->latitude = latitude;
   item->longitude = longitude;
   item->cell = cell;
   item->id_size = static_cast<uint16_t>(id_size);
-  std::memcpy(item->id_data, record.client_id.data(), id_size);
+  std::memcpy(item->id_data, client_id.data(), id_size);
   by_id_.insert(item);
   by_cell_.insert(item);
 }

@@ -105,8 +105,17 @@ class LocationIndex {
     bool operator()(uint32_t cell, const Item* b) const { return cell < b->cell; }
   };
 
+  // A feed entry read but not applied yet: its id and location are the
+  // bytes [offset, offset + id_size + location_size) of pending_text_.
+  struct Pending {
+    size_t offset;
+    size_t id_size;
+    size_t location_size;
+  };
+
   // Sets the client's position (adding it if new). REQUIRES: mu_ held.
-  void Put(const Record& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Put(std::string_view client_id, std::string_view location)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds the clients of cells [first, last] that are inside the circle to
   // `items`, and their distances to `distances`.
   void Scan(uint32_t first, uint32_t last, double latitude, double longitude, double radius_km,
@@ -118,6 +127,10 @@ class LocationIndex {
 
   absl::Mutex feed_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   Store::Cursor cursor_ ABSL_GUARDED_BY(feed_mu_);
+  // One batch copied out of the store, reused so catching up allocates
+  // nothing once warm.
+  std::string pending_text_ ABSL_GUARDED_BY(feed_mu_);
+  std::vector<Pending> pending_ ABSL_GUARDED_BY(feed_mu_);
 
   mutable absl::Mutex mu_;
   BlockArena items_ ABSL_GUARDED_BY(mu_);  // owns the items

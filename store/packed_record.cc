@@ -1,6 +1,10 @@
 #include "store/packed_record.h"
 
+#include <malloc.h>
+
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <new>
 
@@ -10,20 +14,35 @@ namespace {
 // The characters a numeric field is made of, each stored as a 4-bit code
 // (its index here).
 constexpr std::string_view kDigitAlphabet = "0123456789+-.";
+constexpr uint8_t kNotADigit = 0xFF;
 
-constexpr int DigitCode(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c == '+') return 10;
-  if (c == '-') return 11;
-  if (c == '.') return 12;
-  return -1;
-}
+// Byte -> 4-bit code, or kNotADigit.
+constexpr std::array<uint8_t, 256> kDigitCodes = [] {
+  std::array<uint8_t, 256> codes{};
+  codes.fill(kNotADigit);
+  for (size_t i = 0; i < kDigitAlphabet.size(); ++i) {
+    codes[static_cast<unsigned char>(kDigitAlphabet[i])] = static_cast<uint8_t>(i);
+  }
+  return codes;
+}();
+
+// Packed byte -> its two characters.
+constexpr std::array<std::array<char, 2>, 256> kDigitPairs = [] {
+  std::array<std::array<char, 2>, 256> pairs{};
+  for (size_t byte = 0; byte < 256; ++byte) {
+    const size_t high = byte >> 4, low = byte & 0xF;
+    pairs[byte] = {high < kDigitAlphabet.size() ? kDigitAlphabet[high] : '?',
+                   low < kDigitAlphabet.size() ? kDigitAlphabet[low] : '?'};
+  }
+  return pairs;
+}();
+
+uint8_t CodeOf(char c) { return kDigitCodes[static_cast<unsigned char>(c)]; }
 
 bool CanPackDigits(std::string_view text) {
-  for (char c : text) {
-    if (DigitCode(c) < 0) return false;
-  }
-  return true;
+  uint8_t any_bad = 0;
+  for (char c : text) any_bad |= CodeOf(c) & 0xF0;  // only kNotADigit has high bits
+  return any_bad == 0;
 }
 
 size_t PackedSize(size_t chars) { return (chars + 1) / 2; }
@@ -33,37 +52,62 @@ size_t PackedSize(size_t chars) { return (chars + 1) / 2; }
 char* PackDigits(std::string_view text, char* out) {
   size_t i = 0;
   for (; i + 1 < text.size(); i += 2) {
-    *out++ = static_cast<char>(DigitCode(text[i]) << 4 | DigitCode(text[i + 1]));
+    *out++ = static_cast<char>(CodeOf(text[i]) << 4 | CodeOf(text[i + 1]));
   }
-  if (i < text.size()) *out++ = static_cast<char>(DigitCode(text[i]) << 4);
+  if (i < text.size()) *out++ = static_cast<char>(CodeOf(text[i]) << 4);
   return out;
 }
 
 void UnpackDigits(const char* in, size_t chars, char* out) {
-  for (size_t i = 0; i < chars; ++i) {
-    const auto byte = static_cast<unsigned char>(in[i / 2]);
-    out[i] = kDigitAlphabet[i % 2 == 0 ? byte >> 4 : byte & 0xF];
+  for (size_t i = 0; i < chars / 2; ++i) {
+    std::memcpy(out + 2 * i, kDigitPairs[static_cast<unsigned char>(in[i])].data(), 2);
   }
+  if (chars % 2 != 0) out[chars - 1] = kDigitPairs[static_cast<unsigned char>(in[chars / 2])][0];
 }
 
 }  // namespace
 
-PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source,
-                                     uint64_t seq) {
+size_t PackedRecord::PackedBytes(const RecordView& record, uint8_t* packed) {
   const std::string_view numeric[kNumericFields] = {record.skew, record.location,
                                                     record.client_time};
-  uint8_t packed = 0;
+  *packed = 0;
   size_t size = record.client_id.size() + record.origin.size();
   for (int field = 0; field < kNumericFields; ++field) {
     if (CanPackDigits(numeric[field])) {
-      packed |= 1 << field;
+      *packed |= 1 << field;
       size += PackedSize(numeric[field].size());
     } else {
       size += numeric[field].size();
     }
   }
-  void* block = std::malloc(offsetof(PackedRecord, data_) + size);
+  return offsetof(PackedRecord, data_) + size;
+}
+
+PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source,
+                                     uint64_t seq) {
+  uint8_t packed;
+  void* block = std::malloc(PackedBytes(record, &packed));
   if (block == nullptr) throw std::bad_alloc();
+  return Fill(block, record, packed, source, seq);
+}
+
+PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source, uint64_t seq,
+                                     Ptr old) {
+  uint8_t packed;
+  const size_t bytes = PackedBytes(record, &packed);
+  if (old == nullptr || malloc_usable_size(old.get()) < bytes) {
+    old.reset();
+    void* block = std::malloc(bytes);
+    if (block == nullptr) throw std::bad_alloc();
+    return Fill(block, record, packed, source, seq);
+  }
+  PackedRecord* block = old.release();
+  block->~PackedRecord();
+  return Fill(block, record, packed, source, seq);
+}
+
+PackedRecord::Ptr PackedRecord::Fill(void* block, const RecordView& record, uint8_t packed,
+                                     uint32_t source, uint64_t seq) {
   Ptr out(new (block) PackedRecord);
   out->seq_ = seq;
   out->source_ = source;
@@ -78,6 +122,8 @@ PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source,
     std::memcpy(data, raw.data(), raw.size());
     data += raw.size();
   }
+  const std::string_view numeric[kNumericFields] = {record.skew, record.location,
+                                                    record.client_time};
   for (int field = 0; field < kNumericFields; ++field) {
     const std::string_view text = numeric[field];
     if (packed & (1 << field)) {
@@ -129,13 +175,22 @@ RecordView PackedRecord::View(Scratch* scratch) const {
 
 Record PackedRecord::ToRecord() const {
   Scratch scratch;
-  const RecordView view = View(&scratch);
-  return Record{std::string(view.client_id), std::string(view.origin), std::string(view.skew),
-                std::string(view.location), std::string(view.client_time)};
+  return herd::ToRecord(View(&scratch));
+}
+
+std::string_view PackedRecord::ClientTime(Scratch* scratch) const {
+  const char* stored = data_ + client_id_size_ + origin_size_ + StoredSize(kSkew) +
+                       StoredSize(kLocation);
+  if (!(packed_ & (1 << kClientTime))) return std::string_view(stored, client_time_size_);
+  UnpackDigits(stored, client_time_size_, scratch->text);
+  return std::string_view(scratch->text, client_time_size_);
 }
 
 bool Supersedes(const RecordView& candidate, const PackedRecord& current) {
   PackedRecord::Scratch scratch;
+  // The client time decides nearly always: unpack the rest only on a tie.
+  const int by_time = CompareClientTime(candidate.client_time, current.ClientTime(&scratch));
+  if (by_time != 0) return by_time > 0;
   const RecordView stored = current.View(&scratch);
   return SupersedesFields(candidate.client_time, candidate.origin, candidate.location,
                           candidate.skew, stored.client_time, stored.origin, stored.location,

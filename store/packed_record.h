@@ -36,6 +36,10 @@ class PackedRecord {
   // most kMaxNumberBytes, the client id under 64 KiB (IsWellFormedRecord
   // guarantees less).
   static Ptr Make(const RecordView& record, uint32_t source, uint64_t seq);
+  // The same, reusing `old`'s block when the record fits in it (a client's
+  // reports are mostly the same size), else freeing it.
+  // REQUIRES: `record` does not point into `old`.
+  static Ptr Make(const RecordView& record, uint32_t source, uint64_t seq, Ptr old);
 
   std::string_view client_id() const { return std::string_view(data_, client_id_size_); }
   std::string_view origin() const {
@@ -44,6 +48,8 @@ class PackedRecord {
   // All five fields, the numeric ones unpacked into `scratch` (the view is
   // valid while both the record and `scratch` are).
   RecordView View(Scratch* scratch) const;
+  // The client time alone, unpacked into `scratch` if need be.
+  std::string_view ClientTime(Scratch* scratch) const;
 
   uint64_t seq() const { return seq_; }
   void set_seq(uint64_t seq) { seq_ = seq; }
@@ -57,6 +63,11 @@ class PackedRecord {
   enum NumericField { kSkew, kLocation, kClientTime, kNumericFields };
 
   PackedRecord() = default;
+  // The bytes `record` takes packed, and which numeric fields pack.
+  static size_t PackedBytes(const RecordView& record, uint8_t* packed);
+  // Writes `record` into `block` (at least PackedBytes large).
+  static Ptr Fill(void* block, const RecordView& record, uint8_t packed, uint32_t source,
+                  uint64_t seq);
   size_t TextSize(NumericField field) const;
   size_t StoredSize(NumericField field) const;
 

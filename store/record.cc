@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cstdint>
-#include <iterator>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -27,17 +26,6 @@ DecimalParts SplitDecimal(std::string_view text) {
 }
 
 int Sign(int value) { return (value > 0) - (value < 0); }
-
-std::string Int128ToString(unsigned __int128 value) {
-  char digits[40];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + static_cast<int>(value % 10));
-    value /= 10;
-  } while (value != 0);
-  return std::string(std::make_reverse_iterator(digits + n),
-                     std::make_reverse_iterator(digits));
-}
 
 // One signed coordinate "+DD.D", at most `limit` degrees in magnitude,
 // compared exactly (so 90.0000000000000001 is out of range).
@@ -181,23 +169,47 @@ bool IsWellFormedRecord(const Record& record) {
 }
 
 std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time) {
+  constexpr int64_t kNanosPerSecond = 1'000'000'000;
+  // The client time: at most 19 integer digits, so the seconds fit 64 bits.
   const size_t dot = client_time.find('.');
-  unsigned __int128 seconds = 0;
-  for (char c : client_time.substr(0, dot)) seconds = seconds * 10 + (c - '0');
-  uint32_t nanos = 0;
+  uint64_t client_seconds = 0;
+  for (char c : client_time.substr(0, dot)) {
+    client_seconds = client_seconds * 10 + static_cast<uint64_t>(c - '0');
+  }
+  int64_t client_nanos = 0;
   const std::string_view fraction =
       dot == std::string_view::npos ? std::string_view() : client_time.substr(dot + 1);
   for (size_t i = 0; i < 9; ++i) {
-    nanos = nanos * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+    client_nanos = client_nanos * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
   }
-  const __int128 client_ns = static_cast<__int128>(seconds * 1'000'000'000 + nanos);
-  const __int128 diff = static_cast<__int128>(receive_time_ns) - client_ns;
-  const unsigned __int128 magnitude =
-      static_cast<unsigned __int128>(diff < 0 ? -diff : diff);
-  std::string fraction_digits = Int128ToString(magnitude % 1'000'000'000);
-  fraction_digits.insert(0, 9 - fraction_digits.size(), '0');
-  return absl::StrCat(diff < 0 ? "-" : "+", Int128ToString(magnitude / 1'000'000'000),
-                      ".", fraction_digits);
+  // The difference as seconds (128 bits: no overflow either way) and
+  // nanoseconds in [0, 10^9), with no 128-bit division.
+  int64_t receive_seconds = receive_time_ns / kNanosPerSecond;
+  int64_t receive_nanos = receive_time_ns % kNanosPerSecond;
+  if (receive_nanos < 0) {
+    receive_nanos += kNanosPerSecond;
+    --receive_seconds;
+  }
+  __int128 seconds = static_cast<__int128>(receive_seconds) - client_seconds;
+  int64_t nanos = receive_nanos - client_nanos;
+  if (nanos < 0) {
+    nanos += kNanosPerSecond;
+    --seconds;
+  }
+  const bool negative = seconds < 0;
+  if (negative && nanos > 0) {  // -(s + n/1e9) = -(|s| - 1) - (1e9 - n)/1e9
+    seconds += 1;
+    nanos = kNanosPerSecond - nanos;
+  }
+  // Under 10^19 + 10^10 s in magnitude: fits 64 bits unsigned.
+  const auto whole = static_cast<uint64_t>(negative ? -seconds : seconds);
+  char text[32];
+  char* end = text;
+  *end++ = negative ? '-' : '+';
+  end = std::to_chars(end, text + sizeof text, whole).ptr;
+  *end++ = '.';
+  for (int i = 8; i >= 0; --i, nanos /= 10) end[i] = static_cast<char>('0' + nanos % 10);
+  return std::string(text, end + 9);
 }
 
 }  // namespace herd

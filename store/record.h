@@ -47,6 +47,12 @@ inline Record::View Record::view() const {
   return View{client_id, origin, skew, location, client_time};
 }
 
+// A Record holding copies of `view`'s fields.
+inline Record ToRecord(const RecordView& view) {
+  return Record{std::string(view.client_id), std::string(view.origin), std::string(view.skew),
+                std::string(view.location), std::string(view.client_time)};
+}
+
 // Exact comparison of two client times of the form DIGITS[.DIGITS]: no
 // floating point, any number of digits. Returns <0, 0, >0.
 // REQUIRES: both are well formed (the edge and peer parsers check that).

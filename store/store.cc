@@ -63,7 +63,8 @@ Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
     if (it != shard.by_client.end()) {
       if (!Supersedes(record, *it->record)) return Outcome::kStale;
       shard.by_seq.erase(it->record.get());
-      it->record = PackedRecord::Make(record, source, ++shard.last_seq);
+      it->record =
+          PackedRecord::Make(record, source, ++shard.last_seq, std::move(it->record));
       shard.by_seq.insert(it->record.get());
     } else {
       auto packed = PackedRecord::Make(record, source, ++shard.last_seq);
@@ -92,27 +93,26 @@ size_t Store::size() const {
   return total;
 }
 
-std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
-                                               const Source& skip) const {
-  // A source never seen has sent nothing to skip.
-  const std::optional<uint32_t> skip_id =
-      skip.name.empty() ? std::nullopt : FindSource(skip);
-  std::vector<FeedEntry> out;
+template <typename Visit>
+size_t Store::WalkAfter(Cursor* cursor, size_t max, std::optional<uint32_t> skip_id,
+                        Visit visit) const {
+  size_t visited = 0;
   // Skipped entries count towards a visit budget too, so one call stays
   // short even when a neighbour's own records fill the feed.
   size_t budget = 4 * max;
-  for (int visited = 0; visited < kShards && out.size() < max && budget > 0; ++visited) {
+  PackedRecord::Scratch scratch;
+  for (int shards = 0; shards < kShards && visited < max && budget > 0; ++shards) {
     const int s = cursor->next_shard;
     const Shard& shard = shards_[s];
     {
       absl::MutexLock lock(&shard.mu);
       auto it = shard.by_seq.upper_bound(cursor->seen[s]);
-      for (; it != shard.by_seq.end() && out.size() < max && budget > 0; ++it, --budget) {
+      for (; it != shard.by_seq.end() && visited < max && budget > 0; ++it, --budget) {
         const PackedRecord& record = **it;
         cursor->seen[s] = record.seq();
         if (skip_id && record.source() == *skip_id) continue;
-        out.push_back(FeedEntry{record.ToRecord(), Source{}, s, record.seq()});
-        if (record.source() != 0) out.back().via = SourceOf(record.source());
+        visit(record, record.View(&scratch), s);
+        ++visited;
       }
       // Stay on this shard if `max` or the budget cut it short, so no
       // shard starves.
@@ -120,7 +120,27 @@ std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
     }
     cursor->next_shard = (s + 1) % kShards;
   }
+  return visited;
+}
+
+std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
+                                               const Source& skip) const {
+  // A source never seen has sent nothing to skip.
+  const std::optional<uint32_t> skip_id =
+      skip.name.empty() ? std::nullopt : FindSource(skip);
+  std::vector<FeedEntry> out;
+  WalkAfter(cursor, max, skip_id,
+            [&](const PackedRecord& packed, const RecordView& record, int shard) {
+              out.push_back(FeedEntry{ToRecord(record), Source{}, shard, packed.seq()});
+              if (packed.source() != 0) out.back().via = SourceOf(packed.source());
+            });
   return out;
+}
+
+size_t Store::VisitAfter(Cursor* cursor, size_t max,
+                         absl::FunctionRef<void(const RecordView& record)> visit) const {
+  return WalkAfter(cursor, max, std::nullopt,
+                   [&](const PackedRecord&, const RecordView& record, int) { visit(record); });
 }
 
 bool Store::HasAfter(const Cursor& cursor) const {

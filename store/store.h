@@ -15,6 +15,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "store/packed_record.h"
 #include "store/record.h"
@@ -101,6 +102,14 @@ class Store {
   std::vector<FeedEntry> ReadAfter(Cursor* cursor, size_t max,
                                    const Source& skip = {}) const;
 
+  // The same walk as ReadAfter (no skip), but each entry is handed to
+  // `visit` as a view instead of being copied out: no allocation. `visit`
+  // runs under a shard lock, so it must be quick and must not call the
+  // store; the view is valid during the call only. Returns the entries
+  // visited.
+  size_t VisitAfter(Cursor* cursor, size_t max,
+                    absl::FunctionRef<void(const RecordView& record)> visit) const;
+
   // Whether the feed has anything after `cursor`.
   bool HasAfter(const Cursor& cursor) const;
 
@@ -150,6 +159,11 @@ class Store {
 
   using ListenerList = std::vector<std::pair<int64_t, std::shared_ptr<Listener>>>;
 
+  // The walk behind ReadAfter and VisitAfter: calls visit(record, view,
+  // shard) under the shard's lock for up to `max` entries not from `skip_id`.
+  template <typename Visit>
+  size_t WalkAfter(Cursor* cursor, size_t max, std::optional<uint32_t> skip_id,
+                   Visit visit) const;
   Shard& ShardFor(std::string_view client_id);
   const Shard& ShardFor(std::string_view client_id) const;
   void NotifyListeners();

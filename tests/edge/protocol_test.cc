@@ -120,6 +120,15 @@ TEST(FormatSkewTest, ExactNanoseconds) {
   EXPECT_EQ(FormatSkew(1'000000001, "1.0000000009999"), "+0.000000001");
   // A client far in the future still formats (no overflow).
   EXPECT_EQ(FormatSkew(0, "9999999999999999999.5"), "-9999999999999999999.500000000");
+  EXPECT_EQ(FormatSkew(INT64_MAX, "0"), "+9223372036.854775807");
+  // Borrows between seconds and nanoseconds, both signs.
+  EXPECT_EQ(FormatSkew(1'500000000, "2"), "-0.500000000");
+  EXPECT_EQ(FormatSkew(1'000000000, "2"), "-1.000000000");
+  EXPECT_EQ(FormatSkew(2'000000000, "1.999999999"), "+0.000000001");
+  EXPECT_EQ(FormatSkew(1'999999999, "2.000000000"), "-0.000000001");
+  // A receive time before 1970 (an injected clock).
+  EXPECT_EQ(FormatSkew(-1, "0"), "-0.000000001");
+  EXPECT_EQ(FormatSkew(-1'500000000, "1.25"), "-2.750000000");
 }
 
 TEST(FormatTest, InvalidEchoesTheLine) {

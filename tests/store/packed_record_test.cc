@@ -59,6 +59,21 @@ TEST(PackedRecordTest, LongestFields) {
   EXPECT_EQ(PackedRecord::Make(record.view(), 0, 1)->ToRecord(), record);
 }
 
+TEST(PackedRecordTest, ANewVersionReusesTheOldBlockWhenItFits) {
+  Record record = Typical();
+  PackedRecord::Ptr packed = PackedRecord::Make(record.view(), 0, 1);
+  const PackedRecord* block = packed.get();
+  record.client_time = "1621464827.959498504";
+  packed = PackedRecord::Make(record.view(), 3, 2, std::move(packed));
+  EXPECT_EQ(packed.get(), block);
+  EXPECT_EQ(packed->ToRecord(), record);
+  EXPECT_EQ(packed->seq(), 2u);
+  EXPECT_EQ(packed->source(), 3u);
+  record.location = "+34.068930000000000000000000000000000-118.445127";  // does not fit
+  packed = PackedRecord::Make(record.view(), 0, 3, std::move(packed));
+  EXPECT_EQ(packed->ToRecord(), record);
+}
+
 TEST(PackedRecordTest, SupersedesComparesTheUnpackedFields) {
   const Record stored = Typical();
   const PackedRecord::Ptr packed = PackedRecord::Make(stored.view(), 0, 1);
