@@ -66,6 +66,15 @@ std::unique_ptr<ServerLog> ServerLog::Discard() {
 
 void ServerLog::Write(char level, fmt::string_view format, fmt::format_args args) {
   if (discard_) return;
+  // Formatted outside every lock, into this thread's reusable buffer.
+  thread_local fmt::memory_buffer message;
+  message.clear();
+  fmt::vformat_to(fmt::appender(message), format, args);
+  Append(level, {std::string_view(message.data(), message.size())});
+}
+
+void ServerLog::Append(char level, std::initializer_list<std::string_view> pieces) {
+  if (discard_) return;
   timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   Buffer& buffer =
@@ -83,9 +92,14 @@ void ServerLog::Write(char level, fmt::string_view format, fmt::format_args args
                     &utc);
       buffer.cached_second = now.tv_sec;
     }
-    auto out = std::back_inserter(buffer.text);
-    fmt::format_to(out, "{}{:06d}Z {} ", buffer.cached_prefix, now.tv_nsec / 1000, level);
-    fmt::vformat_to(out, format, args);
+    // "2026-11-25T19:40:01.123456Z I message\n"
+    char micros[10] = {'0', '0', '0', '0', '0', '0', 'Z', ' ', level, ' '};
+    for (long value = now.tv_nsec / 1000, i = 5; i >= 0; --i, value /= 10) {
+      micros[i] = static_cast<char>('0' + value % 10);
+    }
+    buffer.text.append(buffer.cached_prefix);
+    buffer.text.append(micros, sizeof micros);
+    for (std::string_view piece : pieces) buffer.text.append(piece);
     buffer.text.push_back('\n');
   }
   if (level != 'I') {

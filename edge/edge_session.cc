@@ -42,6 +42,7 @@ EdgeSession::EdgeSession(tcp::socket socket, std::shared_ptr<EdgeContext> contex
     : socket_(std::move(socket)),
       context_(std::move(context)),
       id_(id),
+      log_prefix_("c" + std::to_string(id) + " "),
       watchdog_(socket_.get_executor()) {}
 
 EdgeSession::~EdgeSession() {
@@ -51,6 +52,8 @@ EdgeSession::~EdgeSession() {
 
 void EdgeSession::Start() {
   Touch();
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);  // WriteNow never blocks
   auto executor = socket_.get_executor();
   asio::co_spawn(executor, [self = shared_from_this()] { return self->ReadLoop(); },
                  asio::detached);
@@ -99,7 +102,12 @@ asio::awaitable<void> EdgeSession::ReadLoop() {
       if (co_await Flush()) socket_.shutdown(tcp::socket::shutdown_send, ec);
       break;
     }
+    const bool replied = !output_.empty();
     if (ec || !co_await Flush()) break;
+    // A client that waits for its reply has sent nothing more yet: reading
+    // at once would cost a system call that finds nothing. Other
+    // connections' work goes first, which gives the client that time.
+    if (replied) co_await asio::post(socket_.get_executor(), asio::use_awaitable);
   }
   Close();
 }
@@ -129,7 +137,11 @@ asio::awaitable<bool> EdgeSession::Consume(std::string_view data) {
       ReplyInvalid(partial_, "line too long");
       partial_.clear();
     } else if (partial_.empty()) {
-      co_await HandleLine(piece);  // `piece` is in read_buffer_, untouched meanwhile
+      // `piece` is in read_buffer_, untouched while a WHATSAT waits.
+      if (const std::optional<WhatsatCommand> whatsat = AnswerNow(piece)) {
+        co_await HandleWhatsat(WithoutCarriageReturn(piece), whatsat->client_id,
+                               whatsat->radius_km, whatsat->bound);
+      }
     } else {
       partial_.append(piece);
       const std::string line = std::move(partial_);
@@ -142,21 +154,27 @@ asio::awaitable<bool> EdgeSession::Consume(std::string_view data) {
 }
 
 asio::awaitable<void> EdgeSession::HandleLine(std::string_view line) {
+  if (const std::optional<WhatsatCommand> whatsat = AnswerNow(line)) {
+    co_await HandleWhatsat(WithoutCarriageReturn(line), whatsat->client_id, whatsat->radius_km,
+                           whatsat->bound);
+  }
+}
+
+std::optional<WhatsatCommand> EdgeSession::AnswerNow(std::string_view line) {
   line = WithoutCarriageReturn(line);
   absl::StatusOr<Command> command = ParseCommand(line);
   if (!command.ok()) {
-    context_->log->Info("c{} < {}", id_, line);
+    context_->log->InfoPieces({log_prefix_, "< ", line});
     ReplyInvalid(line, AsStd(command.status().message()));
-    co_return;
+    return std::nullopt;
   }
-  if (std::holds_alternative<BlankLine>(*command)) co_return;
-  context_->log->Info("c{} < {}", id_, line);
+  if (std::holds_alternative<BlankLine>(*command)) return std::nullopt;
+  context_->log->InfoPieces({log_prefix_, "< ", line});
   if (const auto* iamat = std::get_if<IamatCommand>(&*command)) {
     AnswerIamat(iamat->client_id, iamat->location, iamat->client_time);
-  } else {
-    const auto& whatsat = std::get<WhatsatCommand>(*command);
-    co_await HandleWhatsat(line, whatsat.client_id, whatsat.radius_km, whatsat.bound);
+    return std::nullopt;
   }
+  return std::get<WhatsatCommand>(*command);
 }
 
 void EdgeSession::AnswerIamat(std::string_view client, std::string_view location,
@@ -172,8 +190,8 @@ void EdgeSession::AnswerIamat(std::string_view client, std::string_view location
                                  record.client_time}) {
     output_.append(piece);
   }
-  context_->log->Info("c{} > {}{}", id_, std::string_view(output_).substr(start),
-                      accepted ? "" : " (not newer, kept)");
+  context_->log->InfoPieces({log_prefix_, "> ", std::string_view(output_).substr(start),
+                             accepted ? "" : " (not newer, kept)"});
   output_.push_back('\n');
 }
 
@@ -212,11 +230,30 @@ asio::awaitable<bool> EdgeSession::Flush() {
   if (output_.empty()) co_return socket_.is_open();
   Touch();
   boost::system::error_code ec;
-  co_await asio::async_write(socket_, asio::buffer(output_),
-                             asio::redirect_error(asio::use_awaitable, ec));
+  // Most replies fit the socket buffer: written without suspending.
+  const size_t written = WriteNow(&ec);
+  if (!ec && written < output_.size()) {
+    co_await asio::async_write(socket_, asio::buffer(output_.data() + written,
+                                                     output_.size() - written),
+                               asio::redirect_error(asio::use_awaitable, ec));
+  }
   output_.clear();
   if (output_.capacity() > kMaxIdleOutputCapacity) output_.shrink_to_fit();
   co_return !ec;
+}
+
+size_t EdgeSession::WriteNow(boost::system::error_code* ec) {
+  size_t written = 0;
+  while (written < output_.size()) {
+    written += socket_.write_some(
+        asio::buffer(output_.data() + written, output_.size() - written), *ec);
+    if (*ec == asio::error::would_block || *ec == asio::error::try_again) {
+      ec->clear();
+      break;
+    }
+    if (*ec) break;
+  }
+  return written;
 }
 
 }  // namespace herd

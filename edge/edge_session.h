@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/asio.h"
 #include "common/clock.h"
 #include "common/server_log.h"
+#include "edge/protocol.h"
 #include "places/places_provider.h"
 #include "store/store.h"
 
@@ -54,6 +56,9 @@ class EdgeSession : public std::enable_shared_from_this<EdgeSession> {
   asio::awaitable<bool> Consume(std::string_view data);
   // Answers one complete line (without its '\n').
   asio::awaitable<void> HandleLine(std::string_view line);
+  // Answers `line` at once, unless it is a WHATSAT: that one it returns, for
+  // HandleWhatsat (most lines never suspend the coroutine).
+  std::optional<WhatsatCommand> AnswerNow(std::string_view line);
   asio::awaitable<void> HandleWhatsat(std::string_view line, std::string_view client,
                                       double radius_km, int bound);
   void AnswerIamat(std::string_view client, std::string_view location,
@@ -62,12 +67,16 @@ class EdgeSession : public std::enable_shared_from_this<EdgeSession> {
   void ReplyInvalid(std::string_view line, std::string_view why);
   // Writes buffered replies; false if the connection failed.
   asio::awaitable<bool> Flush();
+  // Writes what the socket takes now without waiting; returns the bytes
+  // written from the front of output_.
+  size_t WriteNow(boost::system::error_code* ec);
   void Touch();
   void Close();
 
   tcp::socket socket_;
   const std::shared_ptr<EdgeContext> context_;
   const uint64_t id_;
+  const std::string log_prefix_;  // "c42 ": starts this connection's log lines
   asio::steady_timer watchdog_;
   std::chrono::steady_clock::time_point deadline_;
   std::string partial_;         // an incomplete line, at most max_line_bytes

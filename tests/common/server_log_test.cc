@@ -43,6 +43,18 @@ TEST_F(ServerLogTest, LinesReachTheFileWithTimestampAndLevel) {
   EXPECT_NE(text.find("Z W peer Jaquez: dropped\n"), std::string::npos) << text;
 }
 
+TEST_F(ServerLogTest, PiecesMakeOneLineAsIs) {
+  auto log = ServerLog::Open(dir_ + "/Riley.log", {});
+  ASSERT_TRUE(log.ok()) << log.status();
+  (*log)->InfoPieces({"c7 ", "> ", "AT Riley {} 100%", ""});
+  (*log)->Info("after");
+  (*log)->Flush();
+  const std::string text = ReadFile(dir_ + "/Riley.log");
+  EXPECT_TRUE(std::regex_search(
+      text, std::regex("\\.\\d{6}Z I c7 > AT Riley \\{\\} 100%\\n.*Z I after\\n")))
+      << text;
+}
+
 TEST_F(ServerLogTest, OneThreadsLinesStayInOrder) {
   auto log = ServerLog::Open(dir_ + "/Riley.log", {});
   ASSERT_TRUE(log.ok());
