@@ -8,11 +8,15 @@ FeedPump::FeedPump(Store* store) : store_(store) {}
 
 std::shared_ptr<FeedPump> FeedPump::Start(Store* store) {
   std::shared_ptr<FeedPump> pump(new FeedPump(store));
-  // The listener may run once more after RemoveListener: it holds the pump
-  // weakly and only sets a flag.
-  const int64_t id = store->AddListener([weak = std::weak_ptr<FeedPump>(pump)] {
-    if (auto self = weak.lock()) self->Notify();
-  });
+  // Runs on every accepted record, so it stays cheap: once the flag is set
+  // (until the pump's next batch, which reads this record too) it only
+  // reads the flag. It may run once more after RemoveListener: it holds
+  // the pump weakly.
+  const int64_t id = store->AddListener(
+      [weak = std::weak_ptr<FeedPump>(pump), changed = pump->changed_] {
+        if (changed->load(std::memory_order_relaxed) || changed->exchange(true)) return;
+        if (auto self = weak.lock()) self->Wake();
+      });
   {
     absl::MutexLock lock(&pump->mu_);
     pump->listener_id_ = id;
@@ -45,9 +49,9 @@ void FeedPump::Schedule(std::shared_ptr<FeedReader> reader) {
   if (!stopping_) scheduled_.push_back(std::move(reader));
 }
 
-void FeedPump::Notify() {
+void FeedPump::Wake() {
+  // Releasing mu_ re-evaluates the condition the pump's thread waits on.
   absl::MutexLock lock(&mu_);
-  changed_ = true;
 }
 
 void FeedPump::Run(const std::weak_ptr<FeedPump>& weak) {
@@ -69,9 +73,8 @@ bool FeedPump::RunBatch() {
     mu_.Await(absl::Condition(this, &FeedPump::HasWorkLocked));
     last_batch_ = absl::Now();
     if (stopping_) return false;
-    if (changed_) {
+    if (changed_->exchange(false)) {
       // Everyone reads; that covers the scheduled ones too.
-      changed_ = false;
       scheduled_.clear();
       for (const auto& [raw, weak] : readers_) {
         if (auto reader = weak.lock()) batch.push_back(std::move(reader));

@@ -1,6 +1,7 @@
 #ifndef HERD_API_FEED_PUMP_H_
 #define HERD_API_FEED_PUMP_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -33,7 +34,9 @@ class FeedReader {
 // Runs the API's feed readers on a thread of its own whenever the store
 // accepts something, so that the applying thread (an IAMAT on the edge, a
 // peer's batch, a Report) only sets a flag, whatever the number or speed of
-// readers. Wake-ups coalesce: readers are run once per batch of accepted
+// readers: a relaxed read of a flag that is already set, nearly always
+// (the first record after a batch also takes the pump's lock once to wake
+// it). Wake-ups coalesce: readers are run once per batch of accepted
 // records, not once per record, and batches start at most once per
 // kMinInterval (1 ms): under load the applying threads then wake the pump
 // about a thousand times a second rather than once per record, at the cost
@@ -64,7 +67,8 @@ class FeedPump : public std::enable_shared_from_this<FeedPump> {
 
  private:
   explicit FeedPump(Store* store);
-  void Notify();
+  // Wakes the pump's thread if it waits for work (changed_ is set).
+  void Wake();
   // The pump's thread: runs batches while the pump exists and is not stopped.
   static void Run(const std::weak_ptr<FeedPump>& weak);
   // Waits for work and runs one batch of readers; false once stopping.
@@ -72,16 +76,19 @@ class FeedPump : public std::enable_shared_from_this<FeedPump> {
   static constexpr absl::Duration kMinInterval = absl::Milliseconds(1);
 
   bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopping_ || changed_ || !scheduled_.empty();
+    return stopping_ || changed_->load() || !scheduled_.empty();
   }
 
   // Constant after construction.
   Store* const store_;
+  // The store accepted something since the last batch began. Shared with
+  // the store listener, which sets it without holding the pump.
+  const std::shared_ptr<std::atomic<bool>> changed_ =
+      std::make_shared<std::atomic<bool>>(false);
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<const FeedReader*, std::weak_ptr<FeedReader>> readers_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<FeedReader>> scheduled_ ABSL_GUARDED_BY(mu_);
-  bool changed_ ABSL_GUARDED_BY(mu_) = false;  // the store accepted something
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_batch_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int64_t listener_id_ ABSL_GUARDED_BY(mu_) = 0;

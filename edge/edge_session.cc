@@ -179,8 +179,8 @@ std::optional<WhatsatCommand> EdgeSession::AnswerNow(std::string_view line) {
 
 void EdgeSession::AnswerIamat(std::string_view client, std::string_view location,
                               std::string_view client_time) {
-  const std::string skew = FormatSkew(context_->clock(), client_time);  // short: no heap
-  const RecordView record{client, context_->server_name, skew, location, client_time};
+  const SkewText skew = FormatSkewText(context_->clock(), client_time);
+  const RecordView record{client, context_->server_name, skew.view(), location, client_time};
   const bool accepted = context_->store->Apply(record) == Store::Outcome::kAccepted;
   // The AT line goes straight into the output buffer; the log reads it there.
   const size_t start = output_.size();

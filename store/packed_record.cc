@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 namespace herd {
 namespace {
@@ -48,14 +49,24 @@ bool CanPackDigits(std::string_view text) {
 size_t PackedSize(size_t chars) { return (chars + 1) / 2; }
 
 // Two characters per byte, the first in the high half; an odd count leaves
-// the last low half zero.
-char* PackDigits(std::string_view text, char* out) {
+// the last low half zero. Returns false (having written garbage) if `text`
+// has a character outside the alphabet.
+bool PackDigits(std::string_view text, char** out) {
+  uint8_t codes_seen = 0;  // the OR of every code: high bits mean kNotADigit
+  char* next = *out;
   size_t i = 0;
   for (; i + 1 < text.size(); i += 2) {
-    *out++ = static_cast<char>(CodeOf(text[i]) << 4 | CodeOf(text[i + 1]));
+    const uint8_t first = CodeOf(text[i]), second = CodeOf(text[i + 1]);
+    codes_seen |= first | second;
+    *next++ = static_cast<char>(first << 4 | (second & 0xF));
   }
-  if (i < text.size()) *out++ = static_cast<char>(CodeOf(text[i]) << 4);
-  return out;
+  if (i < text.size()) {
+    const uint8_t last = CodeOf(text[i]);
+    codes_seen |= last;
+    *next++ = static_cast<char>(last << 4);
+  }
+  *out = next;
+  return (codes_seen & 0xF0) == 0;
 }
 
 void UnpackDigits(const char* in, size_t chars, char* out) {
@@ -67,73 +78,84 @@ void UnpackDigits(const char* in, size_t chars, char* out) {
 
 }  // namespace
 
-size_t PackedRecord::PackedBytes(const RecordView& record, uint8_t* packed) {
+static_assert(std::is_trivially_destructible_v<PackedRecord>, "blocks are reused and freed raw");
+
+uint8_t PackedRecord::PackableFields(const RecordView& record) {
   const std::string_view numeric[kNumericFields] = {record.skew, record.location,
                                                     record.client_time};
-  *packed = 0;
+  uint8_t packed = 0;
+  for (int field = 0; field < kNumericFields; ++field) {
+    if (CanPackDigits(numeric[field])) packed |= 1 << field;
+  }
+  return packed;
+}
+
+size_t PackedRecord::BytesFor(const RecordView& record, uint8_t packed) {
+  const std::string_view numeric[kNumericFields] = {record.skew, record.location,
+                                                    record.client_time};
   size_t size = record.client_id.size() + record.origin.size();
   for (int field = 0; field < kNumericFields; ++field) {
-    if (CanPackDigits(numeric[field])) {
-      *packed |= 1 << field;
-      size += PackedSize(numeric[field].size());
-    } else {
-      size += numeric[field].size();
-    }
+    const size_t chars = numeric[field].size();
+    size += packed & (1 << field) ? PackedSize(chars) : chars;
   }
   return offsetof(PackedRecord, data_) + size;
 }
 
 PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source,
                                      uint64_t seq) {
-  uint8_t packed;
-  void* block = std::malloc(PackedBytes(record, &packed));
-  if (block == nullptr) throw std::bad_alloc();
-  return Fill(block, record, packed, source, seq);
+  return Make(record, source, seq, nullptr);
 }
 
 PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source, uint64_t seq,
                                      Ptr old) {
-  uint8_t packed;
-  const size_t bytes = PackedBytes(record, &packed);
-  if (old == nullptr || malloc_usable_size(old.get()) < bytes) {
-    old.reset();
-    void* block = std::malloc(bytes);
-    if (block == nullptr) throw std::bad_alloc();
-    return Fill(block, record, packed, source, seq);
+  // Accepted reports always pack, so pack in one pass and find out; a
+  // field that does not is laid out again as text (at most once).
+  uint8_t packed = kAllNumericFields;
+  for (;;) {
+    const size_t bytes = BytesFor(record, packed);
+    void* block;
+    if (old != nullptr && malloc_usable_size(old.get()) >= bytes) {
+      block = old.release();  // PackedRecord is trivially destructible
+    } else {
+      old.reset();
+      block = std::malloc(bytes);
+      if (block == nullptr) throw std::bad_alloc();
+    }
+    Ptr out(new (block) PackedRecord);
+    if (out->Fill(record, packed, source, seq)) return out;
+    packed = PackableFields(record);
+    old = std::move(out);
   }
-  PackedRecord* block = old.release();
-  block->~PackedRecord();
-  return Fill(block, record, packed, source, seq);
 }
 
-PackedRecord::Ptr PackedRecord::Fill(void* block, const RecordView& record, uint8_t packed,
-                                     uint32_t source, uint64_t seq) {
-  Ptr out(new (block) PackedRecord);
-  out->seq_ = seq;
-  out->source_ = source;
-  out->client_id_size_ = static_cast<uint16_t>(record.client_id.size());
-  out->origin_size_ = static_cast<uint8_t>(record.origin.size());
-  out->skew_size_ = static_cast<uint8_t>(record.skew.size());
-  out->location_size_ = static_cast<uint16_t>(record.location.size());
-  out->client_time_size_ = static_cast<uint16_t>(record.client_time.size());
-  out->packed_ = packed;
-  char* data = out->data_;
+bool PackedRecord::Fill(const RecordView& record, uint8_t packed, uint32_t source,
+                        uint64_t seq) {
+  seq_ = seq;
+  source_ = source;
+  client_id_size_ = static_cast<uint16_t>(record.client_id.size());
+  origin_size_ = static_cast<uint8_t>(record.origin.size());
+  skew_size_ = static_cast<uint8_t>(record.skew.size());
+  location_size_ = static_cast<uint16_t>(record.location.size());
+  client_time_size_ = static_cast<uint16_t>(record.client_time.size());
+  packed_ = packed;
+  char* data = data_;
   for (std::string_view raw : {record.client_id, record.origin}) {
     std::memcpy(data, raw.data(), raw.size());
     data += raw.size();
   }
   const std::string_view numeric[kNumericFields] = {record.skew, record.location,
                                                     record.client_time};
+  bool all_packed = true;
   for (int field = 0; field < kNumericFields; ++field) {
     const std::string_view text = numeric[field];
     if (packed & (1 << field)) {
-      data = PackDigits(text, data);
+      all_packed &= PackDigits(text, &data);
     } else {
       std::memcpy(data, text.data(), text.size());
       data += text.size();
     }
   }
-  return out;
+  return all_packed;
 }
 
 size_t PackedRecord::TextSize(NumericField field) const {

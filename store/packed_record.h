@@ -63,11 +63,15 @@ class PackedRecord {
   enum NumericField { kSkew, kLocation, kClientTime, kNumericFields };
 
   PackedRecord() = default;
-  // The bytes `record` takes packed, and which numeric fields pack.
-  static size_t PackedBytes(const RecordView& record, uint8_t* packed);
-  // Writes `record` into `block` (at least PackedBytes large).
-  static Ptr Fill(void* block, const RecordView& record, uint8_t packed, uint32_t source,
-                  uint64_t seq);
+  static constexpr uint8_t kAllNumericFields = (1 << kNumericFields) - 1;
+
+  // Which numeric fields of `record` pack (as bits of packed_).
+  static uint8_t PackableFields(const RecordView& record);
+  // The bytes `record` takes with the fields flagged in `packed` packed.
+  static size_t BytesFor(const RecordView& record, uint8_t packed);
+  // Writes `record` into this block (at least BytesFor large); false if a
+  // field flagged in `packed` does not pack (the block is then garbage).
+  bool Fill(const RecordView& record, uint8_t packed, uint32_t source, uint64_t seq);
   size_t TextSize(NumericField field) const;
   size_t StoredSize(NumericField field) const;
 

@@ -169,6 +169,10 @@ bool IsWellFormedRecord(const Record& record) {
 }
 
 std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time) {
+  return std::string(FormatSkewText(receive_time_ns, client_time).view());
+}
+
+SkewText FormatSkewText(int64_t receive_time_ns, std::string_view client_time) {
   constexpr int64_t kNanosPerSecond = 1'000'000'000;
   // The client time: at most 19 integer digits, so the seconds fit 64 bits.
   const size_t dot = client_time.find('.');
@@ -203,13 +207,14 @@ std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time) {
   }
   // Under 10^19 + 10^10 s in magnitude: fits 64 bits unsigned.
   const auto whole = static_cast<uint64_t>(negative ? -seconds : seconds);
-  char text[32];
-  char* end = text;
+  SkewText text;
+  char* end = text.data;
   *end++ = negative ? '-' : '+';
-  end = std::to_chars(end, text + sizeof text, whole).ptr;
+  end = std::to_chars(end, text.data + sizeof text.data, whole).ptr;
   *end++ = '.';
   for (int i = 8; i >= 0; --i, nanos /= 10) end[i] = static_cast<char>('0' + nanos % 10);
-  return std::string(text, end + 9);
+  text.size = static_cast<size_t>(end + 9 - text.data);
+  return text;
 }
 
 }  // namespace herd

@@ -119,6 +119,14 @@ bool IsWellFormedClientTime(std::string_view text);
 // REQUIRES: IsWellFormedClientTime(client_time).
 std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time);
 
+// The same text in a fixed buffer (hot paths: no allocation).
+struct SkewText {
+  char data[32];  // a sign, up to 20 digits, '.', nine digits
+  size_t size = 0;
+  std::string_view view() const { return std::string_view(data, size); }
+};
+SkewText FormatSkewText(int64_t receive_time_ns, std::string_view client_time);
+
 }  // namespace herd
 
 #endif  // HERD_STORE_RECORD_H_

@@ -65,10 +65,10 @@ Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
       shard.by_seq.erase(it->record.get());
       it->record =
           PackedRecord::Make(record, source, ++shard.last_seq, std::move(it->record));
-      shard.by_seq.insert(it->record.get());
+      shard.by_seq.insert(shard.by_seq.end(), it->record.get());  // the newest: last
     } else {
       auto packed = PackedRecord::Make(record, source, ++shard.last_seq);
-      shard.by_seq.insert(packed.get());
+      shard.by_seq.insert(shard.by_seq.end(), packed.get());
       shard.by_client.insert(Slot{std::move(packed)});
     }
   }

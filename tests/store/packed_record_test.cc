@@ -74,6 +74,17 @@ TEST(PackedRecordTest, ANewVersionReusesTheOldBlockWhenItFits) {
   EXPECT_EQ(packed->ToRecord(), record);
 }
 
+TEST(PackedRecordTest, AFieldThatDoesNotPackIsLaidOutAgainAsText) {
+  const Record digits = Typical();
+  const Record text{"kiwi.cs.ucla.edu", "Riley", "+0.263873386", "+34.068930-118.445127",
+                    "1621464827.959498503 "};  // a trailing space: never accepted, kept as is
+  PackedRecord::Ptr packed = PackedRecord::Make(digits.view(), 0, 1);
+  packed = PackedRecord::Make(text.view(), 0, 2, std::move(packed));
+  EXPECT_EQ(packed->ToRecord(), text);
+  packed = PackedRecord::Make(digits.view(), 0, 3, std::move(packed));
+  EXPECT_EQ(packed->ToRecord(), digits);
+}
+
 TEST(PackedRecordTest, SupersedesComparesTheUnpackedFields) {
   const Record stored = Typical();
   const PackedRecord::Ptr packed = PackedRecord::Make(stored.view(), 0, 1);
