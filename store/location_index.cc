@@ -58,11 +58,13 @@ bool LocationIndex::CatchUp(size_t max) {
     pending_text_.clear();
     pending_.clear();
     const size_t read = store_->VisitAfter(
-        &cursor_, std::min(kCatchUpBatch, max - applied), [this](const RecordView& record) {
+        &cursor_, std::min(kCatchUpBatch, max - applied), [this](const PackedRecord& record) {
+          PackedRecord::Scratch scratch;
+          const std::string_view location = record.Location(&scratch);
           pending_.push_back(
-              Pending{pending_text_.size(), record.client_id.size(), record.location.size()});
-          pending_text_.append(record.client_id);
-          pending_text_.append(record.location);
+              Pending{pending_text_.size(), record.client_id().size(), location.size()});
+          pending_text_.append(record.client_id());
+          pending_text_.append(location);
         });
     if (read == 0) return true;
     applied += read;

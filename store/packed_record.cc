@@ -200,12 +200,15 @@ Record PackedRecord::ToRecord() const {
   return herd::ToRecord(View(&scratch));
 }
 
-std::string_view PackedRecord::ClientTime(Scratch* scratch) const {
-  const char* stored = data_ + client_id_size_ + origin_size_ + StoredSize(kSkew) +
-                       StoredSize(kLocation);
-  if (!(packed_ & (1 << kClientTime))) return std::string_view(stored, client_time_size_);
-  UnpackDigits(stored, client_time_size_, scratch->text);
-  return std::string_view(scratch->text, client_time_size_);
+std::string_view PackedRecord::Numeric(NumericField field, Scratch* scratch) const {
+  const char* stored = data_ + client_id_size_ + origin_size_;
+  for (int before = 0; before < field; ++before) {
+    stored += StoredSize(static_cast<NumericField>(before));
+  }
+  const size_t size = TextSize(field);
+  if (!(packed_ & (1 << field))) return std::string_view(stored, size);
+  UnpackDigits(stored, size, scratch->text);
+  return std::string_view(scratch->text, size);
 }
 
 bool Supersedes(const RecordView& candidate, const PackedRecord& current) {

@@ -48,8 +48,9 @@ class PackedRecord {
   // All five fields, the numeric ones unpacked into `scratch` (the view is
   // valid while both the record and `scratch` are).
   RecordView View(Scratch* scratch) const;
-  // The client time alone, unpacked into `scratch` if need be.
-  std::string_view ClientTime(Scratch* scratch) const;
+  // One field alone, unpacked into `scratch` if need be.
+  std::string_view Location(Scratch* scratch) const { return Numeric(kLocation, scratch); }
+  std::string_view ClientTime(Scratch* scratch) const { return Numeric(kClientTime, scratch); }
 
   uint64_t seq() const { return seq_; }
   void set_seq(uint64_t seq) { seq_ = seq; }
@@ -73,6 +74,7 @@ class PackedRecord {
   // field flagged in `packed` does not pack (the block is then garbage).
   bool Fill(const RecordView& record, uint8_t packed, uint32_t source, uint64_t seq);
   size_t TextSize(NumericField field) const;
+  std::string_view Numeric(NumericField field, Scratch* scratch) const;
   size_t StoredSize(NumericField field) const;
 
   uint64_t seq_;

@@ -100,7 +100,6 @@ size_t Store::WalkAfter(Cursor* cursor, size_t max, std::optional<uint32_t> skip
   // Skipped entries count towards a visit budget too, so one call stays
   // short even when a neighbour's own records fill the feed.
   size_t budget = 4 * max;
-  PackedRecord::Scratch scratch;
   for (int shards = 0; shards < kShards && visited < max && budget > 0; ++shards) {
     const int s = cursor->next_shard;
     const Shard& shard = shards_[s];
@@ -111,7 +110,7 @@ size_t Store::WalkAfter(Cursor* cursor, size_t max, std::optional<uint32_t> skip
         const PackedRecord& record = **it;
         cursor->seen[s] = record.seq();
         if (skip_id && record.source() == *skip_id) continue;
-        visit(record, record.View(&scratch), s);
+        visit(record, s);
         ++visited;
       }
       // Stay on this shard if `max` or the budget cut it short, so no
@@ -129,18 +128,17 @@ std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
   const std::optional<uint32_t> skip_id =
       skip.name.empty() ? std::nullopt : FindSource(skip);
   std::vector<FeedEntry> out;
-  WalkAfter(cursor, max, skip_id,
-            [&](const PackedRecord& packed, const RecordView& record, int shard) {
-              out.push_back(FeedEntry{ToRecord(record), Source{}, shard, packed.seq()});
-              if (packed.source() != 0) out.back().via = SourceOf(packed.source());
-            });
+  WalkAfter(cursor, max, skip_id, [&](const PackedRecord& record, int shard) {
+    out.push_back(FeedEntry{record.ToRecord(), Source{}, shard, record.seq()});
+    if (record.source() != 0) out.back().via = SourceOf(record.source());
+  });
   return out;
 }
 
 size_t Store::VisitAfter(Cursor* cursor, size_t max,
-                         absl::FunctionRef<void(const RecordView& record)> visit) const {
+                         absl::FunctionRef<void(const PackedRecord& record)> visit) const {
   return WalkAfter(cursor, max, std::nullopt,
-                   [&](const PackedRecord&, const RecordView& record, int) { visit(record); });
+                   [&](const PackedRecord& record, int) { visit(record); });
 }
 
 bool Store::HasAfter(const Cursor& cursor) const {

@@ -103,12 +103,12 @@ class Store {
                                    const Source& skip = {}) const;
 
   // The same walk as ReadAfter (no skip), but each entry is handed to
-  // `visit` as a view instead of being copied out: no allocation. `visit`
-  // runs under a shard lock, so it must be quick and must not call the
-  // store; the view is valid during the call only. Returns the entries
-  // visited.
+  // `visit` as it is stored instead of being copied out: no allocation, and
+  // the visitor unpacks only the fields it reads. `visit` runs under a
+  // shard lock, so it must be quick and must not call the store; the
+  // record is valid during the call only. Returns the entries visited.
   size_t VisitAfter(Cursor* cursor, size_t max,
-                    absl::FunctionRef<void(const RecordView& record)> visit) const;
+                    absl::FunctionRef<void(const PackedRecord& record)> visit) const;
 
   // Whether the feed has anything after `cursor`.
   bool HasAfter(const Cursor& cursor) const;
@@ -159,8 +159,8 @@ class Store {
 
   using ListenerList = std::vector<std::pair<int64_t, std::shared_ptr<Listener>>>;
 
-  // The walk behind ReadAfter and VisitAfter: calls visit(record, view,
-  // shard) under the shard's lock for up to `max` entries not from `skip_id`.
+  // The walk behind ReadAfter and VisitAfter: calls visit(record, shard)
+  // under the shard's lock for up to `max` entries not from `skip_id`.
   template <typename Visit>
   size_t WalkAfter(Cursor* cursor, size_t max, std::optional<uint32_t> skip_id,
                    Visit visit) const;
