@@ -2,14 +2,17 @@
 # The herd's IAMAT throughput beside Redis's GEOADD, on this machine, in one
 # go: both servers on loopback, driven by the same load generator with the
 # same connection count (Redis through its inline protocol). Logging stays on
-# for the herd. Prints both and their ratio.
+# for the herd. The two take turns for ROUNDS rounds (so a machine whose
+# speed drifts during the run favours neither); prints each round, the
+# median of each and the ratio of the medians.
 #
-#   bash bench/vs_redis.sh [CONNECTIONS] [SECONDS]
+#   bash bench/vs_redis.sh [CONNECTIONS] [SECONDS] [ROUNDS]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${HERD_BUILD_DIR:-$ROOT/build}"
 CONNECTIONS="${1:-50}"
 SECONDS_MEASURED="${2:-10}"
+ROUNDS="${3:-3}"
 source "$ROOT/bench/lib.sh"
 
 if ! command -v redis-server >/dev/null; then
@@ -32,22 +35,28 @@ run() {  # NAME PORT ARGS...: prints the loadgen summary, returns its rate
   sed -n 's/^RESULT rate=\([0-9]*\).*/\1/p' "$dir/$name.out"
 }
 
-echo "herd serve (logging to $dir/logs), $CONNECTIONS connections, IAMAT:" >&2
 "$BUILD/app/herd" serve Riley --config "$dir/herd.json" &
-herd_pid=$!
 wait_for_port "$edge"
-herd_rate=$(run herd "$edge")
-kill "$herd_pid"; wait "$herd_pid" 2>/dev/null || true
-
-echo "redis-server $(redis-server --version | awk '{print $3}'), $CONNECTIONS connections, GEOADD:" >&2
 redis-server --port "$redis" --bind 127.0.0.1 --save '' --appendonly no \
   --dir "$dir" --logfile "$dir/redis.log" &
 wait_for_port "$redis"
-redis_rate=$(run redis "$redis" --protocol redis)
 
-python3 - "$herd_rate" "$redis_rate" <<'PY'
-import sys
-herd, redis = float(sys.argv[1]), float(sys.argv[2])
-print(f"herd IAMAT {herd:.0f} req/s, redis GEOADD {redis:.0f} req/s, ratio {herd / redis:.2f}")
-print(f"RESULT herd={herd:.0f} redis={redis:.0f} ratio={herd / redis:.2f}")
+herd_rates=()
+redis_rates=()
+for round in $(seq "$ROUNDS"); do
+  echo "round $round/$ROUNDS: herd serve (logging to $dir/logs), $CONNECTIONS connections, IAMAT:" >&2
+  herd_rates+=("$(run herd "$edge")")
+  echo "round $round/$ROUNDS: redis-server $(redis-server --version | awk '{print $3}'), $CONNECTIONS connections, GEOADD:" >&2
+  redis_rates+=("$(run redis "$redis" --protocol redis)")
+done
+
+python3 - "${herd_rates[*]}" "${redis_rates[*]}" <<'PY'
+import statistics, sys
+herd = [float(x) for x in sys.argv[1].split()]
+redis = [float(x) for x in sys.argv[2].split()]
+for i, (h, r) in enumerate(zip(herd, redis), 1):
+    print(f"round {i}: herd IAMAT {h:.0f} req/s, redis GEOADD {r:.0f} req/s, ratio {h / r:.2f}")
+h, r = statistics.median(herd), statistics.median(redis)
+print(f"median: herd IAMAT {h:.0f} req/s, redis GEOADD {r:.0f} req/s, ratio {h / r:.2f}")
+print(f"RESULT herd={h:.0f} redis={r:.0f} ratio={h / r:.2f}")
 PY
