@@ -45,7 +45,8 @@ double GreatCircleKm(double lat1, double lng1, double lat2, double lng2) {
   return 2 * kIndexEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(h)));
 }
 
-LocationIndex::LocationIndex(const Store* store) : store_(store) {}
+LocationIndex::LocationIndex(Store* store)
+    : store_(store), tracks_moves_(store->ClaimMoveTracking()) {}
 
 LocationIndex::~LocationIndex() = default;
 
@@ -57,17 +58,20 @@ bool LocationIndex::CatchUp(size_t max) {
     // only the two fields the index keeps.
     pending_text_.clear();
     pending_.clear();
-    const size_t read = store_->VisitAfter(
-        &cursor_, std::min(kCatchUpBatch, max - applied), [this](const PackedRecord& record) {
-          PackedRecord::Scratch scratch;
-          const std::string_view location = record.Location(&scratch);
-          pending_.push_back(
-              Pending{pending_text_.size(), record.client_id().size(), location.size()});
-          pending_text_.append(record.client_id());
-          pending_text_.append(location);
-        });
+    const auto copy = [this](const PackedRecord& record) {
+      PackedRecord::Scratch scratch;
+      const std::string_view location = record.Location(&scratch);
+      pending_.push_back(
+          Pending{pending_text_.size(), record.client_id().size(), location.size()});
+      pending_text_.append(record.client_id());
+      pending_text_.append(location);
+    };
+    const size_t batch = std::min(kCatchUpBatch, max - applied);
+    const size_t read = tracks_moves_ ? store_->VisitMovedAfter(&cursor_, batch, copy)
+                                      : store_->VisitAfter(&cursor_, batch, copy);
     if (read == 0) return true;
     applied += read;
+    if (pending_.empty()) continue;  // nobody moved
     const std::string_view text = pending_text_;
     absl::MutexLock lock(&mu_);
     for (const Pending& entry : pending_) {

@@ -42,8 +42,9 @@ class LocationIndex {
  public:
   static constexpr double kCellDegrees = 0.01;  // ~1.1 km of latitude
 
-  // REQUIRES: `store` outlives the index.
-  explicit LocationIndex(const Store* store);
+  // REQUIRES: `store` outlives the index. The first index on a store
+  // claims its move tracking and then reads only clients that moved.
+  explicit LocationIndex(Store* store);
   LocationIndex(const LocationIndex&) = delete;
   LocationIndex& operator=(const LocationIndex&) = delete;
   ~LocationIndex();
@@ -123,7 +124,8 @@ class LocationIndex {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
-  const Store* const store_;
+  Store* const store_;
+  const bool tracks_moves_;  // this index holds the store's move tracking
 
   absl::Mutex feed_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   Store::Cursor cursor_ ABSL_GUARDED_BY(feed_mu_);

@@ -137,7 +137,7 @@ bool PackedRecord::Fill(const RecordView& record, uint8_t packed, uint32_t sourc
   skew_size_ = static_cast<uint8_t>(record.skew.size());
   location_size_ = static_cast<uint16_t>(record.location.size());
   client_time_size_ = static_cast<uint16_t>(record.client_time.size());
-  packed_ = packed;
+  flags_ = packed;
   char* data = data_;
   for (std::string_view raw : {record.client_id, record.origin}) {
     std::memcpy(data, raw.data(), raw.size());
@@ -173,7 +173,7 @@ size_t PackedRecord::TextSize(NumericField field) const {
 }
 
 size_t PackedRecord::StoredSize(NumericField field) const {
-  return packed_ & (1 << field) ? PackedSize(TextSize(field)) : TextSize(field);
+  return flags_ & (1 << field) ? PackedSize(TextSize(field)) : TextSize(field);
 }
 
 RecordView PackedRecord::View(Scratch* scratch) const {
@@ -183,7 +183,7 @@ RecordView PackedRecord::View(Scratch* scratch) const {
   for (int i = 0; i < kNumericFields; ++i) {
     const auto field = static_cast<NumericField>(i);
     const size_t size = TextSize(field);
-    if (packed_ & (1 << field)) {
+    if (flags_ & (1 << field)) {
       UnpackDigits(stored, size, unpacked);
       text[field] = std::string_view(unpacked, size);
       unpacked += size;
@@ -200,13 +200,18 @@ Record PackedRecord::ToRecord() const {
   return herd::ToRecord(View(&scratch));
 }
 
+bool PackedRecord::HasLocation(std::string_view location) const {
+  Scratch scratch;
+  return Location(&scratch) == location;
+}
+
 std::string_view PackedRecord::Numeric(NumericField field, Scratch* scratch) const {
   const char* stored = data_ + client_id_size_ + origin_size_;
   for (int before = 0; before < field; ++before) {
     stored += StoredSize(static_cast<NumericField>(before));
   }
   const size_t size = TextSize(field);
-  if (!(packed_ & (1 << field))) return std::string_view(stored, size);
+  if (!(flags_ & (1 << field))) return std::string_view(stored, size);
   UnpackDigits(stored, size, scratch->text);
   return std::string_view(scratch->text, size);
 }

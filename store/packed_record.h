@@ -52,6 +52,16 @@ class PackedRecord {
   std::string_view Location(Scratch* scratch) const { return Numeric(kLocation, scratch); }
   std::string_view ClientTime(Scratch* scratch) const { return Numeric(kClientTime, scratch); }
 
+  // Whether `location` is this record's location, byte for byte.
+  bool HasLocation(std::string_view location) const;
+
+  // The store's move-tracking mark (see Store::ClaimMoveTracking). It may
+  // change on a const record: the store's shard lock guards it.
+  bool moved() const { return (flags_ & kMovedFlag) != 0; }
+  void set_moved(bool moved) const {
+    flags_ = moved ? flags_ | kMovedFlag : flags_ & ~kMovedFlag;
+  }
+
   uint64_t seq() const { return seq_; }
   void set_seq(uint64_t seq) { seq_ = seq; }
   uint32_t source() const { return source_; }
@@ -59,14 +69,15 @@ class PackedRecord {
   Record ToRecord() const;
 
  private:
-  // The numeric fields, in their order in data_; bit i of packed_ is set
+  // The numeric fields, in their order in data_; bit i of flags_ is set
   // when field i is stored two characters per byte.
   enum NumericField { kSkew, kLocation, kClientTime, kNumericFields };
+  static constexpr uint8_t kMovedFlag = 0x80;
 
   PackedRecord() = default;
   static constexpr uint8_t kAllNumericFields = (1 << kNumericFields) - 1;
 
-  // Which numeric fields of `record` pack (as bits of packed_).
+  // Which numeric fields of `record` pack (as bits of flags_).
   static uint8_t PackableFields(const RecordView& record);
   // The bytes `record` takes with the fields flagged in `packed` packed.
   static size_t BytesFor(const RecordView& record, uint8_t packed);
@@ -84,7 +95,7 @@ class PackedRecord {
   uint16_t client_time_size_;
   uint8_t origin_size_;
   uint8_t skew_size_;
-  uint8_t packed_;
+  mutable uint8_t flags_;  // which fields are packed, and kMovedFlag
   char data_[];  // the fields, back to back
 };
 

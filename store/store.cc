@@ -61,13 +61,17 @@ Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
     absl::MutexLock lock(&shard.mu);
     auto it = shard.by_client.find(record.client_id);
     if (it != shard.by_client.end()) {
-      if (!Supersedes(record, *it->record)) return Outcome::kStale;
-      shard.by_seq.erase(it->record.get());
+      const PackedRecord& current = *it->record;
+      if (!Supersedes(record, current)) return Outcome::kStale;
+      const bool moved = current.moved() || !current.HasLocation(record.location);
+      shard.by_seq.erase(&current);
       it->record =
           PackedRecord::Make(record, source, ++shard.last_seq, std::move(it->record));
+      it->record->set_moved(moved);
       shard.by_seq.insert(shard.by_seq.end(), it->record.get());  // the newest: last
     } else {
       auto packed = PackedRecord::Make(record, source, ++shard.last_seq);
+      packed->set_moved(true);
       shard.by_seq.insert(shard.by_seq.end(), packed.get());
       shard.by_client.insert(Slot{std::move(packed)});
     }
@@ -139,6 +143,20 @@ size_t Store::VisitAfter(Cursor* cursor, size_t max,
                          absl::FunctionRef<void(const PackedRecord& record)> visit) const {
   return WalkAfter(cursor, max, std::nullopt,
                    [&](const PackedRecord& record, int) { visit(record); });
+}
+
+bool Store::ClaimMoveTracking() { return !move_tracking_claimed_.exchange(true); }
+
+size_t Store::VisitMovedAfter(Cursor* cursor, size_t max,
+                              absl::FunctionRef<void(const PackedRecord& record)> visit) {
+  size_t walked = 0;
+  WalkAfter(cursor, max, std::nullopt, [&](const PackedRecord& record, int) {
+    ++walked;
+    if (!record.moved()) return;
+    record.set_moved(false);  // under the shard's lock
+    visit(record);
+  });
+  return walked;
 }
 
 bool Store::HasAfter(const Cursor& cursor) const {

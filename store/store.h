@@ -2,6 +2,7 @@
 #define HERD_STORE_STORE_H_
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -110,6 +111,19 @@ class Store {
   size_t VisitAfter(Cursor* cursor, size_t max,
                     absl::FunctionRef<void(const PackedRecord& record)> visit) const;
 
+  // Move tracking, for one reader of positions (the location index): a
+  // record counts as moved from the version that changes its client's
+  // location until that reader has seen it, across later versions that
+  // leave the location as it is (clients often report from where they
+  // were). True for the first caller only; the claim is for the store's
+  // life.
+  bool ClaimMoveTracking();
+  // VisitAfter for the claimant: hands over only moved entries and marks
+  // them seen. Returns the entries walked (moved or not): 0 at the end.
+  // REQUIRES: this caller's ClaimMoveTracking() returned true.
+  size_t VisitMovedAfter(Cursor* cursor, size_t max,
+                         absl::FunctionRef<void(const PackedRecord& record)> visit);
+
   // Whether the feed has anything after `cursor`.
   bool HasAfter(const Cursor& cursor) const;
 
@@ -174,6 +188,8 @@ class Store {
 
   // Constant after construction.
   const uint64_t epoch_;
+
+  std::atomic<bool> move_tracking_claimed_{false};
 
   std::array<Shard, kShards> shards_;
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <string>
@@ -132,6 +133,75 @@ TEST(StoreTest, ConcurrentAppliesEndWithTheNewestPerClient) {
   // And the feed holds exactly one entry per client.
   Store::Cursor cursor;
   EXPECT_EQ(store.ReadAfter(&cursor, 1'000'000).size(), size_t{kClients});
+}
+
+}  // namespace
+}  // namespace herd
+
+namespace herd {
+namespace {
+
+Record AtPlace(std::string client, std::string time, std::string location) {
+  return Record{std::move(client), "Riley", "+0.000000001", std::move(location),
+                std::move(time)};
+}
+
+// The clients VisitMovedAfter hands over from `cursor` to the end.
+std::vector<std::string> Moved(Store* store, Store::Cursor* cursor) {
+  std::vector<std::string> ids;
+  while (store->VisitMovedAfter(cursor, 2, [&](const PackedRecord& record) {
+    ids.emplace_back(record.client_id());
+  }) > 0) {
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+TEST(StoreMoveTrackingTest, OnlyTheFirstClaimWins) {
+  Store store(1);
+  EXPECT_TRUE(store.ClaimMoveTracking());
+  EXPECT_FALSE(store.ClaimMoveTracking());
+}
+
+TEST(StoreMoveTrackingTest, HandsOverNewAndMovedClientsOnly) {
+  Store store(1);
+  ASSERT_TRUE(store.ClaimMoveTracking());
+  Store::Cursor cursor;
+  store.Apply(AtPlace("a", "1", "+1+1"));
+  store.Apply(AtPlace("b", "1", "+2+2"));
+  store.Apply(AtPlace("c", "1", "+3+3"));
+  EXPECT_EQ(Moved(&store, &cursor), (std::vector<std::string>{"a", "b", "c"}));
+  store.Apply(AtPlace("a", "2", "+1+1"));  // stays
+  store.Apply(AtPlace("b", "2", "+2.5+2"));  // moves
+  EXPECT_EQ(Moved(&store, &cursor), (std::vector<std::string>{"b"}));
+  EXPECT_TRUE(Moved(&store, &cursor).empty());
+}
+
+TEST(StoreMoveTrackingTest, AMoveUnseenSurvivesLaterReportsFromTheSamePlace) {
+  Store store(1);
+  ASSERT_TRUE(store.ClaimMoveTracking());
+  Store::Cursor cursor;
+  store.Apply(AtPlace("a", "1", "+1+1"));
+  EXPECT_EQ(Moved(&store, &cursor), (std::vector<std::string>{"a"}));
+  store.Apply(AtPlace("a", "2", "+5+5"));  // moves, unseen...
+  store.Apply(AtPlace("a", "3", "+5+5"));  // ...then stays: still to be seen
+  store.Apply(AtPlace("a", "4", "+5+5"));
+  EXPECT_EQ(Moved(&store, &cursor), (std::vector<std::string>{"a"}));
+  store.Apply(AtPlace("a", "5", "+6+6"));  // moves and comes back unseen
+  store.Apply(AtPlace("a", "6", "+5+5"));
+  EXPECT_EQ(Moved(&store, &cursor), (std::vector<std::string>{"a"}));
+}
+
+TEST(StoreMoveTrackingTest, MovesAreReadByTheTrackerOnlyNotOtherReaders) {
+  Store store(1);
+  ASSERT_TRUE(store.ClaimMoveTracking());
+  Store::Cursor tracker, other;
+  store.Apply(AtPlace("a", "1", "+1+1"));
+  EXPECT_EQ(store.ReadAfter(&other, 10).size(), 1u);  // plain reads leave the mark
+  EXPECT_EQ(Moved(&store, &tracker), (std::vector<std::string>{"a"}));
+  store.Apply(AtPlace("a", "2", "+1+1"));
+  EXPECT_EQ(store.ReadAfter(&other, 10).size(), 1u);  // every version, moved or not
+  EXPECT_TRUE(Moved(&store, &tracker).empty());
 }
 
 }  // namespace
