@@ -52,8 +52,13 @@ EdgeSession::~EdgeSession() {
 
 void EdgeSession::Start() {
   Touch();
-  boost::system::error_code ignored;
-  socket_.non_blocking(true, ignored);  // WriteNow never blocks
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);  // so that WriteNow never blocks
+  if (ec) {
+    context_->log->Error("c{} cannot be made non-blocking: {}", id_, ec.message());
+    Close();
+    return;
+  }
   auto executor = socket_.get_executor();
   asio::co_spawn(executor, [self = shared_from_this()] { return self->ReadLoop(); },
                  asio::detached);

@@ -78,7 +78,7 @@ void UnpackDigits(const char* in, size_t chars, char* out) {
 
 }  // namespace
 
-static_assert(std::is_trivially_destructible_v<PackedRecord>, "blocks are reused and freed raw");
+static_assert(std::is_trivially_copyable_v<PackedRecord>, "records are copied and freed raw");
 
 uint8_t PackedRecord::PackableFields(const RecordView& record) {
   const std::string_view numeric[kNumericFields] = {record.skew, record.location,
@@ -103,29 +103,41 @@ size_t PackedRecord::BytesFor(const RecordView& record, uint8_t packed) {
 
 PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source,
                                      uint64_t seq) {
-  return Make(record, source, seq, nullptr);
+  Ptr made;
+  Assign(record, source, seq, &made);
+  return made;
 }
 
-PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source, uint64_t seq,
-                                     Ptr old) {
-  // Accepted reports always pack, so pack in one pass and find out; a
-  // field that does not is laid out again as text (at most once).
-  uint8_t packed = kAllNumericFields;
-  for (;;) {
-    const size_t bytes = BytesFor(record, packed);
-    void* block;
-    if (old != nullptr && malloc_usable_size(old.get()) >= bytes) {
-      block = old.release();  // PackedRecord is trivially destructible
-    } else {
-      old.reset();
-      block = std::malloc(bytes);
-      if (block == nullptr) throw std::bad_alloc();
-    }
-    Ptr out(new (block) PackedRecord);
-    if (out->Fill(record, packed, source, seq)) return out;
-    packed = PackableFields(record);
-    old = std::move(out);
+void PackedRecord::Assign(const RecordView& record, uint32_t source, uint64_t seq,
+                          Ptr* target) {
+  if (BytesFor(record, 0) > kMaxStagedBytes) {  // never from a well-formed record
+    const uint8_t packed = PackableFields(record);
+    void* block = std::malloc(BytesFor(record, packed));
+    if (block == nullptr) throw std::bad_alloc();
+    Ptr made(new (block) PackedRecord);
+    made->Fill(record, packed, source, seq);
+    *target = std::move(made);
+    return;
   }
+  // Packed in one pass on the stack, which also finds a field that does
+  // not pack (accepted reports always do); nothing changes before the only
+  // allocation.
+  alignas(PackedRecord) std::byte staging[kMaxStagedBytes];
+  auto* staged = new (staging) PackedRecord;
+  uint8_t packed = kAllNumericFields;
+  if (!staged->Fill(record, packed, source, seq)) {
+    packed = PackableFields(record);
+    staged->Fill(record, packed, source, seq);
+  }
+  const size_t bytes = BytesFor(record, packed);
+  if (*target != nullptr && malloc_usable_size(target->get()) >= bytes) {
+    std::memcpy(static_cast<void*>(target->get()), staging, bytes);
+    return;
+  }
+  void* block = std::malloc(bytes);
+  if (block == nullptr) throw std::bad_alloc();
+  std::memcpy(block, staging, bytes);  // PackedRecord is trivially copyable
+  target->reset(static_cast<PackedRecord*>(block));
 }
 
 bool PackedRecord::Fill(const RecordView& record, uint8_t packed, uint32_t source,

@@ -36,10 +36,11 @@ class PackedRecord {
   // most kMaxNumberBytes, the client id under 64 KiB (IsWellFormedRecord
   // guarantees less).
   static Ptr Make(const RecordView& record, uint32_t source, uint64_t seq);
-  // The same, reusing `old`'s block when the record fits in it (a client's
-  // reports are mostly the same size), else freeing it.
-  // REQUIRES: `record` does not point into `old`.
-  static Ptr Make(const RecordView& record, uint32_t source, uint64_t seq, Ptr old);
+  // Makes *target hold `record`, in *target's block when it fits (a
+  // client's reports are mostly the same size). If memory runs out
+  // (std::bad_alloc), *target is left as it was.
+  // REQUIRES: `record` does not point into *target.
+  static void Assign(const RecordView& record, uint32_t source, uint64_t seq, Ptr* target);
 
   std::string_view client_id() const { return std::string_view(data_, client_id_size_); }
   std::string_view origin() const {
@@ -76,6 +77,9 @@ class PackedRecord {
 
   PackedRecord() = default;
   static constexpr uint8_t kAllNumericFields = (1 << kNumericFields) - 1;
+  // Records up to this size (all well-formed ones) are packed on the stack
+  // first, then copied into place.
+  static constexpr size_t kMaxStagedBytes = 4096;
 
   // Which numeric fields of `record` pack (as bits of flags_).
   static uint8_t PackableFields(const RecordView& record);

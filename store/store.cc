@@ -64,9 +64,12 @@ Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
       const PackedRecord& current = *it->record;
       if (!Supersedes(record, current)) return Outcome::kStale;
       const bool moved = current.moved() || !current.HasLocation(record.location);
+      // Out of the feed while it changes (its sequence number is the key);
+      // should memory run out, it stays as it was, out of the feed until
+      // the client's next report.
       shard.by_seq.erase(&current);
-      it->record =
-          PackedRecord::Make(record, source, ++shard.last_seq, std::move(it->record));
+      PackedRecord::Assign(record, source, shard.last_seq + 1, &it->record);
+      ++shard.last_seq;
       it->record->set_moved(moved);
       shard.by_seq.insert(shard.by_seq.end(), it->record.get());  // the newest: last
     } else {
@@ -153,8 +156,8 @@ size_t Store::VisitMovedAfter(Cursor* cursor, size_t max,
   WalkAfter(cursor, max, std::nullopt, [&](const PackedRecord& record, int) {
     ++walked;
     if (!record.moved()) return;
-    record.set_moved(false);  // under the shard's lock
     visit(record);
+    record.set_moved(false);  // under the shard's lock; kept if visit threw
   });
   return walked;
 }

@@ -64,13 +64,13 @@ TEST(PackedRecordTest, ANewVersionReusesTheOldBlockWhenItFits) {
   PackedRecord::Ptr packed = PackedRecord::Make(record.view(), 0, 1);
   const PackedRecord* block = packed.get();
   record.client_time = "1621464827.959498504";
-  packed = PackedRecord::Make(record.view(), 3, 2, std::move(packed));
+  PackedRecord::Assign(record.view(), 3, 2, &packed);
   EXPECT_EQ(packed.get(), block);
   EXPECT_EQ(packed->ToRecord(), record);
   EXPECT_EQ(packed->seq(), 2u);
   EXPECT_EQ(packed->source(), 3u);
   record.location = "+34.068930000000000000000000000000000-118.445127";  // does not fit
-  packed = PackedRecord::Make(record.view(), 0, 3, std::move(packed));
+  PackedRecord::Assign(record.view(), 0, 3, &packed);
   EXPECT_EQ(packed->ToRecord(), record);
 }
 
@@ -79,10 +79,18 @@ TEST(PackedRecordTest, AFieldThatDoesNotPackIsLaidOutAgainAsText) {
   const Record text{"kiwi.cs.ucla.edu", "Riley", "+0.263873386", "+34.068930-118.445127",
                     "1621464827.959498503 "};  // a trailing space: never accepted, kept as is
   PackedRecord::Ptr packed = PackedRecord::Make(digits.view(), 0, 1);
-  packed = PackedRecord::Make(text.view(), 0, 2, std::move(packed));
+  PackedRecord::Assign(text.view(), 0, 2, &packed);
   EXPECT_EQ(packed->ToRecord(), text);
-  packed = PackedRecord::Make(digits.view(), 0, 3, std::move(packed));
+  PackedRecord::Assign(digits.view(), 0, 3, &packed);
   EXPECT_EQ(packed->ToRecord(), digits);
+}
+
+TEST(PackedRecordTest, ARecordTooBigToStageIsBuiltInPlace) {
+  const Record big{std::string(10'000, 'k'), "Riley", "+0.5", "+1+2", "3"};
+  PackedRecord::Ptr packed = PackedRecord::Make(Typical().view(), 0, 1);
+  PackedRecord::Assign(big.view(), 0, 2, &packed);
+  EXPECT_EQ(packed->ToRecord(), big);
+  EXPECT_EQ(packed->seq(), 2u);
 }
 
 TEST(PackedRecordTest, SupersedesComparesTheUnpackedFields) {
