@@ -70,10 +70,11 @@ void ServerLog::Write(char level, fmt::string_view format, fmt::format_args args
   thread_local fmt::memory_buffer message;
   message.clear();
   fmt::vformat_to(fmt::appender(message), format, args);
-  Append(level, {std::string_view(message.data(), message.size())});
+  Append(level, {{std::string_view(message.data(), message.size())}});
 }
 
-void ServerLog::Append(char level, std::initializer_list<std::string_view> pieces) {
+void ServerLog::Append(char level,
+                       std::initializer_list<std::initializer_list<std::string_view>> lines) {
   if (discard_) return;
   timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
@@ -97,10 +98,12 @@ void ServerLog::Append(char level, std::initializer_list<std::string_view> piece
     for (long value = now.tv_nsec / 1000, i = 5; i >= 0; --i, value /= 10) {
       micros[i] = static_cast<char>('0' + value % 10);
     }
-    buffer.text.append(buffer.cached_prefix);
-    buffer.text.append(micros, sizeof micros);
-    for (std::string_view piece : pieces) buffer.text.append(piece);
-    buffer.text.push_back('\n');
+    for (const std::initializer_list<std::string_view>& pieces : lines) {
+      buffer.text.append(buffer.cached_prefix);
+      buffer.text.append(micros, sizeof micros);
+      for (std::string_view piece : pieces) buffer.text.append(piece);
+      buffer.text.push_back('\n');
+    }
   }
   if (level != 'I') {
     absl::MutexLock lock(&writer_mu_);

@@ -64,7 +64,11 @@ class ServerLog {
 
   // An info line made of `pieces` back to back: no formatting at all, for
   // the hottest lines (every edge request and reply).
-  void InfoPieces(std::initializer_list<std::string_view> pieces) { Append('I', pieces); }
+  void InfoPieces(std::initializer_list<std::string_view> pieces) { Append('I', {pieces}); }
+  // Several such lines at once, with one timestamp (a request and its reply).
+  void InfoLines(std::initializer_list<std::initializer_list<std::string_view>> lines) {
+    Append('I', lines);
+  }
 
   // Returns once everything logged before the call is in the file.
   void Flush();
@@ -83,8 +87,9 @@ class ServerLog {
   ServerLog(int fd, std::string path, const Options& options);
 
   void Write(char level, fmt::string_view format, fmt::format_args args);
-  // Appends one timestamped line of `pieces` to this thread's buffer.
-  void Append(char level, std::initializer_list<std::string_view> pieces);
+  // Appends timestamped lines, each made of its pieces, to this thread's
+  // buffer.
+  void Append(char level, std::initializer_list<std::initializer_list<std::string_view>> lines);
   void WriterLoop();
   // Moves every buffer to the file; returns lines dropped since the last call.
   uint64_t Drain();

@@ -174,15 +174,16 @@ std::optional<WhatsatCommand> EdgeSession::AnswerNow(std::string_view line) {
     return std::nullopt;
   }
   if (std::holds_alternative<BlankLine>(*command)) return std::nullopt;
-  context_->log->InfoPieces({log_prefix_, "< ", line});
   if (const auto* iamat = std::get_if<IamatCommand>(&*command)) {
-    AnswerIamat(iamat->client_id, iamat->location, iamat->client_time);
+    AnswerIamat(line, iamat->client_id, iamat->location, iamat->client_time);
     return std::nullopt;
   }
+  context_->log->InfoPieces({log_prefix_, "< ", line});
   return std::get<WhatsatCommand>(*command);
 }
 
-void EdgeSession::AnswerIamat(std::string_view client, std::string_view location,
+void EdgeSession::AnswerIamat(std::string_view line, std::string_view client,
+                              std::string_view location,
                               std::string_view client_time) {
   const SkewText skew = FormatSkewText(context_->clock(), client_time);
   const RecordView record{client, context_->server_name, skew.view(), location, client_time};
@@ -195,8 +196,9 @@ void EdgeSession::AnswerIamat(std::string_view client, std::string_view location
                                  record.client_time}) {
     output_.append(piece);
   }
-  context_->log->InfoPieces({log_prefix_, "> ", std::string_view(output_).substr(start),
-                             accepted ? "" : " (not newer, kept)"});
+  context_->log->InfoLines({{log_prefix_, "< ", line},
+                            {log_prefix_, "> ", std::string_view(output_).substr(start),
+                             accepted ? "" : " (not newer, kept)"}});
   output_.push_back('\n');
 }
 

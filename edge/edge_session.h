@@ -61,7 +61,8 @@ class EdgeSession : public std::enable_shared_from_this<EdgeSession> {
   std::optional<WhatsatCommand> AnswerNow(std::string_view line);
   asio::awaitable<void> HandleWhatsat(std::string_view line, std::string_view client,
                                       double radius_km, int bound);
-  void AnswerIamat(std::string_view client, std::string_view location,
+  // Answers an IAMAT and logs `line` with the reply.
+  void AnswerIamat(std::string_view line, std::string_view client, std::string_view location,
                    std::string_view client_time);
   void Reply(std::string_view text);
   void ReplyInvalid(std::string_view line, std::string_view why);

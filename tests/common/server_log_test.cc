@@ -47,11 +47,13 @@ TEST_F(ServerLogTest, PiecesMakeOneLineAsIs) {
   auto log = ServerLog::Open(dir_ + "/Riley.log", {});
   ASSERT_TRUE(log.ok()) << log.status();
   (*log)->InfoPieces({"c7 ", "> ", "AT Riley {} 100%", ""});
+  (*log)->InfoLines({{"c7 ", "< ", "IAMAT x"}, {"c7 ", "> ", "AT y"}});
   (*log)->Info("after");
   (*log)->Flush();
   const std::string text = ReadFile(dir_ + "/Riley.log");
   EXPECT_TRUE(std::regex_search(
-      text, std::regex("\\.\\d{6}Z I c7 > AT Riley \\{\\} 100%\\n.*Z I after\\n")))
+      text, std::regex("\\.\\d{6}Z I c7 > AT Riley \\{\\} 100%\\n"
+                       ".*(\\.\\d{6})Z I c7 < IAMAT x\\n.*\\1Z I c7 > AT y\\n.*Z I after\\n")))
       << text;
 }
 
