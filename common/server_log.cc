@@ -150,16 +150,15 @@ void ServerLog::WriterLoop() {
 
 uint64_t ServerLog::Drain() {
   uint64_t dropped = 0;
-  std::string text;
   for (Buffer& buffer : buffers_) {
     {
       absl::MutexLock lock(&buffer.mu);
-      text.swap(buffer.text);
+      buffer.draining.swap(buffer.text);
       dropped += buffer.dropped;
       buffer.dropped = 0;
     }
-    WriteToFile(text);
-    text.clear();
+    WriteToFile(buffer.draining);
+    buffer.draining.clear();  // keeps its capacity, bounded by max_buffer_bytes and a line
   }
   return dropped;
 }

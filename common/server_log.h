@@ -82,6 +82,11 @@ class ServerLog {
     uint64_t dropped ABSL_GUARDED_BY(mu) = 0;
     int64_t cached_second ABSL_GUARDED_BY(mu) = -1;  // for the timestamp prefix
     char cached_prefix[24] ABSL_GUARDED_BY(mu) = {};  // "2026-11-25T19:40:01."
+    // The text being written out, swapped with `text` at each drain. Both
+    // keep their capacity, so a busy thread's buffer stops growing (and
+    // copying itself) after its first drains. Used by the writer thread
+    // only.
+    std::string draining;
   };
 
   ServerLog(int fd, std::string path, const Options& options);
