@@ -109,8 +109,11 @@ PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source,
 }
 
 void PackedRecord::Assign(const RecordView& record, uint32_t source, uint64_t seq,
-                          Ptr* target) {
+                          Ptr* target, bool* location_changed) {
   if (BytesFor(record, 0) > kMaxStagedBytes) {  // never from a well-formed record
+    if (location_changed != nullptr) {
+      *location_changed = *target == nullptr || !(*target)->HasLocation(record.location);
+    }
     const uint8_t packed = PackableFields(record);
     void* block = std::malloc(BytesFor(record, packed));
     if (block == nullptr) throw std::bad_alloc();
@@ -130,6 +133,9 @@ void PackedRecord::Assign(const RecordView& record, uint32_t source, uint64_t se
     staged->Fill(record, packed, source, seq);
   }
   const size_t bytes = BytesFor(record, packed);
+  if (location_changed != nullptr) {
+    *location_changed = *target == nullptr || !SameLocation(**target, *staged);
+  }
   if (*target != nullptr && malloc_usable_size(target->get()) >= bytes) {
     std::memcpy(static_cast<void*>(target->get()), staging, bytes);
     return;
@@ -217,14 +223,28 @@ bool PackedRecord::HasLocation(std::string_view location) const {
   return Location(&scratch) == location;
 }
 
-std::string_view PackedRecord::Numeric(NumericField field, Scratch* scratch) const {
+std::string_view PackedRecord::Stored(NumericField field) const {
   const char* stored = data_ + client_id_size_ + origin_size_;
   for (int before = 0; before < field; ++before) {
     stored += StoredSize(static_cast<NumericField>(before));
   }
+  return std::string_view(stored, StoredSize(field));
+}
+
+bool PackedRecord::SameLocation(const PackedRecord& a, const PackedRecord& b) {
+  // Packed text pads an odd last character with a zero half-byte, so equal
+  // lengths and packing make equal bytes mean equal text.
+  const uint8_t packed_bit = 1 << kLocation;
+  return a.location_size_ == b.location_size_ &&
+         (a.flags_ & packed_bit) == (b.flags_ & packed_bit) &&
+         a.Stored(kLocation) == b.Stored(kLocation);
+}
+
+std::string_view PackedRecord::Numeric(NumericField field, Scratch* scratch) const {
+  const std::string_view stored = Stored(field);
   const size_t size = TextSize(field);
-  if (!(flags_ & (1 << field))) return std::string_view(stored, size);
-  UnpackDigits(stored, size, scratch->text);
+  if (!(flags_ & (1 << field))) return stored;
+  UnpackDigits(stored.data(), size, scratch->text);
   return std::string_view(scratch->text, size);
 }
 

@@ -40,7 +40,10 @@ class PackedRecord {
   // client's reports are mostly the same size). If memory runs out
   // (std::bad_alloc), *target is left as it was.
   // REQUIRES: `record` does not point into *target.
-  static void Assign(const RecordView& record, uint32_t source, uint64_t seq, Ptr* target);
+  // `location_changed` (optional) tells whether the new location differs
+  // from *target's (true when *target was empty).
+  static void Assign(const RecordView& record, uint32_t source, uint64_t seq, Ptr* target,
+                     bool* location_changed = nullptr);
 
   std::string_view client_id() const { return std::string_view(data_, client_id_size_); }
   std::string_view origin() const {
@@ -90,6 +93,10 @@ class PackedRecord {
   bool Fill(const RecordView& record, uint8_t packed, uint32_t source, uint64_t seq);
   size_t TextSize(NumericField field) const;
   std::string_view Numeric(NumericField field, Scratch* scratch) const;
+  // A field's bytes as stored (packed or not).
+  std::string_view Stored(NumericField field) const;
+  // Whether two records hold the same location, compared as stored.
+  static bool SameLocation(const PackedRecord& a, const PackedRecord& b);
   size_t StoredSize(NumericField field) const;
 
   uint64_t seq_;

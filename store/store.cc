@@ -63,14 +63,15 @@ Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
     if (it != shard.by_client.end()) {
       const PackedRecord& current = *it->record;
       if (!Supersedes(record, current)) return Outcome::kStale;
-      const bool moved = current.moved() || !current.HasLocation(record.location);
+      const bool was_moved = current.moved();
       // Out of the feed while it changes (its sequence number is the key);
       // should memory run out, it stays as it was, out of the feed until
       // the client's next report.
       shard.by_seq.erase(&current);
-      PackedRecord::Assign(record, source, shard.last_seq + 1, &it->record);
+      bool location_changed;
+      PackedRecord::Assign(record, source, shard.last_seq + 1, &it->record, &location_changed);
       ++shard.last_seq;
-      it->record->set_moved(moved);
+      it->record->set_moved(was_moved || location_changed);
       shard.by_seq.insert(shard.by_seq.end(), it->record.get());  // the newest: last
     } else {
       auto packed = PackedRecord::Make(record, source, ++shard.last_seq);

@@ -93,6 +93,29 @@ TEST(PackedRecordTest, ARecordTooBigToStageIsBuiltInPlace) {
   EXPECT_EQ(packed->seq(), 2u);
 }
 
+TEST(PackedRecordTest, AssignTellsWhetherTheLocationChanged) {
+  Record record = Typical();
+  PackedRecord::Ptr packed;
+  bool changed = false;
+  PackedRecord::Assign(record.view(), 0, 1, &packed, &changed);
+  EXPECT_TRUE(changed);  // nothing before
+  record.client_time = "1621464828";
+  PackedRecord::Assign(record.view(), 0, 2, &packed, &changed);
+  EXPECT_FALSE(changed);
+  record.location = "+34.068930-118.445128";  // one digit
+  PackedRecord::Assign(record.view(), 0, 3, &packed, &changed);
+  EXPECT_TRUE(changed);
+  record.location = "+34.06893-118.445128";  // odd length, then the same again
+  PackedRecord::Assign(record.view(), 0, 4, &packed, &changed);
+  EXPECT_TRUE(changed);
+  PackedRecord::Assign(record.view(), 0, 5, &packed, &changed);
+  EXPECT_FALSE(changed);
+  record.location = "+34.06893-118.44512";  // a prefix of it
+  PackedRecord::Assign(record.view(), 0, 6, &packed, &changed);
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(packed->ToRecord(), record);
+}
+
 TEST(PackedRecordTest, SupersedesComparesTheUnpackedFields) {
   const Record stored = Typical();
   const PackedRecord::Ptr packed = PackedRecord::Make(stored.view(), 0, 1);
