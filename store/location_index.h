@@ -26,15 +26,17 @@ double GreatCircleKm(double lat1, double lng1, double lat2, double lng2);
 // through them) and their positions on a latitude/longitude grid (to find
 // the clients inside a circle). Kept up to date from the store's feed with a
 // cursor of its own, like any other feed reader: CatchUp() applies what the
-// store accepted since the last call, so the store itself knows nothing of
-// positions and pays nothing on Apply().
+// store accepted since the last call, so the store knows nothing of
+// positions. It only marks records whose location changed (move tracking,
+// claimed by the first index), so that reports from where a client already
+// was cost the index nothing.
 //
 // Per client it holds one small block (position and id, no record) carved
-// from an arena, in two btrees: about 50 bytes plus the id. The grid has kCellDegrees cells keyed
-// row-major, so a circle is one key range per grid row it spans (at most 91
-// for 50 km; the whole row near a pole, where the circle spans every
-// longitude; two ranges where it crosses the ±180° meridian); candidates are
-// then checked exactly by great-circle distance.
+// from an arena, in two btrees: about 50 bytes plus the id. The grid has
+// kCellDegrees cells keyed row-major, so a circle is one key range per grid
+// row it spans (at most 91 for 50 km; the whole row near a pole, where the
+// circle spans every longitude; two ranges where it crosses the ±180°
+// meridian); candidates are then checked exactly by great-circle distance.
 //
 // Thread-safe. CatchUp() calls are serialised among themselves (feed_mu_);
 // queries take only mu_, and see the index as of the last batch applied.

@@ -81,8 +81,7 @@ void UnpackDigits(const char* in, size_t chars, char* out) {
 static_assert(std::is_trivially_copyable_v<PackedRecord>, "records are copied and freed raw");
 
 uint8_t PackedRecord::PackableFields(const RecordView& record) {
-  const std::string_view numeric[kNumericFields] = {record.skew, record.location,
-                                                    record.client_time};
+  const auto numeric = NumericFields(record);
   uint8_t packed = 0;
   for (int field = 0; field < kNumericFields; ++field) {
     if (CanPackDigits(numeric[field])) packed |= 1 << field;
@@ -91,8 +90,7 @@ uint8_t PackedRecord::PackableFields(const RecordView& record) {
 }
 
 size_t PackedRecord::BytesFor(const RecordView& record, uint8_t packed) {
-  const std::string_view numeric[kNumericFields] = {record.skew, record.location,
-                                                    record.client_time};
+  const auto numeric = NumericFields(record);
   size_t size = record.client_id.size() + record.origin.size();
   for (int field = 0; field < kNumericFields; ++field) {
     const size_t chars = numeric[field].size();
@@ -111,14 +109,14 @@ PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source,
 void PackedRecord::Assign(const RecordView& record, uint32_t source, uint64_t seq,
                           Ptr* target, bool* location_changed) {
   if (BytesFor(record, 0) > kMaxStagedBytes) {  // never from a well-formed record
-    if (location_changed != nullptr) {
-      *location_changed = *target == nullptr || !(*target)->HasLocation(record.location);
-    }
     const uint8_t packed = PackableFields(record);
     void* block = std::malloc(BytesFor(record, packed));
     if (block == nullptr) throw std::bad_alloc();
     Ptr made(new (block) PackedRecord);
     made->Fill(record, packed, source, seq);
+    if (location_changed != nullptr) {
+      *location_changed = *target == nullptr || !SameLocation(**target, *made);
+    }
     *target = std::move(made);
     return;
   }
@@ -161,8 +159,7 @@ bool PackedRecord::Fill(const RecordView& record, uint8_t packed, uint32_t sourc
     std::memcpy(data, raw.data(), raw.size());
     data += raw.size();
   }
-  const std::string_view numeric[kNumericFields] = {record.skew, record.location,
-                                                    record.client_time};
+  const auto numeric = NumericFields(record);
   bool all_packed = true;
   for (int field = 0; field < kNumericFields; ++field) {
     const std::string_view text = numeric[field];
@@ -196,19 +193,16 @@ size_t PackedRecord::StoredSize(NumericField field) const {
 
 RecordView PackedRecord::View(Scratch* scratch) const {
   std::string_view text[kNumericFields];
-  const char* stored = data_ + client_id_size_ + origin_size_;
   char* unpacked = scratch->text;
   for (int i = 0; i < kNumericFields; ++i) {
     const auto field = static_cast<NumericField>(i);
-    const size_t size = TextSize(field);
+    text[field] = Stored(field);
     if (flags_ & (1 << field)) {
-      UnpackDigits(stored, size, unpacked);
+      const size_t size = TextSize(field);
+      UnpackDigits(text[field].data(), size, unpacked);
       text[field] = std::string_view(unpacked, size);
       unpacked += size;
-    } else {
-      text[field] = std::string_view(stored, size);
     }
-    stored += StoredSize(field);
   }
   return RecordView{client_id(), origin(), text[kSkew], text[kLocation], text[kClientTime]};
 }
@@ -216,11 +210,6 @@ RecordView PackedRecord::View(Scratch* scratch) const {
 Record PackedRecord::ToRecord() const {
   Scratch scratch;
   return herd::ToRecord(View(&scratch));
-}
-
-bool PackedRecord::HasLocation(std::string_view location) const {
-  Scratch scratch;
-  return Location(&scratch) == location;
 }
 
 std::string_view PackedRecord::Stored(NumericField field) const {

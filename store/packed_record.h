@@ -1,6 +1,7 @@
 #ifndef HERD_STORE_PACKED_RECORD_H_
 #define HERD_STORE_PACKED_RECORD_H_
 
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -18,8 +19,8 @@ namespace herd {
 // of heap, against ~400 for five std::strings in a node map: the store holds
 // millions of these.
 //
-// Immutable after creation except for the sequence number (owned by the
-// shard lock). Not thread-safe by itself.
+// Changed only by Assign (a new version in the same block) and set_moved,
+// both under the owning shard's lock. Not thread-safe by itself.
 class PackedRecord {
  public:
   struct Free {
@@ -56,9 +57,6 @@ class PackedRecord {
   std::string_view Location(Scratch* scratch) const { return Numeric(kLocation, scratch); }
   std::string_view ClientTime(Scratch* scratch) const { return Numeric(kClientTime, scratch); }
 
-  // Whether `location` is this record's location, byte for byte.
-  bool HasLocation(std::string_view location) const;
-
   // The store's move-tracking mark (see Store::ClaimMoveTracking). It may
   // change on a const record: the store's shard lock guards it.
   bool moved() const { return (flags_ & kMovedFlag) != 0; }
@@ -67,7 +65,6 @@ class PackedRecord {
   }
 
   uint64_t seq() const { return seq_; }
-  void set_seq(uint64_t seq) { seq_ = seq; }
   uint32_t source() const { return source_; }
 
   Record ToRecord() const;
@@ -84,6 +81,10 @@ class PackedRecord {
   // first, then copied into place.
   static constexpr size_t kMaxStagedBytes = 4096;
 
+  // `record`'s numeric fields, in NumericField order.
+  static std::array<std::string_view, kNumericFields> NumericFields(const RecordView& record) {
+    return {record.skew, record.location, record.client_time};
+  }
   // Which numeric fields of `record` pack (as bits of flags_).
   static uint8_t PackableFields(const RecordView& record);
   // The bytes `record` takes with the fields flagged in `packed` packed.

@@ -173,8 +173,9 @@ class Store {
 
   using ListenerList = std::vector<std::pair<int64_t, std::shared_ptr<Listener>>>;
 
-  // The walk behind ReadAfter and VisitAfter: calls visit(record, shard)
-  // under the shard's lock for up to `max` entries not from `skip_id`.
+  // The walk behind ReadAfter, VisitAfter and VisitMovedAfter: calls
+  // visit(record, shard) under the shard's lock for up to `max` entries not
+  // from `skip_id`.
   template <typename Visit>
   size_t WalkAfter(Cursor* cursor, size_t max, std::optional<uint32_t> skip_id,
                    Visit visit) const;
