@@ -59,10 +59,8 @@ void CachingPlacesProvider::Nearby(const PlacesQuery& query, Callback done) {
       it->second.waiters.push_back({query.max_results, std::move(done)});
       return;
     }
-    if (it != entries_.end() && now < it->second.expires) {
-      ++stats_.hits;
-      lru_.splice(lru_.begin(), lru_, it->second.lru);
-      hit = it->second.answer;
+    if (const Entry* fresh = FreshLocked(it, now)) {
+      hit = fresh->answer;
     } else {
       ++stats_.misses;
       if (it == entries_.end()) {
@@ -90,21 +88,26 @@ std::shared_ptr<const PlacesText> CachingPlacesProvider::RenderedNow(const Place
   std::shared_ptr<const json> answer;
   {
     absl::MutexLock l(&mu_);
-    auto it = entries_.find(key);
-    if (it == entries_.end() || it->second.pending || now >= it->second.expires) return nullptr;
-    Entry& entry = it->second;
-    ++stats_.hits;
-    lru_.splice(lru_.begin(), lru_, entry.lru);
-    for (const auto& [max_results, text] : entry.rendered) {
+    const Entry* fresh = FreshLocked(entries_.find(key), now);
+    if (fresh == nullptr) return nullptr;
+    for (const auto& [max_results, text] : fresh->rendered) {
       if (max_results == query.max_results) return text;
     }
-    answer = entry.answer;
+    answer = fresh->answer;
   }
   // Rendered outside the lock; a racing caller may render it too.
   auto text = std::make_shared<const PlacesText>(
       RenderPlacesText(FirstResults(*answer, query.max_results)));
   KeepRendered(key, answer.get(), query.max_results, text);
   return text;
+}
+
+const CachingPlacesProvider::Entry* CachingPlacesProvider::FreshLocked(
+    absl::flat_hash_map<Key, Entry>::iterator it, Clock::time_point now) {
+  if (it == entries_.end() || it->second.pending || now >= it->second.expires) return nullptr;
+  ++stats_.hits;
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  return &it->second;
 }
 
 void CachingPlacesProvider::KeepRendered(const Key& key, const json* answer, int max_results,

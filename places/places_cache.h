@@ -93,6 +93,10 @@ class CachingPlacesProvider : public PlacesProvider {
   // Keeps `text` with the entry for `key` if it still holds `answer`.
   void KeepRendered(const Key& key, const nlohmann::json* answer, int max_results,
                     std::shared_ptr<const PlacesText> text);
+  // The entry at `it` if it holds an answer still fresh at `now`, counted
+  // as a hit and made the most recently used; else null.
+  const Entry* FreshLocked(absl::flat_hash_map<Key, Entry>::iterator it, Clock::time_point now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // REQUIRES: mu_ held.
   void EvictLocked(Clock::time_point now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
