@@ -144,8 +144,7 @@ asio::awaitable<bool> EdgeSession::Consume(std::string_view data) {
     } else if (partial_.empty()) {
       // `piece` is in read_buffer_, untouched while a WHATSAT waits.
       if (const std::optional<WhatsatCommand> whatsat = AnswerNow(piece)) {
-        co_await HandleWhatsat(WithoutCarriageReturn(piece), whatsat->client_id,
-                               whatsat->radius_km, whatsat->bound);
+        co_await HandleWhatsat(piece, *whatsat);
       }
     } else {
       partial_.append(piece);
@@ -160,8 +159,7 @@ asio::awaitable<bool> EdgeSession::Consume(std::string_view data) {
 
 asio::awaitable<void> EdgeSession::HandleLine(std::string_view line) {
   if (const std::optional<WhatsatCommand> whatsat = AnswerNow(line)) {
-    co_await HandleWhatsat(WithoutCarriageReturn(line), whatsat->client_id, whatsat->radius_km,
-                           whatsat->bound);
+    co_await HandleWhatsat(line, *whatsat);
   }
 }
 
@@ -203,14 +201,14 @@ void EdgeSession::AnswerIamat(std::string_view line, std::string_view client,
 }
 
 asio::awaitable<void> EdgeSession::HandleWhatsat(std::string_view line,
-                                                 std::string_view client,
-                                                 double radius_km, int bound) {
-  std::optional<Record> record = context_->store->Get(client);
+                                                 WhatsatCommand whatsat) {
+  line = WithoutCarriageReturn(line);
+  std::optional<Record> record = context_->store->Get(whatsat.client_id);
   if (!record) {
     ReplyInvalid(line, "unknown client");
     co_return;
   }
-  PlacesQuery query{0, 0, radius_km, bound};
+  PlacesQuery query{0, 0, whatsat.radius_km, whatsat.bound};
   ParseLocation(record->location, &query.latitude, &query.longitude);
   std::shared_ptr<const PlacesText> text = context_->places->RenderedNow(query);
   if (text == nullptr) {

@@ -59,8 +59,8 @@ class EdgeSession : public std::enable_shared_from_this<EdgeSession> {
   // Answers `line` at once, unless it is a WHATSAT: that one it returns, for
   // HandleWhatsat (most lines never suspend the coroutine).
   std::optional<WhatsatCommand> AnswerNow(std::string_view line);
-  asio::awaitable<void> HandleWhatsat(std::string_view line, std::string_view client,
-                                      double radius_km, int bound);
+  // Answers a WHATSAT parsed from `line` (which may end in '\r').
+  asio::awaitable<void> HandleWhatsat(std::string_view line, WhatsatCommand whatsat);
   // Answers an IAMAT and logs `line` with the reply.
   void AnswerIamat(std::string_view line, std::string_view client, std::string_view location,
                    std::string_view client_time);
