@@ -36,3 +36,15 @@ write_config() {
  "links": [], "places": {"provider": "offline"}, "log_dir": "logs"}
 JSON
 }
+
+# Runs herd-loadgen against 127.0.0.1:PORT with $CONNECTIONS connections for
+# $SECONDS_MEASURED seconds (after a 2 s warm-up), keeping its output in
+# $dir/NAME.out. Shows the summary on stderr and prints the rate.
+#   rate=$(loadgen_rate NAME PORT [LOADGEN ARGS...])
+loadgen_rate() {
+  local name=$1 port=$2; shift 2
+  "$BUILD/bench/herd-loadgen" --port "$port" --connections "$CONNECTIONS" \
+    --duration "$SECONDS_MEASURED" --warmup 2 "$@" >"$dir/$name.out"
+  sed "s/^/  /" "$dir/$name.out" | grep -v RESULT >&2
+  sed -n 's/^RESULT rate=\([0-9]*\).*/\1/p' "$dir/$name.out"
+}

@@ -29,14 +29,6 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$dir"' EXIT
 read -r edge grpc redis < <(free_ports 3)
 write_config "$dir/herd.json" "$edge" "$grpc"
 
-run() {  # NAME PORT ARGS...: prints the loadgen summary, returns its rate
-  local name=$1 port=$2; shift 2
-  "$BUILD/bench/herd-loadgen" --port "$port" --connections "$CONNECTIONS" \
-    --duration "$SECONDS_MEASURED" --warmup 2 "$@" >"$dir/$name.out"
-  sed "s/^/  /" "$dir/$name.out" | grep -v RESULT >&2
-  sed -n 's/^RESULT rate=\([0-9]*\).*/\1/p' "$dir/$name.out"
-}
-
 "$BUILD/app/herd" serve Riley --config "$dir/herd.json" &
 wait_for_port "$edge"
 redis-server --port "$redis" --bind 127.0.0.1 --save '' --appendonly no \
@@ -47,9 +39,9 @@ herd_rates=()
 redis_rates=()
 for round in $(seq "$ROUNDS"); do
   echo "round $round/$ROUNDS: herd serve (logging to $dir/logs), $CONNECTIONS connections, IAMAT:" >&2
-  herd_rates+=("$(run herd "$edge")")
+  herd_rates+=("$(loadgen_rate herd "$edge")")
   echo "round $round/$ROUNDS: redis-server $(redis-server --version | awk '{print $3}'), $CONNECTIONS connections, GEOADD:" >&2
-  redis_rates+=("$(run redis "$redis" --protocol redis)")
+  redis_rates+=("$(loadgen_rate redis "$redis" --protocol redis)")
 done
 
 python3 - "${herd_rates[*]}" "${redis_rates[*]}" <<'PY'

@@ -47,19 +47,11 @@ JSON
 (cd "$dir" && GOOGLE_PLACES_API_KEY=bench exec "$BUILD/app/herd" serve Riley --config herd.json) &
 wait_for_port "$edge"
 
-run() {  # NAME ARGS...: prints the loadgen summary, returns its rate
-  local name=$1; shift
-  "$BUILD/bench/herd-loadgen" --port "$edge" --connections "$CONNECTIONS" \
-    --duration "$SECONDS_MEASURED" --warmup 2 "$@" >"$dir/$name.out"
-  sed "s/^/  /" "$dir/$name.out" | grep -v RESULT >&2
-  sed -n 's/^RESULT rate=\([0-9]*\).*/\1/p' "$dir/$name.out"
-}
-
 echo "herd serve, $CONNECTIONS connections, IAMAT:" >&2
-iamat_rate=$(run iamat --mix iamat=100)
+iamat_rate=$(loadgen_rate iamat "$edge" --mix iamat=100)
 # One client asked about: the warm-up's first WHATSAT fills the cache.
 echo "herd serve, $CONNECTIONS connections, WHATSAT (cache hits, bound 5):" >&2
-whatsat_rate=$(run whatsat --mix iamat=0 --whatsat-clients 1)
+whatsat_rate=$(loadgen_rate whatsat "$edge" --mix iamat=0 --whatsat-clients 1)
 
 python3 - "$iamat_rate" "$whatsat_rate" <<'PY'
 import sys
