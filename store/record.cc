@@ -100,7 +100,11 @@ bool SupersedesFields(std::string_view time, std::string_view origin,
   if (location != current_location) return location > current_location;
   // The same report received twice by one server: the first receipt (the
   // smaller time difference) stands, so a resend changes nothing.
-  return CompareSkew(skew, current_skew) < 0;
+  if (const int by_skew = CompareSkew(skew, current_skew); by_skew != 0) return by_skew < 0;
+  // Equal as decimals but written differently ("5.5" and "5.50"): the bytes
+  // decide, so the order stays total and every server keeps the same bytes.
+  if (time != current_time) return time > current_time;
+  return skew > current_skew;
 }
 
 bool Supersedes(const Record& candidate, const Record& current) {
@@ -172,20 +176,45 @@ std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time) {
   return std::string(FormatSkewText(receive_time_ns, client_time).view());
 }
 
-SkewText FormatSkewText(int64_t receive_time_ns, std::string_view client_time) {
-  constexpr int64_t kNanosPerSecond = 1'000'000'000;
-  // The client time: at most 19 integer digits, so the seconds fit 64 bits.
+namespace {
+
+constexpr int64_t kNanosPerSecond = 1'000'000'000;
+
+struct ClientInstant {
+  uint64_t seconds = 0;
+  int64_t nanos = 0;  // digits past the ninth dropped
+};
+
+// REQUIRES: IsWellFormedClientTime(client_time).
+ClientInstant SplitClientTime(std::string_view client_time) {
+  // At most 19 integer digits, so the seconds fit 64 bits.
   const size_t dot = client_time.find('.');
-  uint64_t client_seconds = 0;
+  ClientInstant out;
   for (char c : client_time.substr(0, dot)) {
-    client_seconds = client_seconds * 10 + static_cast<uint64_t>(c - '0');
+    out.seconds = out.seconds * 10 + static_cast<uint64_t>(c - '0');
   }
-  int64_t client_nanos = 0;
   const std::string_view fraction =
       dot == std::string_view::npos ? std::string_view() : client_time.substr(dot + 1);
   for (size_t i = 0; i < 9; ++i) {
-    client_nanos = client_nanos * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+    out.nanos = out.nanos * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
   }
+  return out;
+}
+
+}  // namespace
+
+bool IsTooFarAhead(int64_t receive_time_ns, std::string_view client_time,
+                   int64_t max_ahead_s) {
+  const ClientInstant client = SplitClientTime(client_time);
+  const __int128 ahead = static_cast<__int128>(client.seconds) * kNanosPerSecond +
+                         client.nanos - receive_time_ns;
+  return ahead > static_cast<__int128>(max_ahead_s) * kNanosPerSecond;
+}
+
+SkewText FormatSkewText(int64_t receive_time_ns, std::string_view client_time) {
+  const ClientInstant client = SplitClientTime(client_time);
+  const uint64_t client_seconds = client.seconds;
+  const int64_t client_nanos = client.nanos;
   // The difference as seconds (128 bits: no overflow either way) and
   // nanoseconds in [0, 10^9), with no 128-bit division.
   int64_t receive_seconds = receive_time_ns / kNanosPerSecond;

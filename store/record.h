@@ -61,8 +61,10 @@ int CompareClientTime(std::string_view a, std::string_view b);
 // True if `candidate` should replace `current` for the same client: a greater
 // client time wins; equal times are ordered by a deterministic tie-break
 // (greater origin name, then greater location, then the smaller time
-// difference, so a resend to the same server changes nothing). A record never
-// supersedes an identical one.
+// difference, so a resend to the same server changes nothing, and last the
+// greater bytes of the client time, then of the time difference: "5.50" over
+// "5.5"). A total order: a record never supersedes an identical one, and of
+// two different records for one client exactly one supersedes the other.
 // Numeric comparison of two time differences of the form [+-]DIGITS[.DIGITS].
 int CompareSkew(std::string_view a, std::string_view b);
 
@@ -118,6 +120,13 @@ bool IsWellFormedClientTime(std::string_view text);
 // edge's IAMAT and the gRPC Report alike), so both give identical records.
 // REQUIRES: IsWellFormedClientTime(client_time).
 std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time);
+
+// True if `client_time` is more than `max_ahead_s` seconds after the receive
+// time (to the nanosecond, as FormatSkew counts): such a report would freeze
+// its client, since no honest report after it could be newer.
+// REQUIRES: IsWellFormedClientTime(client_time).
+bool IsTooFarAhead(int64_t receive_time_ns, std::string_view client_time,
+                   int64_t max_ahead_s);
 
 // The same text in a fixed buffer (hot paths: no allocation).
 struct SkewText {

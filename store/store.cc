@@ -195,6 +195,14 @@ Store::Cursor Store::End() const {
   return end;
 }
 
+bool Store::Reached(const Cursor& cursor) const {
+  const Cursor end = End();
+  for (int s = 0; s < kShards; ++s) {
+    if (cursor.seen[s] > end.seen[s]) return false;
+  }
+  return true;
+}
+
 int64_t Store::AddListener(Listener listener) {
   absl::MutexLock lock(&listeners_mu_);
   auto next = std::make_shared<ListenerList>(*listeners_);

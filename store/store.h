@@ -134,6 +134,11 @@ class Store {
   // A cursor positioned after everything accepted so far.
   Cursor End() const;
 
+  // Whether `cursor` is a point this feed has reached: no shard beyond the
+  // last sequence number it gave. A cursor from elsewhere (garbage, another
+  // store) can fail this; a reader must not resume from such a one.
+  bool Reached(const Cursor& cursor) const;
+
   int64_t AddListener(Listener listener);
   void RemoveListener(int64_t id);
 

@@ -48,6 +48,32 @@ TEST(SupersedesTest, EqualTimesTieBreakIsATotalOrder) {
   EXPECT_NE(Supersedes(north, south), Supersedes(south, north));
 }
 
+TEST(SupersedesTest, EqualValuesWrittenDifferentlyAreOrderedByTheirBytes) {
+  // SPEC section 8: "5.5" and "5.50" from one server at one place with one
+  // time difference: only their bytes separate them, and they must.
+  const Record short_form = At("5.5", "Riley", "+34.0-118.0", "+0.250000000");
+  const Record long_form = At("5.50", "Riley", "+34.0-118.0", "+0.250000000");
+  EXPECT_TRUE(Supersedes(long_form, short_form));
+  EXPECT_FALSE(Supersedes(short_form, long_form));
+  // And the same for a time difference written with leading zeros.
+  const Record padded = At("5.5", "Riley", "+34.0-118.0", "+00.250000000");
+  EXPECT_NE(Supersedes(padded, short_form), Supersedes(short_form, padded));
+}
+
+TEST(IsTooFarAheadTest, ComparesToTheNanosecond) {
+  constexpr int64_t kNow = 1'700'000'000'000'000'000;  // 1700000000 s
+  EXPECT_FALSE(IsTooFarAhead(kNow, "1700000000", 0));
+  EXPECT_FALSE(IsTooFarAhead(kNow, "1700086400", 86400));
+  EXPECT_FALSE(IsTooFarAhead(kNow, "1700086400.000000000999", 86400));  // past the 9th digit
+  EXPECT_TRUE(IsTooFarAhead(kNow, "1700086400.000000001", 86400));
+  EXPECT_TRUE(IsTooFarAhead(kNow, "1700000001", 0));
+  EXPECT_FALSE(IsTooFarAhead(kNow, "0", 1));
+  EXPECT_FALSE(IsTooFarAhead(kNow, "1621464827.959498503", 86400));  // the past
+  EXPECT_TRUE(IsTooFarAhead(kNow, "9999999999999999999.999999999", 86400));
+  // A bound as large as a 64-bit number of seconds does not overflow.
+  EXPECT_FALSE(IsTooFarAhead(kNow, "9000000000000000000", INT64_MAX));
+}
+
 TEST(SupersedesTest, ResendToTheSameServerChangesNothing) {
   const Record first = At("5", "Riley", "+34.0-118.0", "+0.250000000");
   const Record resend = At("5", "Riley", "+34.0-118.0", "+3.000000000");
