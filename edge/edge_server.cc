@@ -1,5 +1,7 @@
 #include "edge/edge_server.h"
 
+#include <unistd.h>
+
 #include <memory>
 #include <utility>
 
@@ -18,6 +20,7 @@ EdgeServer::EdgeServer(asio::io_context& io, Options options, Store* store,
   context_->server_name = options.server_name;
   context_->max_line_bytes = options.max_line_bytes;
   context_->idle_timeout = options.idle_timeout;
+  context_->max_future_s = options.max_future_s;
   context_->store = store;
   context_->places = places;
   context_->log = std::move(log);
@@ -56,9 +59,7 @@ asio::awaitable<void> EdgeServer::AcceptLoop() {
   while (acceptor_.is_open()) {
     // A worker runs on one thread, so its connections need no strand; on the
     // shared io_context (no workers) each connection gets one.
-    tcp::socket socket = workers_.empty()
-                             ? tcp::socket(asio::make_strand(io_))
-                             : tcp::socket(workers_[next_worker_++ % workers_.size()]->get_executor());
+    tcp::socket socket = NewSessionSocket();
     boost::system::error_code ec;
     co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
@@ -69,14 +70,35 @@ asio::awaitable<void> EdgeServer::AcceptLoop() {
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    StartSession(std::move(socket));
+    const tcp::endpoint peer = socket.remote_endpoint(ec);
+    StartSession(std::move(socket), peer);
   }
 }
 
-void EdgeServer::StartSession(tcp::socket socket) {
+tcp::socket EdgeServer::NewSessionSocket() {
+  if (workers_.empty()) return tcp::socket(asio::make_strand(io_));
+  return tcp::socket(workers_[next_worker_.fetch_add(1) % workers_.size()]->get_executor());
+}
+
+void EdgeServer::Adopt(int fd, const tcp::endpoint& peer) {
+  tcp::socket socket = NewSessionSocket();
+  boost::system::error_code ec;
+  socket.assign(peer.protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    context_->log->Error("edge: cannot adopt a connection from {}: {}",
+                         peer.address().to_string(), ec.message());
+    return;
+  }
+  // The session runs on its worker's thread; this may be another thread.
+  asio::post(socket.get_executor(), [this, socket = std::move(socket), peer]() mutable {
+    StartSession(std::move(socket), peer);
+  });
+}
+
+void EdgeServer::StartSession(tcp::socket socket, const tcp::endpoint& peer) {
   const uint64_t id = next_connection_id_.fetch_add(1);
   boost::system::error_code ec;
-  const tcp::endpoint peer = socket.remote_endpoint(ec);
   if (context_->active_connections.load() >= max_connections_) {
     context_->log->Warn("c{} from {}:{} refused: {} connections open", id,
                        peer.address().to_string(), peer.port(), max_connections_);

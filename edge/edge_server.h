@@ -40,6 +40,9 @@ class EdgeServer {
     size_t max_line_bytes = 8 << 10;
     size_t max_connections = 10'000;
     std::chrono::milliseconds idle_timeout = std::chrono::minutes(5);
+    // An IAMAT whose client time is further ahead of the server's clock is
+    // invalid (it would freeze its client: nothing honest is newer).
+    int64_t max_future_s = 86'400;
   };
 
   EdgeServer(asio::io_context& io, Options options, Store* store,
@@ -59,9 +62,17 @@ class EdgeServer {
 
   size_t active_connections() const { return context_->active_connections.load(); }
 
+  // Serves a connection accepted elsewhere (the TLS front's plaintext end of
+  // a socket pair) as if accepted here: same limits, log and threads.
+  // `peer` is the client's address, for the log. Takes ownership of `fd`.
+  void Adopt(int fd, const tcp::endpoint& peer);
+
  private:
   asio::awaitable<void> AcceptLoop();
-  void StartSession(tcp::socket socket);
+  // A socket on the next worker's executor (round-robin), or on a strand of
+  // the shared io_context if there are no workers.
+  tcp::socket NewSessionSocket();
+  void StartSession(tcp::socket socket, const tcp::endpoint& peer);
 
   // Constant after construction.
   asio::io_context& io_;
@@ -71,7 +82,7 @@ class EdgeServer {
 
   tcp::acceptor acceptor_;  // on its own strand
   std::atomic<uint64_t> next_connection_id_{1};
-  size_t next_worker_ = 0;  // used by the accept loop only
+  std::atomic<size_t> next_worker_{0};
 };
 
 }  // namespace herd

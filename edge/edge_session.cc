@@ -183,7 +183,13 @@ std::optional<WhatsatCommand> EdgeSession::AnswerNow(std::string_view line) {
 void EdgeSession::AnswerIamat(std::string_view line, std::string_view client,
                               std::string_view location,
                               std::string_view client_time) {
-  const SkewText skew = FormatSkewText(context_->clock(), client_time);
+  const int64_t now = context_->clock();
+  if (IsTooFarAhead(now, client_time, context_->max_future_s)) {
+    context_->log->InfoPieces({log_prefix_, "< ", line});
+    ReplyInvalid(line, "client time too far ahead (max_future_s)");
+    return;
+  }
+  const SkewText skew = FormatSkewText(now, client_time);
   const RecordView record{client, context_->server_name, skew.view(), location, client_time};
   const bool accepted = context_->store->Apply(record) == Store::Outcome::kAccepted;
   // The AT line goes straight into the output buffer; the log reads it there.
