@@ -189,6 +189,11 @@ grpc::ServerUnaryReactor* LocationsService::Report(grpc::CallbackServerContext* 
                                                    v1::ReportResponse* response) {
   const int64_t received = options_.clock();
   absl::StatusOr<Record> record = RecordFromReport(*request, options_.server_name, received);
+  if (record.ok() && IsTooFarAhead(received, record->client_time, options_.max_future_s)) {
+    record = absl::InvalidArgumentError(absl::StrCat(
+        "client_time: ", record->client_time, " is more than max_future_s (",
+        options_.max_future_s, " s) ahead of this server's clock"));
+  }
   if (!record.ok()) {
     log_->Info("api {} Report refused: {}", context->peer(), AsStd(record.status().message()));
     return FinishNow(context, record.status());

@@ -35,6 +35,7 @@ class LocationsService final : public v1::Locations::CallbackService {
   struct Options {
     std::string server_name;  // the origin of Reports
     Clock clock;              // their receive time
+    int64_t max_future_s = 86'400;  // a Report's client time at most this far ahead
     int default_page_size = 100;
     int max_page_size = 1000;
     int default_within_limit = 100;

@@ -97,9 +97,8 @@ void FloodCall::OnReadDone(bool ok) {
   if (response_.has_welcome()) {
     HandleWelcome(response_.welcome());
   } else if (response_.has_ack()) {
-    if (std::optional<Store::Cursor> acked = FromProto(response_.ack().cursor())) {
-      link_->OnAcked(*acked);
-    }
+    std::optional<Store::Cursor> acked = FromProto(response_.ack().cursor());
+    if (acked && link_context_->store->Reached(*acked)) link_->OnAcked(*acked);
   }
   StartRead(&response_);
 }
@@ -112,7 +111,17 @@ void FloodCall::HandleWelcome(const v1::PeerWelcome& welcome) {
     return;
   }
   std::optional<Store::Cursor> resume;
-  if (welcome.resume()) resume = FromProto(welcome.cursor());
+  if (welcome.resume()) {
+    resume = FromProto(welcome.cursor());
+    if (!resume || !link_context_->store->Reached(*resume)) {
+      // Not a point of our feed (another shard layout, or beyond what this
+      // store has numbered): resuming there would skip records forever.
+      link_context_->log->Warn("peer {}: its resume point is not one this server's feed has "
+                               "reached; sending the full state instead",
+                               link_->neighbour());
+      resume.reset();
+    }
+  }
   {
     absl::MutexLock lock(&mu_);
     if (welcomed_) return;  // a second welcome is ignored

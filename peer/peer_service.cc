@@ -5,6 +5,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "common/strings.h"
 #include "absl/synchronization/mutex.h"
 #include "peer/record_codec.h"
@@ -18,7 +19,8 @@ namespace herd {
 class PeerService::FloodReceiver
     : public grpc::ServerBidiReactor<v1::FloodRequest, v1::FloodResponse> {
  public:
-  explicit FloodReceiver(PeerService* service) : service_(service) {
+  FloodReceiver(PeerService* service, grpc::CallbackServerContext* context)
+      : service_(service), context_(context) {
     StartRead(&request_);
   }
 
@@ -60,6 +62,15 @@ class PeerService::FloodReceiver
                                       service_->self_name_));
       return false;
     }
+    if (service_->require_certificates_ && !service_->CallerIs(context_, hello.name())) {
+      service_->log_->Warn("peer: refused a stream claiming to be {}: its certificate does "
+                           "not name it (peer {})",
+                           hello.name(), context_->peer());
+      FinishWhenIdle(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                  "a Flood stream needs a client certificate from the herd's "
+                                  "CA that names \"" + hello.name() + "\""));
+      return false;
+    }
     sender_ = hello.name();
     sender_epoch_ = hello.epoch();
     counters_ = it->second.get();
@@ -79,11 +90,16 @@ class PeerService::FloodReceiver
 
   void ApplyBatch(const v1::RecordBatch& batch) {
     const Store::Source source{sender_, sender_epoch_};
-    uint64_t accepted = 0, rejected = 0;
+    const int64_t now = service_->clock_();
+    uint64_t accepted = 0, rejected = 0, too_far_ahead = 0;
     for (const v1::Record& wire : batch.records()) {
       std::optional<Record> record = FromProto(wire);
       if (!record) {
         ++rejected;
+        continue;
+      }
+      if (IsTooFarAhead(now, record->client_time, service_->max_future_s_)) {
+        ++too_far_ahead;
         continue;
       }
       if (service_->store_->Apply(*record, source) == Store::Outcome::kAccepted) ++accepted;
@@ -93,6 +109,12 @@ class PeerService::FloodReceiver
     if (rejected > 0) {
       counters_->records_rejected.fetch_add(rejected);
       service_->log_->Warn("peer {}: dropped {} malformed records", sender_, rejected);
+    }
+    if (too_far_ahead > 0) {
+      counters_->records_too_far_ahead.fetch_add(too_far_ahead);
+      service_->log_->Warn("peer {}: dropped {} records whose client time is more than {} s "
+                           "ahead of this server's clock",
+                           sender_, too_far_ahead, service_->max_future_s_);
     }
     std::optional<Store::Cursor> cursor = FromProto(batch.cursor());
     if (!cursor) return;
@@ -164,6 +186,7 @@ class PeerService::FloodReceiver
   }
 
   PeerService* const service_;
+  grpc::CallbackServerContext* const context_;
   v1::FloodRequest request_;  // the one read in flight
   std::string sender_;        // set by PeerHello
   uint64_t sender_epoch_ = 0;
@@ -178,13 +201,29 @@ class PeerService::FloodReceiver
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-PeerService::PeerService(std::string self_name, uint64_t epoch,
-                         const std::vector<std::string>& neighbours, Store* store,
-                         ServerLog* log)
-    : self_name_(std::move(self_name)), epoch_(epoch), store_(store), log_(log) {
-  for (const std::string& neighbour : neighbours) {
+PeerService::PeerService(Options options, Store* store, ServerLog* log)
+    : self_name_(std::move(options.self_name)),
+      epoch_(options.epoch),
+      require_certificates_(options.require_certificates),
+      clock_(std::move(options.clock)),
+      max_future_s_(options.max_future_s),
+      store_(store),
+      log_(log) {
+  for (const std::string& neighbour : options.neighbours) {
     counters_[neighbour] = std::make_unique<InboundCounters>();
   }
+}
+
+bool PeerService::CallerIs(grpc::CallbackServerContext* context,
+                           const std::string& name) const {
+  const std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return false;
+  for (const grpc::string_ref& dns : auth->FindPropertyValues(GRPC_PEER_DNS_PROPERTY_NAME)) {
+    if (absl::EqualsIgnoreCase(absl::string_view(dns.data(), dns.size()), AsAbsl(name))) {
+      return true;
+    }
+  }
+  return false;
 }
 
 const InboundCounters* PeerService::counters(const std::string& neighbour) const {
@@ -200,7 +239,7 @@ uint64_t PeerService::records_received_total() const {
 
 grpc::ServerBidiReactor<v1::FloodRequest, v1::FloodResponse>* PeerService::Flood(
     grpc::CallbackServerContext* context) {
-  return new FloodReceiver(this);
+  return new FloodReceiver(this, context);
 }
 
 }  // namespace herd

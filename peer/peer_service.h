@@ -10,6 +10,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/clock.h"
 #include "common/server_log.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "peer/resume_book.h"
@@ -22,19 +23,30 @@ struct InboundCounters {
   std::atomic<uint64_t> records_received{0};
   std::atomic<uint64_t> records_accepted{0};
   std::atomic<uint64_t> records_rejected{0};  // malformed
+  std::atomic<uint64_t> records_too_far_ahead{0};  // client time beyond max_future_s
   std::atomic<int> open_streams{0};
 };
 
 // The server side of herd.v1.Peer: accepts Flood streams from configured
-// neighbours (and refuses anyone else), applies their records to the store
-// and tells each where to resume (ResumeBook).
+// neighbours (and refuses anyone else: with require_certificates, a caller
+// whose TLS client certificate does not name the neighbour it claims to be),
+// applies their records to the store and tells each where to resume
+// (ResumeBook).
 //
 // Thread-safe. Must outlive the grpc::Server it is registered with (the
 // server's Shutdown ends every stream).
 class PeerService final : public v1::Peer::CallbackService {
  public:
-  PeerService(std::string self_name, uint64_t epoch,
-              const std::vector<std::string>& neighbours, Store* store, ServerLog* log);
+  struct Options {
+    std::string self_name;
+    uint64_t epoch = 0;
+    std::vector<std::string> neighbours;
+    bool require_certificates = false;
+    Clock clock = RealTimeNanos;
+    int64_t max_future_s = 86'400;
+  };
+
+  PeerService(Options options, Store* store, ServerLog* log);
   PeerService(const PeerService&) = delete;
   PeerService& operator=(const PeerService&) = delete;
 
@@ -48,9 +60,16 @@ class PeerService final : public v1::Peer::CallbackService {
   grpc::ServerBidiReactor<v1::FloodRequest, v1::FloodResponse>* Flood(
       grpc::CallbackServerContext* context) override;
 
+  // Refuses the stream unless its caller's certificate names `name`; true
+  // if it may go on.
+  bool CallerIs(grpc::CallbackServerContext* context, const std::string& name) const;
+
   // Constant after construction.
   const std::string self_name_;
   const uint64_t epoch_;
+  const bool require_certificates_;
+  const Clock clock_;
+  const int64_t max_future_s_;
   Store* const store_;
   ServerLog* const log_;
   std::map<std::string, std::unique_ptr<InboundCounters>> counters_;  // by neighbour

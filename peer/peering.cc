@@ -8,9 +8,14 @@ namespace {
 constexpr int kKeepaliveMs = 1000;
 constexpr int kKeepaliveTimeoutMs = 5000;
 
-std::shared_ptr<grpc::Channel> DialNeighbour(const std::string& target,
+std::shared_ptr<grpc::Channel> DialNeighbour(const Peering::Neighbour& neighbour,
+                                             const Peering::Options& options,
                                              const LinkContext& context) {
   grpc::ChannelArguments args;
+  if (options.credentials != nullptr) {
+    // The neighbour proves its name, not the address it was reached at.
+    args.SetSslTargetNameOverride(neighbour.name);
+  }
   // A dead neighbour is noticed within seconds, not the 2-hour TCP default.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
@@ -25,7 +30,11 @@ std::shared_ptr<grpc::Channel> DialNeighbour(const std::string& target,
               static_cast<int>(context.max_backoff.count()));
   // Each link gets its own connection, not one shared by target.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(neighbour.grpc_target,
+                                   options.credentials != nullptr
+                                       ? options.credentials
+                                       : grpc::InsecureChannelCredentials(),
+                                   args);
 }
 
 std::vector<std::string> Names(const std::vector<Peering::Neighbour>& neighbours) {
@@ -49,12 +58,15 @@ Peering::Peering(Options options, Store* store, ServerLog* log,
         auto links = std::make_shared<LinkList>();
         for (const Neighbour& neighbour : options.neighbours) {
           links->push_back(std::make_shared<PeerLink>(
-              neighbour.name, DialNeighbour(neighbour.grpc_target, context_), &context_,
+              neighbour.name, DialNeighbour(neighbour, options, context_), &context_,
               executor));
         }
         return links;
       }()),
-      service_(options.self_name, store->epoch(), Names(options.neighbours), store, log) {}
+      service_(PeerService::Options{options.self_name, store->epoch(),
+                                    Names(options.neighbours), options.require_certificates,
+                                    options.clock, options.max_future_s},
+               store, log) {}
 
 Peering::~Peering() {
   if (listener_id_ != 0) Shutdown();
@@ -111,6 +123,8 @@ std::vector<v1::LinkStatus> Peering::Status() const {
     if (const InboundCounters* counters = service_.counters(snapshot.neighbour)) {
       status.set_records_received(counters->records_received.load());
       status.set_records_accepted(counters->records_accepted.load());
+      status.set_records_dropped(counters->records_rejected.load() +
+                                 counters->records_too_far_ahead.load());
       status.set_inbound_connected(counters->open_streams.load() > 0);
     }
     out.push_back(std::move(status));

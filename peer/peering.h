@@ -10,6 +10,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/asio.h"
+#include "common/clock.h"
 #include "common/server_log.h"
 #include "herd/v1/herd.pb.h"
 #include "peer/link_context.h"
@@ -37,6 +38,18 @@ class Peering {
     size_t max_batch_records = 512;
     std::chrono::milliseconds min_backoff{100};
     std::chrono::milliseconds max_backoff{1000};
+    // TLS for outbound streams (null: plaintext). Each neighbour's
+    // certificate must then name it: the channel checks the DNS names of
+    // the certificate it is shown against the neighbour's name.
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
+    // Inbound streams must come with a client certificate whose DNS names
+    // include the name in their PeerHello (the gRPC server checks that it is
+    // valid under the herd's CA).
+    bool require_certificates = false;
+    // Records from neighbours whose client time is more than max_future_s
+    // ahead of `clock` are dropped (and counted).
+    Clock clock = RealTimeNanos;
+    int64_t max_future_s = 86'400;
   };
 
   Peering(Options options, Store* store, ServerLog* log, asio::any_io_executor executor);
