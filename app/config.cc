@@ -7,6 +7,11 @@
 #include <set>
 #include <sstream>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <boost/asio/ip/address.hpp>
 #include <nlohmann/json.hpp>
 
@@ -62,6 +67,20 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
   return (std::filesystem::path(base_dir) / path).lexically_normal().string();
 }
 
+// Parses servers[i].KEY into `out`. Two servers on one machine cannot share
+// a port; the herd's ports are checked across hosts too, as a typo guard.
+absl::Status ParseAddress(std::string_view text, std::string_view field, const char* key,
+                          std::set<uint16_t>* ports, HostPort* out) {
+  const std::string name = absl::StrCat(AsAbsl(field), ".", key);
+  absl::StatusOr<HostPort> address = ParseHostPort(text);
+  if (!address.ok()) return FieldError(name, AsStd(address.status().message()));
+  if (!ports->insert(address->port).second) {
+    return FieldError(name, absl::StrCat("duplicate port ", address->port));
+  }
+  *out = *std::move(address);
+  return absl::OkStatus();
+}
+
 absl::Status ParseServers(const json& root, HerdConfig* config) {
   const auto it = root.find("servers");
   if (it == root.end() || !it->is_array() || it->empty()) {
@@ -88,18 +107,25 @@ absl::Status ParseServers(const json& root, HerdConfig* config) {
       return FieldError(absl::StrCat(field, ".name"),
                         absl::StrCat("duplicate server name \"", server.name, "\""));
     }
+    std::optional<std::string> peer, edge_tls;
+    for (auto [key, out] : {std::pair{"peer", &peer}, std::pair{"edge_tls", &edge_tls}}) {
+      if (!entry.contains(key)) continue;
+      out->emplace();
+      if (absl::Status s = Read(entry, key, field, &**out); !s.ok()) return s;
+    }
     for (auto [key, text, out] :
          {std::tuple{"edge", &edge, &server.edge}, std::tuple{"grpc", &grpc, &server.grpc}}) {
-      const std::string name = absl::StrCat(AsAbsl(field), ".", key);
-      absl::StatusOr<HostPort> address = ParseHostPort(*text);
-      if (!address.ok()) return FieldError(name, AsStd(address.status().message()));
-      // Two servers on one machine cannot share a port; the herd's ports are
-      // checked across hosts too, as a typo guard.
-      if (!ports.insert(address->port).second) {
-        return FieldError(name, absl::StrCat("duplicate port ", address->port));
-      }
-      *out = *std::move(address);
+      if (absl::Status s = ParseAddress(*text, field, key, &ports, out); !s.ok()) return s;
     }
+    for (auto [key, text, out] : {std::tuple{"peer", &peer, &server.peer},
+                                  std::tuple{"edge_tls", &edge_tls, &server.edge_tls}}) {
+      if (!text->has_value()) continue;
+      if (absl::Status s = ParseAddress(**text, field, key, &ports, &out->emplace());
+          !s.ok()) {
+        return s;
+      }
+    }
+    server.index = i;
     config->servers.push_back(std::move(server));
   }
   return absl::OkStatus();
@@ -211,7 +237,147 @@ absl::Status ParseLog(const json& root, const std::string& base_dir, LogConfig* 
   return absl::OkStatus();
 }
 
+absl::Status ParseTls(const json& root, const std::string& base_dir,
+                      std::optional<TlsConfig>* tls) {
+  const auto it = root.find("tls");
+  if (it == root.end()) return absl::OkStatus();
+  if (!it->is_object()) return FieldError("tls", "expected an object");
+  TlsConfig out;
+  for (auto [key, path] : {std::pair{"ca_file", &out.ca_file},
+                           std::pair{"cert_file", &out.cert_file},
+                           std::pair{"key_file", &out.key_file}}) {
+    if (!it->contains(key)) return FieldError(absl::StrCat("tls.", key), "missing");
+    if (absl::Status s = Read(*it, key, "tls", path); !s.ok()) return s;
+    if (path->empty()) return FieldError(absl::StrCat("tls.", key), "empty");
+    *path = Resolve(base_dir, *path);
+  }
+  *tls = std::move(out);
+  return absl::OkStatus();
+}
+
+absl::Status ParseToken(const json& entry, const std::string& field, TokenGrant* grant) {
+  if (!entry.is_object()) return FieldError(field, "expected an object");
+  std::string sha256;
+  for (auto [key, out] : {std::pair{"name", &grant->name}, std::pair{"sha256", &sha256}}) {
+    if (!entry.contains(key)) return FieldError(absl::StrCat(field, ".", key), "missing");
+    if (absl::Status s = Read(entry, key, field, out); !s.ok()) return s;
+  }
+  if (grant->name.empty()) return FieldError(absl::StrCat(field, ".name"), "empty");
+  absl::StatusOr<Sha256Digest> digest = ParseSha256Hex(sha256);
+  if (!digest.ok()) {
+    return FieldError(absl::StrCat(field, ".sha256"), AsStd(digest.status().message()));
+  }
+  grant->sha256 = *digest;
+  const auto roles = entry.find("roles");
+  if (roles == entry.end() || !roles->is_array() || roles->empty()) {
+    return FieldError(absl::StrCat(field, ".roles"),
+                      "expected a non-empty array of \"read\", \"report\", \"admin\"");
+  }
+  for (size_t k = 0; k < roles->size(); ++k) {
+    const json& name = (*roles)[k];
+    std::optional<Role> role =
+        name.is_string() ? ParseRole(name.get<std::string>()) : std::nullopt;
+    if (!role) {
+      return FieldError(absl::StrCat(field, ".roles[", k, "]"),
+                        absl::StrCat(name.dump(), " is not one of read, report, admin"));
+    }
+    grant->roles |= static_cast<uint8_t>(*role);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseAuth(const json& root, std::optional<TokenAuth::Options>* auth) {
+  const auto it = root.find("auth");
+  if (it == root.end()) return absl::OkStatus();
+  if (!it->is_object()) return FieldError("auth", "expected an object");
+  const auto tokens = it->find("tokens");
+  if (tokens == it->end() || !tokens->is_array() || tokens->empty()) {
+    return FieldError("auth.tokens", "expected a non-empty array of tokens");
+  }
+  TokenAuth::Options out;
+  std::set<std::string> names;
+  for (size_t i = 0; i < tokens->size(); ++i) {
+    const std::string field = absl::StrCat("auth.tokens[", i, "]");
+    TokenGrant grant;
+    if (absl::Status s = ParseToken((*tokens)[i], field, &grant); !s.ok()) return s;
+    if (!names.insert(grant.name).second) {
+      return FieldError(absl::StrCat(field, ".name"),
+                        absl::StrCat("duplicate token name \"", grant.name, "\""));
+    }
+    out.tokens.push_back(std::move(grant));
+  }
+  *auth = std::move(out);
+  return absl::OkStatus();
+}
+
+absl::Status ParseTrustSwitches(const json& root, HerdConfig* config) {
+  if (const auto it = root.find("insecure"); it != root.end()) {
+    if (!it->is_boolean()) return FieldError("insecure", "expected true or false");
+    config->insecure = it->get<bool>();
+  }
+  return Read(root, "max_future_s", "config", &config->max_future_s).ok()
+             ? absl::OkStatus()
+             : FieldError("max_future_s", "expected a positive integer (seconds)");
+}
+
+// Whether every address `host` stands for is a loopback one.
+bool IsLoopbackOnly(const std::string& host) {
+  boost::system::error_code bad;
+  const boost::asio::ip::address literal = boost::asio::ip::make_address(host, bad);
+  if (!bad) return literal.is_loopback();
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return false;
+  bool loopback = found != nullptr;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      const auto* v4 = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
+      loopback = loopback && (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+    } else if (a->ai_family == AF_INET6) {
+      const auto* v6 = reinterpret_cast<const sockaddr_in6*>(a->ai_addr);
+      loopback = loopback && IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
+    } else {
+      loopback = false;
+    }
+  }
+  freeaddrinfo(found);
+  return loopback;
+}
+
 }  // namespace
+
+std::string TlsConfig::ForServer(const std::string& path, const std::string& server) {
+  std::string out = path;
+  for (size_t at = out.find("{name}"); at != std::string::npos;
+       at = out.find("{name}", at + server.size())) {
+    out.replace(at, 6, server);
+  }
+  return out;
+}
+
+absl::Status CheckProtectedMode(const HerdConfig& config, const ServerConfig& server) {
+  const std::string prefix = absl::StrCat("servers[", server.index, "].");
+  std::vector<std::pair<std::string, const HostPort*>> exposed;
+  for (auto [key, address] : {std::pair{"grpc", &server.grpc},
+                              std::pair{"peer", server.peer ? &*server.peer : nullptr}}) {
+    if (address != nullptr && !IsLoopbackOnly(address->host)) {
+      exposed.emplace_back(prefix + key, address);
+    }
+  }
+  if (exposed.empty()) return absl::OkStatus();
+  const auto& [field, address] = exposed.front();
+  if (config.auth && !config.tls) {
+    return FieldError("auth", absl::StrCat("bearer tokens would cross the network in clear "
+                                           "text to ", field, " ", address->ToString(),
+                                           ": set \"tls\" too"));
+  }
+  if (config.insecure || (config.tls && config.auth)) return absl::OkStatus();
+  const char* missing = config.tls ? "\"auth\"" : config.auth ? "\"tls\"" : "\"tls\" and \"auth\"";
+  return FieldError(field, absl::StrCat(address->ToString(), " is not a loopback address, so ",
+                                        missing, " must be set (protected mode; "
+                                        "\"insecure\": true lifts it)"));
+}
 
 std::string HostPort::ToString() const {
   return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]:", port)
@@ -276,8 +442,16 @@ absl::StatusOr<HerdConfig> ParseConfig(std::string_view json_text,
   for (absl::Status s : {ParseServers(root, &config), ParseLinks(root, &config),
                          ParsePlaces(root, base_dir, &config.places),
                          ParseEdge(root, &config.edge),
-                         ParseLog(root, base_dir, &config.log)}) {
+                         ParseLog(root, base_dir, &config.log),
+                         ParseTls(root, base_dir, &config.tls), ParseAuth(root, &config.auth),
+                         ParseTrustSwitches(root, &config)}) {
     if (!s.ok()) return s;
+  }
+  for (const ServerConfig& server : config.servers) {
+    if (server.edge_tls && !config.tls) {
+      return FieldError(absl::StrCat("servers[", server.index, "].edge_tls"),
+                        "needs \"tls\" (the server's certificate)");
+    }
   }
   return config;
 }

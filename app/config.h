@@ -2,12 +2,14 @@
 #define HERD_APP_CONFIG_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "api/token_auth.h"
 
 namespace herd {
 
@@ -22,6 +24,23 @@ struct ServerConfig {
   std::string name;
   HostPort edge;
   HostPort grpc;
+  std::optional<HostPort> peer;      // herd.v1.Peer alone; absent: served on grpc
+  std::optional<HostPort> edge_tls;  // the text protocol over TLS; optional
+  size_t index = 0;                  // position in "servers", for messages
+
+  // Where neighbours dial this server's Peer service.
+  const HostPort& peer_address() const { return peer ? *peer : grpc; }
+};
+
+// Certificates for gRPC (and the edge's TLS port): absolute paths, where
+// "{name}" stands for the server's name.
+struct TlsConfig {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+
+  // The path with "{name}" replaced by `server`.
+  static std::string ForServer(const std::string& path, const std::string& server);
 };
 
 struct PlacesConfig {
@@ -60,6 +79,10 @@ struct HerdConfig {
   PlacesConfig places;
   EdgeConfig edge;
   LogConfig log;
+  std::optional<TlsConfig> tls;             // SPEC section 8; absent: plaintext
+  std::optional<TokenAuth::Options> auth;   // absent: the API answers anyone
+  bool insecure = false;                    // lifts protected mode
+  int64_t max_future_s = 86'400;            // how far ahead a client time may be
 
   const ServerConfig* Find(std::string_view name) const;
   // The names linked to `name`, in config order.
@@ -73,6 +96,13 @@ absl::StatusOr<HerdConfig> LoadConfig(const std::string& path);
 // The same from text; relative paths resolve against `base_dir`.
 absl::StatusOr<HerdConfig> ParseConfig(std::string_view json_text,
                                        const std::string& base_dir);
+
+// Protected mode (SPEC section 8): a server whose grpc or peer address is
+// not loopback needs tls and auth unless the config says "insecure": true,
+// and bearer tokens never cross a network in clear text. A host name counts
+// as loopback only if it resolves to loopback addresses alone. The error
+// names the field.
+absl::Status CheckProtectedMode(const HerdConfig& config, const ServerConfig& server);
 
 // Parses "HOST:PORT" / "[V6]:PORT".
 absl::StatusOr<HostPort> ParseHostPort(std::string_view text);

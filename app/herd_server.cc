@@ -6,6 +6,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.pb.h"
@@ -69,7 +70,15 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
     return absl::InvalidArgumentError(
         absl::StrCat("NAME: no server \"", name, "\" in ", config.path));
   }
+  if (absl::Status s = CheckProtectedMode(config, *self); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(config.path, ": ", s.message()));
+  }
   std::unique_ptr<HerdServer> server(new HerdServer(config, *self, std::move(clock)));
+  if (config.tls) {
+    absl::StatusOr<TlsMaterial> tls = LoadTlsMaterial(*config.tls, name);
+    if (!tls.ok()) return tls.status();
+    server->tls_ = *std::move(tls);
+  }
   ServerLog::Options log_options;
   log_options.max_file_bytes = config.log.max_file_bytes;
   log_options.max_files = config.log.max_files;
@@ -87,25 +96,48 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   edge.max_line_bytes = config.edge.max_line_bytes;
   edge.max_connections = config.edge.max_connections;
   edge.idle_timeout = std::chrono::milliseconds(config.edge.idle_timeout_ms);
+  edge.max_future_s = config.max_future_s;
   std::vector<asio::io_context*> workers;
   for (int i = 0; i < config.edge.threads; ++i) {
     server->workers_.push_back(std::make_unique<asio::io_context>(1));
     workers.push_back(server->workers_.back().get());
   }
+  if (config.auth) {
+    server->token_auth_ = std::make_shared<TokenAuth>(*config.auth, server->log_.get());
+  }
   server->edge_ = std::make_unique<EdgeServer>(server->io_, edge, server->store_.get(),
                                                server->places_.get(), server->log_,
                                                server->clock_, std::move(workers));
+  if (self->edge_tls) {
+    EdgeTlsFront::Options tls;
+    tls.certificate_pem = server->tls_->cert_pem;
+    tls.private_key_pem = server->tls_->key_pem;
+    server->edge_tls_ = std::make_unique<EdgeTlsFront>(server->io_, std::move(tls),
+                                                       server->edge_.get(), server->log_);
+  }
   Peering::Options peering;
   peering.self_name = name;
   for (const std::string& neighbour : config.NeighboursOf(name)) {
-    peering.neighbours.push_back({neighbour, config.Find(neighbour)->grpc.ToString()});
+    peering.neighbours.push_back(
+        {neighbour, config.Find(neighbour)->peer_address().ToString()});
   }
+  if (server->tls_) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = server->tls_->ca_pem;
+    ssl.pem_private_key = server->tls_->key_pem;
+    ssl.pem_cert_chain = server->tls_->cert_pem;
+    peering.credentials = grpc::SslCredentials(ssl);
+    peering.require_certificates = true;
+  }
+  peering.clock = server->clock_;
+  peering.max_future_s = config.max_future_s;
   server->peering_ = std::make_unique<Peering>(std::move(peering), server->store_.get(),
                                                server->log_.get(), server->io_.get_executor());
   server->admin_ = std::make_unique<AdminService>([s = server.get()] { return s->Status(); });
   LocationsService::Options locations;
   locations.server_name = name;
   locations.clock = server->clock_;
+  locations.max_future_s = config.max_future_s;
   server->locations_ = std::make_unique<LocationsService>(
       std::move(locations), server->store_.get(), server->places_.get(), server->log_.get());
   return server;
@@ -116,6 +148,13 @@ absl::Status HerdServer::Start() {
   if (!edge.ok()) return edge.status();
   if (absl::Status s = edge_->Start(*edge); !s.ok()) return s;
   log_->Info("{} serving text clients on {}", self_.name, self_.edge.ToString());
+  if (edge_tls_ != nullptr) {
+    absl::StatusOr<tcp::endpoint> address = Resolve(io_, *self_.edge_tls, "edge_tls");
+    if (!address.ok()) return address.status();
+    if (absl::Status s = edge_tls_->Start(*address); !s.ok()) return s;
+    log_->Info("{} serving text clients over TLS on {}", self_.name,
+               self_.edge_tls->ToString());
+  }
   if (absl::Status s = StartGrpc(); !s.ok()) return s;
   peering_->Start();
   signals_.add(SIGINT);
@@ -136,29 +175,77 @@ absl::Status HerdServer::StartGrpc() {
   grpc::EnableDefaultHealthCheckService(true);
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
 
+  const NamedService peer{v1::Peer::service_full_name(), peering_->service()};
+  std::vector<NamedService> services = {{v1::Admin::service_full_name(), admin_.get()},
+                                        {v1::Locations::service_full_name(), locations_.get()}};
+  if (!self_.peer) services.push_back(peer);
+  absl::StatusOr<std::unique_ptr<grpc::Server>> server =
+      StartGrpcServer(self_.grpc, "grpc", PublicCredentials(), services);
+  if (!server.ok()) return server.status();
+  grpc_server_ = *std::move(server);
+  if (self_.peer) {
+    server = StartGrpcServer(*self_.peer, "peer", PeerPortCredentials(), {peer});
+    if (!server.ok()) return server.status();
+    peer_server_ = *std::move(server);
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<grpc::ServerCredentials> HerdServer::PublicCredentials() const {
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (tls_) {
+    // The public services need no client certificate; a neighbour dialling
+    // this port presents one, and it must then be valid under the CA.
+    grpc::SslServerCredentialsOptions ssl(
+        self_.peer ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                   : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = tls_->ca_pem;
+    ssl.pem_key_cert_pairs.push_back({tls_->key_pem, tls_->cert_pem});
+    credentials = grpc::SslServerCredentials(ssl);
+  } else if (token_auth_ != nullptr) {
+    // Tokens need credentials that run an auth processor; without TLS that
+    // is allowed on loopback only (protected mode), which these enforce.
+    credentials = grpc::experimental::LocalServerCredentials(LOCAL_TCP);
+  } else {
+    return grpc::InsecureServerCredentials();
+  }
+  if (token_auth_ != nullptr) credentials->SetAuthMetadataProcessor(token_auth_);
+  return credentials;
+}
+
+std::shared_ptr<grpc::ServerCredentials> HerdServer::PeerPortCredentials() const {
+  if (!tls_) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = tls_->ca_pem;
+  ssl.pem_key_cert_pairs.push_back({tls_->key_pem, tls_->cert_pem});
+  return grpc::SslServerCredentials(ssl);
+}
+
+absl::StatusOr<std::unique_ptr<grpc::Server>> HerdServer::StartGrpcServer(
+    const HostPort& address, std::string_view field,
+    std::shared_ptr<grpc::ServerCredentials> credentials,
+    const std::vector<NamedService>& services) {
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(self_.grpc.ToString(), grpc::InsecureServerCredentials(),
-                           &bound_port);
+  builder.AddListeningPort(address.ToString(), std::move(credentials), &bound_port);
   // Without this, gRPC sets SO_REUSEPORT and a second server on the same port
   // would start silently instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   Peering::ConfigureServer(&builder);
-  builder.RegisterService(peering_->service());
-  builder.RegisterService(admin_.get());
-  builder.RegisterService(locations_.get());
-  grpc_server_ = builder.BuildAndStart();
-  if (grpc_server_ == nullptr || bound_port == 0) {
-    grpc_server_.reset();
-    return absl::UnavailableError(
-        absl::StrCat("grpc ", self_.grpc.ToString(), ": cannot listen (address in use?)"));
+  for (const NamedService& service : services) builder.RegisterService(service.service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound_port == 0) {
+    return absl::UnavailableError(absl::StrCat(AsAbsl(field), " ", address.ToString(),
+                                               ": cannot listen (address in use?)"));
   }
-  grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
-  for (const char* service : {"", "herd.v1.Peer", "herd.v1.Admin", "herd.v1.Locations"}) {
-    health->SetServingStatus(service, true);
-  }
-  log_->Info("{} serving gRPC on {}", self_.name, self_.grpc.ToString());
-  return absl::OkStatus();
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  for (const NamedService& service : services) health->SetServingStatus(service.name, true);
+  log_->Info("{} serving gRPC on {} ({}{})", self_.name, address.ToString(),
+             tls_ ? "TLS" : "plaintext", token_auth_ != nullptr && field == "grpc"
+                                             ? ", bearer tokens" : "");
+  return server;
 }
 
 v1::StatusResponse HerdServer::Status() const {
@@ -175,10 +262,11 @@ void HerdServer::StopServing() {
   if (peering_ != nullptr) peering_->Shutdown();
   // Watch streams end at once instead of holding up the server's Shutdown.
   if (locations_ != nullptr) locations_->Shutdown();
-  if (grpc_server_ != nullptr) {
-    grpc_server_->GetHealthCheckService()->Shutdown();
-    grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-    grpc_server_.reset();
+  for (std::unique_ptr<grpc::Server>* server : {&peer_server_, &grpc_server_}) {
+    if (*server == nullptr) continue;
+    (*server)->GetHealthCheckService()->Shutdown();
+    (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    server->reset();
   }
 }
 
@@ -200,6 +288,7 @@ void HerdServer::Run() {
 
 void HerdServer::Shutdown() {
   edge_->Stop();
+  if (edge_tls_ != nullptr) edge_tls_->Stop();
   boost::system::error_code ignored;
   signals_.cancel(ignored);
   io_.stop();

@@ -11,11 +11,14 @@
 #include "absl/status/statusor.h"
 #include "api/admin_service.h"
 #include "api/locations_service.h"
+#include "api/token_auth.h"
 #include "app/config.h"
+#include "app/tls_material.h"
 #include "common/asio.h"
 #include "common/clock.h"
 #include "common/server_log.h"
 #include "edge/edge_server.h"
+#include "edge/edge_tls_front.h"
 #include "peer/peering.h"
 #include "places/places_provider.h"
 #include "store/store.h"
@@ -50,6 +53,8 @@ class HerdServer {
   void Shutdown();
 
   tcp::endpoint edge_endpoint() const { return edge_->local_endpoint(); }
+  // The TLS edge's address; only with servers[].edge_tls.
+  tcp::endpoint edge_tls_endpoint() const { return edge_tls_->local_endpoint(); }
   Store& store() { return *store_; }
 
   // The admin RPC's answer.
@@ -58,12 +63,28 @@ class HerdServer {
  private:
   HerdServer(const HerdConfig& config, const ServerConfig& self, Clock clock);
   absl::Status StartGrpc();
+  struct NamedService {
+    const char* name;  // e.g. "herd.v1.Peer", for per-service health
+    grpc::Service* service;
+  };
+  // Builds and starts one gRPC server on `address` with `services`, health
+  // and reflection; null with an error naming `field` if it cannot listen.
+  absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
+      const HostPort& address, std::string_view field,
+      std::shared_ptr<grpc::ServerCredentials> credentials,
+      const std::vector<NamedService>& services);
+  // Credentials of the grpc port (public services, and Peer unless it has a
+  // port of its own) and of the peer port.
+  std::shared_ptr<grpc::ServerCredentials> PublicCredentials() const;
+  std::shared_ptr<grpc::ServerCredentials> PeerPortCredentials() const;
   void StopServing();
 
   // Constant after construction.
   const HerdConfig config_;
   const ServerConfig self_;
   const Clock clock_;
+  std::optional<TlsMaterial> tls_;         // set in Create when tls is configured
+  std::shared_ptr<TokenAuth> token_auth_;  // set in Create when auth is configured
 
   // Destroyed last: they may still hold sessions. io_ runs the acceptor,
   // signals and peer timers on the Run() thread; each worker runs client
@@ -74,10 +95,12 @@ class HerdServer {
   std::unique_ptr<Store> store_;
   std::unique_ptr<PlacesProvider> places_;
   std::unique_ptr<EdgeServer> edge_;
+  std::unique_ptr<EdgeTlsFront> edge_tls_;  // only with servers[].edge_tls
   std::unique_ptr<Peering> peering_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<LocationsService> locations_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<grpc::Server> peer_server_;  // only with servers[].peer
   asio::signal_set signals_;
 };
 
