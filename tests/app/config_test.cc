@@ -69,6 +69,113 @@ TEST(ConfigTest, ErrorsNameTheField) {
             "edge.max_connections: expected a positive integer");
 }
 
+const std::string kToken =
+    R"({"name": "dispatch", "sha256": ")" + std::string(64, 'a') + R"(", "roles": ["read", "report"]})";
+
+TEST(ConfigTest, TrustKeysParse) {
+  absl::StatusOr<HerdConfig> config = ParseConfig(
+      Config(R"([{"name": "A", "edge": "127.0.0.1:1", "grpc": "127.0.0.1:2",
+                  "peer": "127.0.0.1:3", "edge_tls": "127.0.0.1:4"}])",
+             "[]",
+             R"(, "tls": {"ca_file": "certs/ca.pem", "cert_file": "certs/{name}.pem",
+                          "key_file": "/keys/{name}.key"},
+                 "auth": {"tokens": [)" + kToken + R"(]},
+                 "max_future_s": 3600, "insecure": true)"),
+      "/etc/herd");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const ServerConfig& a = config->servers[0];
+  EXPECT_EQ(a.peer->ToString(), "127.0.0.1:3");
+  EXPECT_EQ(a.peer_address().port, 3);
+  EXPECT_EQ(a.edge_tls->port, 4);
+  ASSERT_TRUE(config->tls.has_value());
+  EXPECT_EQ(config->tls->ca_file, "/etc/herd/certs/ca.pem");
+  EXPECT_EQ(TlsConfig::ForServer(config->tls->cert_file, "A"), "/etc/herd/certs/A.pem");
+  EXPECT_EQ(TlsConfig::ForServer(config->tls->key_file, "A"), "/keys/A.key");
+  ASSERT_TRUE(config->auth.has_value());
+  ASSERT_EQ(config->auth->tokens.size(), 1u);
+  EXPECT_EQ(config->auth->tokens[0].name, "dispatch");
+  EXPECT_TRUE(config->auth->tokens[0].Has(Role::kRead));
+  EXPECT_TRUE(config->auth->tokens[0].Has(Role::kReport));
+  EXPECT_FALSE(config->auth->tokens[0].Has(Role::kAdmin));
+  EXPECT_EQ(config->max_future_s, 3600);
+  EXPECT_TRUE(config->insecure);
+}
+
+TEST(ConfigTest, TrustDefaults) {
+  absl::StatusOr<HerdConfig> config = ParseConfig(Config(kTwo), "/etc/herd");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->servers[0].peer.has_value());
+  EXPECT_EQ(config->servers[0].peer_address().port, 12100);
+  EXPECT_FALSE(config->tls.has_value());
+  EXPECT_FALSE(config->auth.has_value());
+  EXPECT_FALSE(config->insecure);
+  EXPECT_EQ(config->max_future_s, 86400);
+}
+
+TEST(ConfigTest, TrustErrorsNameTheField) {
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "tls": {"ca_file": "a", "cert_file": "b"})")),
+            "tls.key_file: missing");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "auth": {"tokens": []})")),
+            "auth.tokens: expected a non-empty array of tokens");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "auth": {"tokens": [{"name": "x", "sha256": "abc",
+                                                                  "roles": ["read"]}]})")),
+            "auth.tokens[0].sha256: expected 64 hex digits (a SHA-256), got 3 characters");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]",
+                           R"(, "auth": {"tokens": [{"name": "x", "sha256": ")" +
+                               std::string(64, 'b') + R"(", "roles": ["read", "write"]}]})")),
+            "auth.tokens[0].roles[1]: \"write\" is not one of read, report, admin");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "auth": {"tokens": [)" + kToken + ", " + kToken +
+                                           "]}")),
+            "auth.tokens[1].name: duplicate token name \"dispatch\"");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "insecure": "yes")")),
+            "insecure: expected true or false");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "max_future_s": 0)")),
+            "max_future_s: expected a positive integer (seconds)");
+  EXPECT_EQ(ErrorOf(Config(R"([{"name": "A", "edge": "127.0.0.1:1", "grpc": "127.0.0.1:2",
+                                "peer": "127.0.0.1:1"}])")),
+            "servers[0].peer: duplicate port 1");
+}
+
+// The config `extra` with one server A whose grpc address is `grpc`.
+absl::Status ProtectedModeOf(const std::string& grpc, const std::string& extra = "",
+                             const std::string& peer = "") {
+  const std::string server = R"({"name": "A", "edge": "127.0.0.1:1", "grpc": ")" + grpc +
+                             (peer.empty() ? "" : R"(", "peer": ")" + peer) + R"("})";
+  absl::StatusOr<HerdConfig> config = ParseConfig(Config("[" + server + "]", "[]", extra), "/x");
+  EXPECT_TRUE(config.ok()) << config.status();
+  return config.ok() ? CheckProtectedMode(*config, config->servers[0]) : config.status();
+}
+
+TEST(ProtectedModeTest, LoopbackNeedsNothing) {
+  EXPECT_TRUE(ProtectedModeOf("127.0.0.1:2").ok());
+  EXPECT_TRUE(ProtectedModeOf("127.0.0.7:2").ok());
+  EXPECT_TRUE(ProtectedModeOf("[::1]:2").ok());
+  EXPECT_TRUE(ProtectedModeOf("localhost:2").ok());
+}
+
+TEST(ProtectedModeTest, AnyOtherAddressNeedsTlsAndAuth) {
+  const std::string tls =
+      R"(, "tls": {"ca_file": "c", "cert_file": "{name}.pem", "key_file": "{name}.key"})";
+  const std::string auth = R"(, "auth": {"tokens": [)" + kToken + "]}";
+  EXPECT_EQ(ProtectedModeOf("0.0.0.0:2").message(),
+            "servers[0].grpc: 0.0.0.0:2 is not a loopback address, so \"tls\" and \"auth\" "
+            "must be set (protected mode; \"insecure\": true lifts it)");
+  EXPECT_EQ(ProtectedModeOf("[::]:2", tls).message(),
+            "servers[0].grpc: [::]:2 is not a loopback address, so \"auth\" must be set "
+            "(protected mode; \"insecure\": true lifts it)");
+  EXPECT_EQ(ProtectedModeOf("127.0.0.1:2", "", "198.18.0.1:3").message(),
+            "servers[0].peer: 198.18.0.1:3 is not a loopback address, so \"tls\" and "
+            "\"auth\" must be set (protected mode; \"insecure\": true lifts it)");
+  EXPECT_TRUE(ProtectedModeOf("0.0.0.0:2", tls + auth).ok());
+  EXPECT_TRUE(ProtectedModeOf("0.0.0.0:2", R"(, "insecure": true)").ok());
+  // Tokens in clear text over a network: not even with "insecure".
+  EXPECT_EQ(ProtectedModeOf("0.0.0.0:2", auth + R"(, "insecure": true)").message(),
+            "auth: bearer tokens would cross the network in clear text to servers[0].grpc "
+            "0.0.0.0:2: set \"tls\" too");
+  // A name that does not resolve is not known to be loopback.
+  EXPECT_FALSE(ProtectedModeOf("no-such-host.invalid:2").ok());
+}
+
 TEST(ConfigTest, UnreadableFileIsNamed) {
   absl::StatusOr<HerdConfig> config = LoadConfig("/nonexistent/herd.json");
   ASSERT_FALSE(config.ok());
