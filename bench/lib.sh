@@ -48,3 +48,26 @@ loadgen_rate() {
   sed "s/^/  /" "$dir/$name.out" | grep -v RESULT >&2
   sed -n 's/^RESULT rate=\([0-9]*\).*/\1/p' "$dir/$name.out"
 }
+
+# With HERD_BENCH_TLS=1, turns the config at $1 into a secure one (SPEC
+# section 8): certificates from scripts/certs.sh in $dir/certs, "tls", and
+# "auth" with one token of every role, which it exports as BENCH_TOKEN.
+# Prints the arguments herd-propagation needs to watch over TLS (none
+# without HERD_BENCH_TLS).
+secure_config() {
+  [ "${HERD_BENCH_TLS:-0}" = 1 ] || return 0
+  bash "$ROOT/scripts/certs.sh" "$dir/certs" "$1" >/dev/null
+  BENCH_TOKEN="$(openssl rand -hex 24)"
+  export BENCH_TOKEN
+  python3 - "$1" "$(printf '%s' "$BENCH_TOKEN" | openssl dgst -sha256 -r | cut -d' ' -f1)" <<'PY'
+import json, sys
+path, digest = sys.argv[1:]
+config = json.load(open(path))
+config["tls"] = {"ca_file": "certs/ca.pem", "cert_file": "certs/{name}.pem",
+                 "key_file": "certs/{name}.key"}
+config["auth"] = {"tokens": [{"name": "bench", "sha256": digest,
+                              "roles": ["read", "report", "admin"]}]}
+json.dump(config, open(path, "w"))
+PY
+  echo "--ca $dir/certs/ca.pem --token $BENCH_TOKEN"
+}

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +53,9 @@ int Main(int argc, char** argv) {
   app.add_option("--watch", watch_target, "gRPC address of the far server")->capture_default_str();
   app.add_option("--rate", rate, "reports per second")->capture_default_str()->check(CLI::Range(1, 1'000'000));
   app.add_option("--duration", duration_s, "seconds")->capture_default_str();
+  std::string ca_file, token;
+  app.add_option("--ca", ca_file, "the herd's CA (PEM): watch over TLS");
+  app.add_option("--token", token, "bearer token with the read role");
   CLI11_PARSE(app, argc, argv);
 
   const int reports = static_cast<int>(rate * duration_s);
@@ -61,9 +66,19 @@ int Main(int argc, char** argv) {
   };
 
   // The watcher: its stream must be live before the first report.
-  auto channel = grpc::CreateChannel(watch_target, grpc::InsecureChannelCredentials());
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!ca_file.empty()) {
+    std::ifstream file(ca_file);
+    std::stringstream pem;
+    pem << file.rdbuf();
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = pem.str();
+    credentials = grpc::SslCredentials(ssl);
+  }
+  auto channel = grpc::CreateChannel(watch_target, credentials);
   auto stub = v1::Locations::NewStub(channel);
   grpc::ClientContext watch_context;
+  if (!token.empty()) watch_context.AddMetadata("authorization", "Bearer " + token);
   auto stream = stub->Watch(&watch_context, v1::WatchRequest());
   v1::WatchResponse response;
   if (!stream->Read(&response) || !response.initial_state_done()) {

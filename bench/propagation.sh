@@ -3,6 +3,8 @@
 # reports at Riley, watched at Campbell (two links away), at RATE reports/s.
 #
 #   bash bench/propagation.sh [RATE] [SECONDS]
+#   HERD_BENCH_TLS=1 bash bench/propagation.sh ...   (mTLS between peers, TLS
+#                                                     and a token on the Watch)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${HERD_BUILD_DIR:-$ROOT/build}"
@@ -25,9 +27,10 @@ json.dump({
               ["Bernard", "Juzang"], ["Bernard", "Campbell"], ["Juzang", "Campbell"]],
     "places": {"provider": "offline"}, "log_dir": "logs"}, open(path, "w"))
 PY
+read -r -a watch_security < <(secure_config "$dir/herd.json"; echo)
 for name in "${names[@]}"; do
   "$BUILD/app/herd" serve "$name" --config "$dir/herd.json" &
 done
 for i in 0 1 2 3 4; do wait_for_port "${ports[$i]}"; done
 "$BUILD/bench/herd-propagation" --report-port "${ports[0]}" --watch "127.0.0.1:${ports[8]}" \
-  --rate "$RATE" --duration "$SECONDS_MEASURED"
+  --rate "$RATE" --duration "$SECONDS_MEASURED" "${watch_security[@]}"

@@ -9,6 +9,8 @@
 # two medians.
 #
 #   bash bench/vs_redis.sh [CONNECTIONS] [SECONDS] [ROUNDS]
+#   HERD_BENCH_TLS=1 bash bench/vs_redis.sh ...   (the server with "tls" and
+#                                                  "auth": the text edge is the same)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${HERD_BUILD_DIR:-$ROOT/build}"
@@ -28,6 +30,7 @@ dir="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$dir"' EXIT
 read -r edge grpc redis < <(free_ports 3)
 write_config "$dir/herd.json" "$edge" "$grpc"
+secure_config "$dir/herd.json" >/dev/null
 
 "$BUILD/app/herd" serve Riley --config "$dir/herd.json" &
 wait_for_port "$edge"
