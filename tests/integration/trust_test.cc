@@ -5,8 +5,11 @@
 // future-time rule on all three paths, and resume points checked by the
 // sender.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <google/protobuf/util/time_util.h>
@@ -14,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +28,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -310,6 +315,109 @@ TEST_F(SecureHerdTest, AGenuineNeighbourCertificateIsAccepted) {
   EXPECT_TRUE(genuine.status.ok()) << genuine.status.error_message();
   EXPECT_TRUE(Knows(herd_, "Riley", "from.jaquez",
                     "AT Jaquez +0.000000001 from.jaquez +34.068930-118.445127 1621464827.5"));
+}
+
+// A TLS listener standing where a neighbour should be, presenting the
+// certificate `cert` (from `certs`), speaking just enough of gRPC's TLS (ALPN
+// h2) to see whether the dialler goes on after the handshake: a dialler that
+// accepts the certificate sends the HTTP/2 preface, one that refuses it
+// hangs up. Runs on a thread of its own until destroyed.
+class ImpostorListener {
+ public:
+  ImpostorListener(uint16_t port, const std::string& certs, const std::string& cert)
+      : context_(SSL_CTX_new(TLS_server_method())) {
+    signal(SIGPIPE, SIG_IGN);  // a dialler that hangs up mid-handshake
+    SSL_CTX_use_certificate_chain_file(context_, (certs + "/" + cert + ".pem").c_str());
+    SSL_CTX_use_PrivateKey_file(context_, (certs + "/" + cert + ".key").c_str(),
+                                SSL_FILETYPE_PEM);
+    SSL_CTX_set_alpn_select_cb(context_, SelectH2, nullptr);
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    const int one = 1;
+    setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bound_ = bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+             listen(listener_, 16) == 0;
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ImpostorListener() {
+    stop_ = true;
+    shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    close(listener_);
+    SSL_CTX_free(context_);
+  }
+
+  bool bound() const { return bound_; }
+  int went_on() const { return went_on_.load(); }    // sent the HTTP/2 preface
+  int hung_up() const { return hung_up_.load(); }    // closed after the handshake
+
+ private:
+  static int SelectH2(SSL*, const unsigned char** out, unsigned char* out_length,
+                      const unsigned char* in, unsigned int in_length, void*) {
+    static const unsigned char kH2[] = {2, 'h', '2'};
+    unsigned char* selected;
+    if (SSL_select_next_proto(&selected, out_length, kH2, sizeof kH2, in, in_length) !=
+        OPENSSL_NPN_NEGOTIATED) {
+      return SSL_TLSEXT_ERR_NOACK;
+    }
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+  }
+
+  void Serve() {
+    while (!stop_) {
+      const int fd = accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      timeval timeout{5, 0};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+      SSL* ssl = SSL_new(context_);
+      SSL_set_fd(ssl, fd);
+      if (SSL_accept(ssl) == 1) {
+        char buffer[24];
+        const int n = SSL_read(ssl, buffer, sizeof buffer);
+        if (n > 0 && std::string(buffer, n).rfind("PRI * HTTP/2.0", 0) == 0) {
+          ++went_on_;
+        } else {
+          ++hung_up_;
+        }
+      } else {
+        ++hung_up_;
+      }
+      SSL_free(ssl);
+      close(fd);
+    }
+  }
+
+  SSL_CTX* context_;
+  int listener_ = -1;
+  bool bound_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> went_on_{0};
+  std::atomic<int> hung_up_{0};
+  std::thread thread_;
+};
+
+TEST(DiallerTest, AServerThatIsNotTheNeighbourIsNotFlooded) {
+  HerdProcesses herd({"Riley", "Jaquez", "Campbell"}, {{"Riley", "Jaquez"}},
+                     {{"tls", TlsSection()}});
+  const std::string certs = herd.dir() + "/certs";
+  ASSERT_TRUE(MakeCerts(certs, herd.config_path()));
+  {
+    // Where Jaquez should be: a server with Campbell's certificate (the
+    // same CA, another name). Riley hangs up on it, every time.
+    ImpostorListener impostor(herd.grpc_port("Jaquez"), certs, "Campbell");
+    ASSERT_TRUE(impostor.bound());
+    ASSERT_TRUE(herd.Start("Riley"));
+    EXPECT_TRUE(WaitFor([&] { return impostor.hung_up() >= 2; }));
+    EXPECT_EQ(impostor.went_on(), 0);
+  }
+  // The control: with Jaquez's own certificate, Riley goes on to HTTP/2.
+  ImpostorListener genuine(herd.grpc_port("Jaquez"), certs, "Jaquez");
+  ASSERT_TRUE(genuine.bound());
+  EXPECT_TRUE(WaitFor([&] { return genuine.went_on() >= 1; }));
 }
 
 // --- Tokens on every public RPC -----------------------------------------
