@@ -40,6 +40,25 @@ install_missing() {
     "${missing[@]}" >/dev/null
 }
 
+# The offline validator of deploy/kubernetes (npm packages pinned by its
+# package-lock.json). Node and npm from Debian if there is no npm at all.
+install_validator() {
+  local dir="$ROOT/deploy/kubernetes/validate"
+  if ! command -v npm >/dev/null; then
+    log "installing: nodejs npm (for the Kubernetes manifest validator)"
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+      nodejs npm >/dev/null
+  fi
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+    [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "installing the Kubernetes manifest validator (npm ci in $dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund --omit-lockfile-registry-resolved >/dev/null)
+  fi
+}
+
 build() {
   if [ ! -f "$BUILD/build.ninja" ]; then
     cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -67,7 +86,7 @@ fuzz() {
 }
 
 run_tests() {
-  log "unit and integration tests"
+  log "unit, integration and deploy tests"
   (cd "$BUILD" && ctest --output-on-failure -j"$JOBS" --timeout 600)
   fuzz 20
   local smoke="$ROOT/../shared/conformance/smoke.py"
@@ -88,6 +107,7 @@ case "${1:-}" in
     ;;
   test)
     install_missing
+    install_validator
     build
     run_tests
     ;;
