@@ -68,7 +68,7 @@ absl::Status ParseServers(const json& root, HerdConfig* config) {
     return FieldError("servers", "expected a non-empty array of servers");
   }
   std::set<std::string> names;
-  std::set<uint16_t> ports;
+  std::set<std::pair<std::string, uint16_t>> addresses;
   for (size_t i = 0; i < it->size(); ++i) {
     const json& entry = (*it)[i];
     const std::string field = absl::StrCat("servers[", i, "]");
@@ -93,9 +93,9 @@ absl::Status ParseServers(const json& root, HerdConfig* config) {
       const std::string name = absl::StrCat(AsAbsl(field), ".", key);
       absl::StatusOr<HostPort> address = ParseHostPort(*text);
       if (!address.ok()) return FieldError(name, AsStd(address.status().message()));
-      // Two servers on one machine cannot share a port; the herd's ports are
-      // checked across hosts too, as a typo guard.
-      if (!ports.insert(address->port).second) {
+      // Two servers cannot share a host and port; servers on different hosts
+      // may (a StatefulSet's pods all listen on the same ports).
+      if (!addresses.insert({address->host, address->port}).second) {
         return FieldError(name, absl::StrCat("duplicate port ", address->port));
       }
       *out = *std::move(address);
