@@ -53,7 +53,8 @@ LINKS = [("Riley", "Jaquez"), ("Riley", "Juzang"), ("Bernard", "Jaquez"),
          ("Bernard", "Juzang"), ("Bernard", "Campbell"), ("Juzang", "Campbell")]
 DOMAIN = "herd.test"
 SUBNET = "198.18.0"  # a /24 inside 198.18.0.0/15
-EDGE_PORT = 12000  # + index, as in config/herd.json
+# Every host listens on the same ports, as on real hosts (docs/deploy.md).
+EDGE_PORT = 12000
 GRPC_PORT = 12100
 
 VERBOSE = False
@@ -305,9 +306,9 @@ def security_keys(variant, workdir):
 def make_config(network, workdir, gazetteer, variant):
     return {
         "servers": [{"name": name,
-                     "edge": f"{network.host(name)}:{EDGE_PORT + i}",
-                     "grpc": f"{network.host(name)}:{GRPC_PORT + i}"}
-                    for i, name in enumerate(SERVERS)],
+                     "edge": f"{network.host(name)}:{EDGE_PORT}",
+                     "grpc": f"{network.host(name)}:{GRPC_PORT}"}
+                    for name in SERVERS],
         "links": [list(link) for link in LINKS],
         "places": {"provider": "offline", "gazetteer": gazetteer},
         "log_dir": os.path.join(workdir, "logs"),
@@ -328,7 +329,7 @@ class Herd:
         self.procs = {}
 
     def edge_address(self, name):
-        return (self.net.address[name], EDGE_PORT + SERVERS.index(name))
+        return (self.net.address[name], EDGE_PORT)
 
     def log_path(self, name):
         return os.path.join(self.workdir, "logs", f"{name}.log")
