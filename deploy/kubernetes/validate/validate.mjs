@@ -79,29 +79,37 @@ for (const doc of objects) {
 
 // --- 2. unknown fields -------------------------------------------------------------
 const typed = objects.filter((d) => d.module);
-const scratch = fs.mkdtempSync(path.join(here, ".check-"));
-try {
-  const source = path.join(scratch, "manifests.ts");
+{
+  // An in-memory file beside node_modules (nothing is written to disk, so a
+  // read-only checkout works too).
+  const source = path.join(here, "__manifests__.ts");
   const lines = typed.map((d, i) => `import type { ${d.typeName} as T${i} } from "${d.module}";`);
   const first = lines.length;
   typed.forEach((d, i) => lines.push(`export const d${i}: T${i} = ${JSON.stringify(d.object)};`));
-  fs.writeFileSync(source, lines.join("\n") + "\n");
-  const program = ts.createProgram([source], {
+  const text = lines.join("\n") + "\n";
+  const options = {
     noEmit: true, strict: true, skipLibCheck: true, types: [],
     module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  });
+  };
+  const host = ts.createCompilerHost(options);
+  const { getSourceFile, fileExists, readFile } = host;
+  host.fileExists = (f) => path.resolve(f) === source || fileExists.call(host, f);
+  host.readFile = (f) => (path.resolve(f) === source ? text : readFile.call(host, f));
+  host.getSourceFile = (f, ...rest) =>
+    path.resolve(f) === source
+      ? ts.createSourceFile(f, text, ts.ScriptTarget.ES2022, true)
+      : getSourceFile.call(host, f, ...rest);
+  const program = ts.createProgram([source], options, host);
   for (const d of ts.getPreEmitDiagnostics(program)) {
-    const text = ts.flattenDiagnosticMessageText(d.messageText, " ");
-    if (d.file && path.resolve(d.file.fileName) === path.resolve(source)) {
+    const message = ts.flattenDiagnosticMessageText(d.messageText, " ");
+    if (d.file && path.resolve(d.file.fileName) === source) {
       const { line } = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
       const doc = typed[line - first];
-      fail(doc ? doc.where : `manifests.ts:${line + 1}`, text);
+      fail(doc ? doc.where : `manifests.ts:${line + 1}`, message);
     } else {
-      fail("typescript", text);
+      fail("typescript", message);
     }
   }
-} finally {
-  fs.rmSync(scratch, { recursive: true, force: true });
 }
 
 // --- 3. herd's own consistency -------------------------------------------------------
