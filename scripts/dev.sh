@@ -56,7 +56,8 @@ install_validator() {
   if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     log "installing the Kubernetes manifest validator (npm ci in $dir)"
-    (cd "$dir" && npm ci --no-audit --no-fund --omit-lockfile-registry-resolved >/dev/null)
+    (cd "$dir" && npm ci --no-audit --no-fund >/dev/null) ||
+      log "npm ci failed: the Kubernetes manifest check (ctest -L deploy) will be SKIPPED"
   fi
 }
 
