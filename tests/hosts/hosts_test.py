@@ -501,11 +501,15 @@ def mismatches(herd, expected, servers, limit=3):
     found = []
     clients = sorted(expected)
     for name in servers:
-        edge = Edge(herd, name)
         try:
-            stored = edge.stored(clients)
-        finally:
-            edge.close()
+            edge = Edge(herd, name)
+            try:
+                stored = edge.stored(clients)
+            finally:
+                edge.close()
+        except (OSError, Failure) as e:  # not reachable yet: ask again
+            found.append(f"{name}: {e}")
+            continue
         for client in clients:
             if stored[client] != expected[client]:
                 found.append(f"{name} has {stored[client]!r} for {client}, "
@@ -747,7 +751,7 @@ def main():
                 except Skipped as e:
                     results.append(("skipped", label))
                     log(f"SKIP {label}: {e}")
-                except Failure as e:
+                except (Failure, OSError) as e:
                     results.append(("failed", label))
                     log(f"FAIL {label} ({time.monotonic() - t0:.1f} s): {e}")
                     herd.dump()
