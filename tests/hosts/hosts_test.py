@@ -22,6 +22,10 @@ Scenarios (each starts a fresh herd; every wait polls with a deadline):
                 every hosts file; its neighbours reach it again and floods
                 reach it
 
+Each scenario runs per security variant (--variant): `insecure` (the
+default; "insecure": true in the config) and `secure` (tls and auth keys,
+certificates from deploy/make-certs.sh), opt-in until herd serves TLS.
+
 Needs root (network namespaces) and iproute2; otherwise it exits 77, which
 ctest reports as skipped. Everything it makes is named `herdt<PID>-...` and
 removed on exit, even on failure or SIGTERM; leftovers of a run that died
@@ -34,9 +38,11 @@ removed on exit, even on failure or SIGTERM; leftovers of a run that died
 import argparse
 import contextlib
 import ctypes
+import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -57,6 +63,8 @@ SUBNET = "198.18.0"  # a /24 inside 198.18.0.0/15
 EDGE_PORT = 12000
 GRPC_PORT = 12100
 
+MAKE_CERTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
+                          "make-certs.sh")
 VERBOSE = False
 
 
@@ -292,14 +300,33 @@ class Network:
 # --- the herd -------------------------------------------------------------------
 
 def security_keys(variant, workdir):
-    """Config keys of one security variant. `insecure`: plaintext gRPC on
-    non-loopback addresses, allowed explicitly (spec section 8). A `secure`
-    variant adds `tls` ({ca_file, cert_file with {name}, key_file}) and `auth`
-    ({tokens: [{name, sha256, roles}]}) here, with certificates made into
-    `workdir` by a script; the scenarios need nothing else (the text edge has
-    no authentication)."""
+    """Config keys of one security variant (spec section 8).
+
+    insecure: plaintext gRPC on non-loopback addresses, allowed explicitly.
+    secure:   mTLS between peers and tokens on the API: a CA and one
+              certificate per server from deploy/make-certs.sh (SANs: the
+              server's name and host name) and one token's SHA-256. The
+              scenarios need nothing else: the text edge has no
+              authentication. Not in the default run until herd serves TLS
+              (a herd without it ignores these keys, so the variant would
+              prove nothing); `--variant secure` runs it."""
     if variant == "insecure":
         return {"insecure": True}
+    if variant == "secure":
+        if shutil.which("openssl") is None:
+            raise Skipped("the secure variant needs openssl for its certificates")
+        certs = os.path.join(workdir, "tls")
+        run("bash", MAKE_CERTS, certs, *[f"{n}={Network.host(n)}" for n in SERVERS])
+        token = secrets.token_hex(32)
+        with open(os.path.join(certs, "token"), "w") as f:
+            f.write(token)
+        return {
+            "tls": {"ca_file": os.path.join(certs, "ca.pem"),
+                    "cert_file": os.path.join(certs, "{name}.pem"),
+                    "key_file": os.path.join(certs, "{name}.key")},
+            "auth": {"tokens": [{"name": "tests", "roles": ["read", "report", "admin"],
+                                 "sha256": hashlib.sha256(token.encode()).hexdigest()}]},
+        }
     raise Failure(f"unknown variant {variant!r}")
 
 
@@ -707,8 +734,8 @@ def main():
                         default=os.path.join(source, "places/data/geonames-cities.tsv"))
     parser.add_argument("--only", action="append", choices=sorted(SCENARIOS),
                         help="run only this scenario (repeatable)")
-    parser.add_argument("--variant", action="append", choices=["insecure"],
-                        help="security variant of the configs (default: all)")
+    parser.add_argument("--variant", action="append", choices=["insecure", "secure"],
+                        help="security variant of the configs (default: insecure)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
@@ -740,9 +767,10 @@ def main():
                 label = f"{name} [{variant}]"
                 workdir = os.path.join(workroot, f"{variant}-{name}")
                 os.makedirs(workdir)
-                herd = Herd(herd_binary, network, workdir, gazetteer, variant)
+                herd = None
                 t0 = time.monotonic()
                 try:
+                    herd = Herd(herd_binary, network, workdir, gazetteer, variant)
                     herd.start_all()
                     detail = SCENARIOS[name](herd)
                     herd.stop_all()
@@ -754,9 +782,11 @@ def main():
                 except (Failure, OSError) as e:
                     results.append(("failed", label))
                     log(f"FAIL {label} ({time.monotonic() - t0:.1f} s): {e}")
-                    herd.dump()
+                    if herd is not None:
+                        herd.dump()
                 finally:
-                    herd.kill_all()
+                    if herd is not None:
+                        herd.kill_all()
                     # The next scenario starts from the first addresses, no
                     # cuts and no netem.
                     network.heal_links()
