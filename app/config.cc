@@ -67,14 +67,16 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
   return (std::filesystem::path(base_dir) / path).lexically_normal().string();
 }
 
-// Parses servers[i].KEY into `out`. Two servers on one machine cannot share
-// a port; the herd's ports are checked across hosts too, as a typo guard.
+// Parses servers[i].KEY into `out`. Two servers cannot share a host and
+// port; servers on different hosts may (a StatefulSet's pods all listen on
+// the same ports).
+using AddressSet = std::set<std::pair<std::string, uint16_t>>;
 absl::Status ParseAddress(std::string_view text, std::string_view field, const char* key,
-                          std::set<uint16_t>* ports, HostPort* out) {
+                          AddressSet* addresses, HostPort* out) {
   const std::string name = absl::StrCat(AsAbsl(field), ".", key);
   absl::StatusOr<HostPort> address = ParseHostPort(text);
   if (!address.ok()) return FieldError(name, AsStd(address.status().message()));
-  if (!ports->insert(address->port).second) {
+  if (!addresses->insert({address->host, address->port}).second) {
     return FieldError(name, absl::StrCat("duplicate port ", address->port));
   }
   *out = *std::move(address);
@@ -87,7 +89,7 @@ absl::Status ParseServers(const json& root, HerdConfig* config) {
     return FieldError("servers", "expected a non-empty array of servers");
   }
   std::set<std::string> names;
-  std::set<uint16_t> ports;
+  AddressSet addresses;
   for (size_t i = 0; i < it->size(); ++i) {
     const json& entry = (*it)[i];
     const std::string field = absl::StrCat("servers[", i, "]");
@@ -115,12 +117,12 @@ absl::Status ParseServers(const json& root, HerdConfig* config) {
     }
     for (auto [key, text, out] :
          {std::tuple{"edge", &edge, &server.edge}, std::tuple{"grpc", &grpc, &server.grpc}}) {
-      if (absl::Status s = ParseAddress(*text, field, key, &ports, out); !s.ok()) return s;
+      if (absl::Status s = ParseAddress(*text, field, key, &addresses, out); !s.ok()) return s;
     }
     for (auto [key, text, out] : {std::tuple{"peer", &peer, &server.peer},
                                   std::tuple{"edge_tls", &edge_tls, &server.edge_tls}}) {
       if (!text->has_value()) continue;
-      if (absl::Status s = ParseAddress(**text, field, key, &ports, &out->emplace());
+      if (absl::Status s = ParseAddress(**text, field, key, &addresses, &out->emplace());
           !s.ok()) {
         return s;
       }

@@ -7,6 +7,7 @@ namespace {
 
 constexpr int kKeepaliveMs = 1000;
 constexpr int kKeepaliveTimeoutMs = 5000;
+constexpr int kMinTimeBetweenResolutionsMs = 1000;
 
 std::shared_ptr<grpc::Channel> DialNeighbour(const Peering::Neighbour& neighbour,
                                              const Peering::Options& options,
@@ -28,6 +29,11 @@ std::shared_ptr<grpc::Channel> DialNeighbour(const Peering::Neighbour& neighbour
               static_cast<int>(context.min_backoff.count()));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               static_cast<int>(context.max_backoff.count()));
+  // A neighbour that comes back on a new address (spec section 10: names are
+  // resolved again on reconnect) is found within about a second: gRPC's DNS
+  // resolver re-resolves when a connection fails, but by default at most
+  // once every 30 s.
+  args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, kMinTimeBetweenResolutionsMs);
   // Each link gets its own connection, not one shared by target.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   return grpc::CreateCustomChannel(neighbour.grpc_target,

@@ -21,6 +21,7 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
   libcurl4-openssl-dev libssl-dev openssl libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
+  iproute2
 )
 
 log() { printf '== %s\n' "$*" >&2; }
@@ -38,6 +39,26 @@ install_missing() {
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
+}
+
+# The offline validator of deploy/kubernetes (npm packages pinned by its
+# package-lock.json). Node and npm from Debian if there is no npm at all.
+install_validator() {
+  local dir="$ROOT/deploy/kubernetes/validate"
+  if ! command -v npm >/dev/null; then
+    log "installing: nodejs npm (for the Kubernetes manifest validator)"
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+      nodejs npm >/dev/null
+  fi
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+    [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "installing the Kubernetes manifest validator (npm ci in $dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund >/dev/null) ||
+      log "npm ci failed: the Kubernetes manifest check (ctest -L deploy) will be SKIPPED"
+  fi
 }
 
 build() {
@@ -67,7 +88,9 @@ fuzz() {
 }
 
 run_tests() {
-  log "unit and integration tests"
+  log "unit, integration, multi-host (as root) and deploy tests"
+  [ "$(id -u)" -eq 0 ] ||
+    log "the multi-host suite (ctest -L hosts: a network namespace per server) is SKIPPED: it needs root"
   (cd "$BUILD" && ctest --output-on-failure -j"$JOBS" --timeout 600)
   fuzz 20
   local smoke="$ROOT/../shared/conformance/smoke.py"
@@ -88,6 +111,7 @@ case "${1:-}" in
     ;;
   test)
     install_missing
+    install_validator
     build
     run_tests
     ;;

@@ -176,6 +176,19 @@ TEST(ProtectedModeTest, AnyOtherAddressNeedsTlsAndAuth) {
   EXPECT_FALSE(ProtectedModeOf("no-such-host.invalid:2").ok());
 }
 
+TEST(ConfigTest, ServersOnDifferentHostsMayShareAPort) {
+  absl::StatusOr<HerdConfig> config = ParseConfig(
+      Config(R"([{"name": "herd-0", "edge": "herd-0.herd:12000", "grpc": "herd-0.herd:12100"},
+                 {"name": "herd-1", "edge": "herd-1.herd:12000", "grpc": "herd-1.herd:12100"}])"),
+      "/etc/herd");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->servers[1].edge.ToString(), "herd-1.herd:12000");
+  // One host, one port: still refused.
+  EXPECT_EQ(ErrorOf(Config(R"([{"name": "A", "edge": "a.herd:1", "grpc": "a.herd:2"},
+                               {"name": "B", "edge": "b.herd:1", "grpc": "a.herd:2"}])")),
+            "servers[1].grpc: duplicate port 2");
+}
+
 TEST(ConfigTest, UnreadableFileIsNamed) {
   absl::StatusOr<HerdConfig> config = LoadConfig("/nonexistent/herd.json");
   ASSERT_FALSE(config.ok());
