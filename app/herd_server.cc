@@ -188,6 +188,19 @@ absl::Status HerdServer::StartGrpc() {
     if (!server.ok()) return server.status();
     peer_server_ = *std::move(server);
   }
+  if (self_.health) {
+    health_probe_ = std::make_unique<HealthProbeService>(std::set<std::string>{
+        v1::Admin::service_full_name(), v1::Locations::service_full_name(),
+        v1::Peer::service_full_name()});
+    // The probe service stands in for gRPC's own health service here.
+    grpc::EnableDefaultHealthCheckService(false);
+    server = StartGrpcServer(*self_.health, "health", grpc::InsecureServerCredentials(),
+                             {{"grpc.health.v1.Health", health_probe_.get()}});
+    grpc::EnableDefaultHealthCheckService(true);
+    if (!server.ok()) return server.status();
+    health_server_ = *std::move(server);
+    health_probe_->set_serving(true);
+  }
   return absl::OkStatus();
 }
 
@@ -239,12 +252,18 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> HerdServer::StartGrpcServer(
     return absl::UnavailableError(absl::StrCat(AsAbsl(field), " ", address.ToString(),
                                                ": cannot listen (address in use?)"));
   }
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  health->SetServingStatus("", true);
-  for (const NamedService& service : services) health->SetServingStatus(service.name, true);
-  log_->Info("{} serving gRPC on {} ({}{})", self_.name, address.ToString(),
-             tls_ ? "TLS" : "plaintext", token_auth_ != nullptr && field == "grpc"
-                                             ? ", bearer tokens" : "");
+  if (grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService()) {
+    health->SetServingStatus("", true);
+    for (const NamedService& service : services) health->SetServingStatus(service.name, true);
+  }
+  std::string services_text;
+  for (const NamedService& service : services) {
+    absl::StrAppend(&services_text, services_text.empty() ? "" : ", ", service.name);
+  }
+  const bool plaintext = !tls_ || field == "health";
+  log_->Info("{} serving {} on {} ({}{}): {}", self_.name, field, address.ToString(),
+             plaintext ? "plaintext" : "TLS",
+             token_auth_ != nullptr && field == "grpc" ? ", bearer tokens" : "", services_text);
   return server;
 }
 
@@ -262,9 +281,10 @@ void HerdServer::StopServing() {
   if (peering_ != nullptr) peering_->Shutdown();
   // Watch streams end at once instead of holding up the server's Shutdown.
   if (locations_ != nullptr) locations_->Shutdown();
-  for (std::unique_ptr<grpc::Server>* server : {&peer_server_, &grpc_server_}) {
+  if (health_probe_ != nullptr) health_probe_->set_serving(false);
+  for (std::unique_ptr<grpc::Server>* server : {&health_server_, &peer_server_, &grpc_server_}) {
     if (*server == nullptr) continue;
-    (*server)->GetHealthCheckService()->Shutdown();
+    if (auto* health = (*server)->GetHealthCheckService()) health->Shutdown();
     (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     server->reset();
   }

@@ -13,6 +13,7 @@
 #include "api/locations_service.h"
 #include "api/token_auth.h"
 #include "app/config.h"
+#include "app/health_probe_service.h"
 #include "app/tls_material.h"
 #include "common/asio.h"
 #include "common/clock.h"
@@ -101,6 +102,9 @@ class HerdServer {
   std::unique_ptr<LocationsService> locations_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<grpc::Server> peer_server_;  // only with servers[].peer
+  // Only with servers[].health: plaintext health for probes.
+  std::unique_ptr<HealthProbeService> health_probe_;
+  std::unique_ptr<grpc::Server> health_server_;
   asio::signal_set signals_;
 };
 

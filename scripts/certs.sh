@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Makes a herd's certificates with OpenSSL: a CA, and for each server of the
-# config a key and a certificate signed by that CA whose subjectAltName holds
-# the server's name (what neighbours check on every Flood stream) and the
-# hosts of its addresses (what grpcurl and other clients check).
+# Makes a herd's certificates with OpenSSL: a CA, and for each server a key
+# and a certificate signed by that CA whose subjectAltName holds the
+# server's name (what neighbours check on every Flood stream) and the hosts
+# it is reached at (what clients check). EC P-256, for server and client use.
 #
-#   scripts/certs.sh DIR [CONFIG]     (CONFIG defaults to config/herd.json)
+#   scripts/certs.sh DIR [CONFIG]                  every server of CONFIG (default
+#                                                  config/herd.json), with the hosts
+#                                                  of its addresses
+#   scripts/certs.sh DIR NAME[=HOST,HOST...]...    the servers named, with those hosts
+#                                                  (names or IP addresses)
 #
 # Writes DIR/ca.pem, DIR/ca.key, DIR/NAME.pem, DIR/NAME.key. An existing CA in
 # DIR is reused, so adding a server later keeps the others' certificates
-# valid; server certificates are made anew each time.
+# valid; server certificates are made anew each time. Keep ca.key offline.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DIR="${1:?usage: scripts/certs.sh DIR [CONFIG]}"
-CONFIG="${2:-$ROOT/config/herd.json}"
+DIR="${1:?usage: scripts/certs.sh DIR [CONFIG | NAME[=HOST,...]...]}"
+shift
+CONFIG="$ROOT/config/herd.json"
+SPECS=()
+if [ $# -eq 1 ] && [ -f "$1" ]; then CONFIG="$1"; elif [ $# -gt 0 ]; then SPECS=("$@"); fi
 DAYS="${HERD_CERT_DAYS:-825}"
 
 command -v openssl >/dev/null || { echo "certs.sh: openssl is not installed" >&2; exit 2; }
@@ -27,23 +34,32 @@ if [ ! -f "$DIR/ca.pem" ] || [ ! -f "$DIR/ca.key" ]; then
     -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 fi
 
-# One line per server: NAME SAN-LIST (from the config, by python3's json).
-python3 - "$CONFIG" <<'PY' |
+# One line per server: NAME SAN-LIST, from the NAME=HOST specs or from the
+# config's addresses (by python3's json).
+python3 - "$CONFIG" "${SPECS[@]}" <<'PY' |
 import ipaddress, json, sys
-config = json.load(open(sys.argv[1]))
-for server in config["servers"]:
-    names = ["DNS:" + server["name"]]
-    for key in ("edge", "grpc", "peer", "edge_tls"):
-        if key not in server:
-            continue
-        host = server[key].rsplit(":", 1)[0].strip("[]")
-        try:
-            entry = "IP:" + str(ipaddress.ip_address(host))
-        except ValueError:
-            entry = "DNS:" + host
-        if entry not in names and host not in ("0.0.0.0", "::"):
-            names.append(entry)
-    print(server["name"], ",".join(names))
+
+def san(host):
+    try:
+        return "IP:" + str(ipaddress.ip_address(host))
+    except ValueError:
+        return "DNS:" + host
+
+def line(name, hosts):
+    names = ["DNS:" + name]
+    for host in hosts:
+        if host and host not in ("0.0.0.0", "::") and san(host) not in names:
+            names.append(san(host))
+    print(name, ",".join(names))
+
+if len(sys.argv) > 2:
+    for spec in sys.argv[2:]:
+        name, _, hosts = spec.partition("=")
+        line(name, hosts.split(","))
+else:
+    for server in json.load(open(sys.argv[1]))["servers"]:
+        line(server["name"], [server[key].rsplit(":", 1)[0].strip("[]")
+                              for key in ("edge", "grpc", "peer", "edge_tls") if key in server])
 PY
 while read -r name sans; do
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
@@ -56,3 +72,4 @@ while read -r name sans; do
   echo "certs.sh: $DIR/$name.pem ($sans)"
 done
 chmod 644 "$DIR"/*.pem
+rm -f "$DIR/ca.srl"

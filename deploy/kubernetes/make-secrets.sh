@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the Secrets the StatefulSet mounts, into deploy/kubernetes/secrets/
 # (not committed): herd-tls (a CA and one certificate per server from
-# deploy/make-certs.sh, DNS SANs herd-N and herd-N.herd) and herd-tokens (a
+# scripts/certs.sh, DNS SANs herd-N and herd-N.herd) and herd-tokens (a
 # bearer token for operators). Prints the token's SHA-256 for
 # configmap.yaml's auth.tokens. Needs openssl. The CA's key stays in
 # secrets/ca/: keep it offline, it signs every server.
@@ -17,7 +17,7 @@ mkdir -p "$out"
 chmod 700 "$out"
 servers=()
 for ((i = 0; i < replicas; i++)); do servers+=("herd-$i=herd-$i.herd"); done
-bash "$here/../make-certs.sh" "$out/ca" "${servers[@]}" >/dev/null
+bash "$here/../../scripts/certs.sh" "$out/ca" "${servers[@]}" >/dev/null
 
 secret() {  # NAME FILE... -> a Secret manifest on stdout
   local name="$1"

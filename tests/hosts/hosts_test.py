@@ -22,9 +22,9 @@ Scenarios (each starts a fresh herd; every wait polls with a deadline):
                 every hosts file; its neighbours reach it again and floods
                 reach it
 
-Each scenario runs per security variant (--variant): `insecure` (the
-default; "insecure": true in the config) and `secure` (tls and auth keys,
-certificates from deploy/make-certs.sh), opt-in until herd serves TLS.
+Each scenario runs per security variant (--variant, both by default):
+`insecure` ("insecure": true in the config) and `secure` (tls and auth keys,
+certificates from scripts/certs.sh).
 
 Needs root (network namespaces) and iproute2; otherwise it exits 77, which
 ctest reports as skipped. Everything it makes is named `herdt<PID>-...` and
@@ -63,8 +63,8 @@ SUBNET = "198.18.0"  # a /24 inside 198.18.0.0/15
 EDGE_PORT = 12000
 GRPC_PORT = 12100
 
-MAKE_CERTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
-                          "make-certs.sh")
+MAKE_CERTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                          "certs.sh")
 VERBOSE = False
 
 
@@ -304,12 +304,10 @@ def security_keys(variant, workdir):
 
     insecure: plaintext gRPC on non-loopback addresses, allowed explicitly.
     secure:   mTLS between peers and tokens on the API: a CA and one
-              certificate per server from deploy/make-certs.sh (SANs: the
+              certificate per server from scripts/certs.sh (SANs: the
               server's name and host name) and one token's SHA-256. The
               scenarios need nothing else: the text edge has no
-              authentication. Not in the default run until herd serves TLS
-              (a herd without it ignores these keys, so the variant would
-              prove nothing); `--variant secure` runs it."""
+              authentication."""
     if variant == "insecure":
         return {"insecure": True}
     if variant == "secure":
@@ -735,7 +733,7 @@ def main():
     parser.add_argument("--only", action="append", choices=sorted(SCENARIOS),
                         help="run only this scenario (repeatable)")
     parser.add_argument("--variant", action="append", choices=["insecure", "secure"],
-                        help="security variant of the configs (default: insecure)")
+                        help="security variant of the configs (default: both)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
@@ -762,7 +760,7 @@ def main():
         network = Network()
         log(f"namespaces {network.run_id}-*: " + ", ".join(
             f"{Network.host(n)}={network.address[n]}" for n in SERVERS))
-        for variant in args.variant or ["insecure"]:
+        for variant in args.variant or ["insecure", "secure"]:
             for name in args.only or list(SCENARIOS):
                 label = f"{name} [{variant}]"
                 workdir = os.path.join(workroot, f"{variant}-{name}")

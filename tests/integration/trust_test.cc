@@ -601,6 +601,50 @@ TEST(PeerPortTest, PeersUseTheirOwnPortAndOnlyThere) {
   EXPECT_EQ(anonymous.status.error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
+// --- The health port ---------------------------------------------------------
+
+TEST(HealthPortTest, PlaintextHealthAloneBesideTls) {
+  // Probes that cannot speak TLS (Kubernetes' gRPC probes) get a port of
+  // their own that tells whether the server serves, and nothing else.
+  HerdProcesses herd({"Riley"}, {}, {{"tls", TlsSection()}, {"auth", AuthSection()}});
+  const uint16_t health_port = FreePorts(1)[0];
+  EditConfig(herd, [&](json& config) {
+    config["servers"][0]["health"] = "127.0.0.1:" + std::to_string(health_port);
+  });
+  ASSERT_TRUE(MakeCerts(herd.dir() + "/certs", herd.config_path()));
+  ASSERT_TRUE(herd.Start("Riley"));
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(health_port),
+                                     grpc::InsecureChannelCredentials());
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  for (const char* service : {"", "herd.v1.Locations", "herd.v1.Peer", "herd.v1.Admin"}) {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    auto context = Context();
+    context->set_wait_for_ready(true);
+    grpc::Status status = health->Check(context.get(), request, &response);
+    EXPECT_TRUE(status.ok()) << service << ": " << status.error_message();
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+  }
+  grpc::health::v1::HealthCheckRequest unknown;
+  unknown.set_service("herd.v1.Nope");
+  grpc::health::v1::HealthCheckResponse response;
+  EXPECT_EQ(health->Check(Context().get(), unknown, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::StatusResponse status;
+  EXPECT_EQ(v1::Admin::NewStub(channel)
+                ->Status(Context(kAdminToken).get(), v1::StatusRequest(), &status)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  v1::GetRequest get;
+  get.set_client_id("kiwi.cs.ucla.edu");
+  v1::Location location;
+  EXPECT_EQ(v1::Locations::NewStub(channel)
+                ->Get(Context(kReadToken).get(), get, &location)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
 // --- The text protocol over TLS ----------------------------------------------
 
 // A blocking TLS client of the text edge that verifies the server against

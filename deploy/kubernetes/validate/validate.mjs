@@ -138,7 +138,7 @@ if (!sts || !cm) {
     }
     for (const [i, server] of (config.servers ?? []).entries()) {
       if (!/^[A-Za-z0-9.-]+$/.test(server.name)) fail(cm.where, `servers[${i}].name ${server.name} is not a herd name`);
-      for (const key of ["edge", "grpc", "peer"]) {
+      for (const key of ["edge", "grpc", "peer", "health"]) {
         const want = `${server.name}.${spec.serviceName}:${ports[key]}`;
         if (server[key] !== want) fail(cm.where, `servers[${i}].${key} is ${server[key]}, expected ${want}`);
       }
@@ -158,7 +158,8 @@ if (!sts || !cm) {
     }
   }
   for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
-    if (container[probe]?.grpc?.port !== ports.grpc) fail(sts.where, `${probe} is not a gRPC probe on port ${ports.grpc}`);
+    // Probes cannot speak TLS: they go to the plaintext health port.
+    if (container[probe]?.grpc?.port !== ports.health) fail(sts.where, `${probe} is not a gRPC probe on the health port ${ports.health}`);
   }
   const [headless] = find("Service", (s) => s.metadata?.name === spec.serviceName);
   if (!headless || headless.object.spec?.clusterIP !== "None") {
