@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Turns a herd config into a secure one in DIR: certificates for every
 # server (scripts/certs.sh), three API tokens, and DIR/herd.json, the same
-# herd with "tls" and "auth" set. Start it with
+# herd with "tls" and "auth" set (and the text protocol over TLS on each
+# edge port + 10, where free: edge_tls). Start it with
 #
 #   scripts/secure-herd.sh DIR [CONFIG]
 #   build/app/herd up --config DIR/herd.json
@@ -41,13 +42,23 @@ base = os.path.dirname(os.path.abspath(source))
 places = config.get("places", {})
 if "gazetteer" in places and not os.path.isabs(places["gazetteer"]):
     places["gazetteer"] = os.path.join(base, places["gazetteer"])
+# The text protocol over TLS too, on the edge port + 10 where that is free.
+taken = {server[key] for server in config["servers"] for key in server if key != "name"}
+for server in config["servers"]:
+    host, _, port = server["edge"].rpartition(":")
+    tls_edge = f"{host}:{int(port) + 10}"
+    if "edge_tls" not in server and tls_edge not in taken:
+        server["edge_tls"] = tls_edge
+        taken.add(tls_edge)
 config["tls"] = {"ca_file": "certs/ca.pem", "cert_file": "certs/{name}.pem",
                  "key_file": "certs/{name}.key"}
 config["auth"] = {"tokens": [
     {"name": "admin", "sha256": admin, "roles": ["read", "report", "admin"]},
     {"name": "reader", "sha256": read, "roles": ["read"]},
     {"name": "reporter", "sha256": report, "roles": ["report"]}]}
-config.setdefault("log_dir", "logs")
+# Its own logs, beside its config (an absolute log_dir is kept).
+if not os.path.isabs(config.get("log_dir", "logs")):
+    config["log_dir"] = "logs"
 with open(os.path.join(out_dir, "herd.json"), "w") as f:
     json.dump(config, f, indent=2)
     f.write("\n")
