@@ -48,6 +48,25 @@ void PeerLink::DropStream() {
   if (call != nullptr) call->Cancel();
 }
 
+void PeerLink::Redial() {
+  bool between_calls;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || stats_.connected) return;
+    between_calls = call_ == nullptr;
+  }
+  // A call waiting for the channel to be ready tries again at once...
+  grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
+  if (!between_calls) return;
+  // ...and a link waiting to open its next call opens it now.
+  asio::post(retry_timer_.get_executor(), [weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (self == nullptr) return;
+    self->retry_timer_.cancel();
+    self->StartCall();
+  });
+}
+
 void PeerLink::Stop() {
   std::shared_ptr<FloodCall> call;
   {

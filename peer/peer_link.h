@@ -62,6 +62,11 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // Cancels the open stream (the link then reconnects as after a failure).
   void DropStream();
 
+  // The neighbour just opened a stream to us, so it is up: if this link is
+  // not connected, dial now instead of waiting out the channel's or the
+  // link's backoff. Non-blocking; any thread.
+  void Redial();
+
   // Events from the link's FloodCall.
   // `resume`: where the neighbour said it has applied up to (none: the
   // full state is being sent).

@@ -79,6 +79,7 @@ class PeerService::FloodReceiver
         service_->resume_book_.ResumePoint(sender_, sender_epoch_);
     service_->log_->Info("peer {}: inbound stream opened ({})", sender_,
                          resume ? "resuming" : "expecting its full state");
+    if (service_->on_accepted_) service_->on_accepted_(sender_);
     v1::FloodResponse welcome;
     welcome.mutable_welcome()->set_name(service_->self_name_);
     welcome.mutable_welcome()->set_epoch(service_->epoch_);
@@ -207,6 +208,7 @@ PeerService::PeerService(Options options, Store* store, ServerLog* log)
       require_certificates_(options.require_certificates),
       clock_(std::move(options.clock)),
       max_future_s_(options.max_future_s),
+      on_accepted_(std::move(options.on_accepted)),
       store_(store),
       log_(log) {
   for (const std::string& neighbour : options.neighbours) {

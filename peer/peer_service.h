@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,6 +45,9 @@ class PeerService final : public v1::Peer::CallbackService {
     bool require_certificates = false;
     Clock clock = RealTimeNanos;
     int64_t max_future_s = 86'400;
+    // Called (on a gRPC thread, must not block) when a neighbour's stream
+    // is accepted: it is up, so this server's link to it may redial now.
+    std::function<void(const std::string& neighbour)> on_accepted;
   };
 
   PeerService(Options options, Store* store, ServerLog* log);
@@ -70,6 +74,7 @@ class PeerService final : public v1::Peer::CallbackService {
   const bool require_certificates_;
   const Clock clock_;
   const int64_t max_future_s_;
+  const std::function<void(const std::string&)> on_accepted_;
   Store* const store_;
   ServerLog* const log_;
   std::map<std::string, std::unique_ptr<InboundCounters>> counters_;  // by neighbour

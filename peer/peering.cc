@@ -71,7 +71,12 @@ Peering::Peering(Options options, Store* store, ServerLog* log,
       }()),
       service_(PeerService::Options{options.self_name, store->epoch(),
                                     Names(options.neighbours), options.require_certificates,
-                                    options.clock, options.max_future_s},
+                                    options.clock, options.max_future_s,
+                                    [links = links_](const std::string& neighbour) {
+                                      for (const auto& link : *links) {
+                                        if (link->neighbour() == neighbour) link->Redial();
+                                      }
+                                    }},
                store, log) {}
 
 Peering::~Peering() {

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -47,12 +48,14 @@ Record At(const std::string& client, const std::string& time,
 class Node {
  public:
   Node(std::string name, uint16_t port, std::vector<Peering::Neighbour> neighbours,
-       uint64_t epoch)
+       uint64_t epoch, std::chrono::milliseconds backoff = std::chrono::milliseconds(100))
       : name_(std::move(name)), port_(port), store_(epoch) {
     Peering::Options options;
     options.self_name = name_;
     options.neighbours = std::move(neighbours);
     options.max_batch_records = 64;
+    options.min_backoff = backoff;
+    options.max_backoff = std::max(backoff, options.max_backoff);
     peering_ = std::make_unique<Peering>(options, &store_, log_.get(), io_.get_executor());
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -100,10 +103,11 @@ class Node {
 
 class PeeringTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Node> MakeA(uint64_t epoch = 1) {
+  std::unique_ptr<Node> MakeA(uint64_t epoch = 1,
+                              std::chrono::milliseconds backoff = std::chrono::milliseconds(100)) {
     return std::make_unique<Node>("A", port_a_,
                                   std::vector<Peering::Neighbour>{{"B", Target(port_b_)}},
-                                  epoch);
+                                  epoch, backoff);
   }
   std::unique_ptr<Node> MakeB(uint64_t epoch = 2) {
     return std::make_unique<Node>("B", port_b_,
@@ -181,6 +185,57 @@ TEST_F(PeeringTest, ARestartedNeighbourGetsTheFullState) {
   // The full state, including the record that came from B's old life.
   ASSERT_TRUE(WaitFor([&] { return b2->store().size() == 101; }));
   EXPECT_TRUE(b2->store().Get("from-b").has_value());
+}
+
+// Accepts TCP connections on 127.0.0.1:port and closes each at once (a
+// port where nothing speaks gRPC), counting them.
+class HangUpListener {
+ public:
+  explicit HangUpListener(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    const int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    listen(fd_, 8);
+    thread_ = std::thread([this] {
+      for (int client; (client = accept(fd_, nullptr, nullptr)) >= 0;) {
+        close(client);
+        ++accepted_;
+      }
+    });
+  }
+  ~HangUpListener() {
+    shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    close(fd_);
+  }
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  int fd_;
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
+TEST_F(PeeringTest, AReturningNeighbourIsRedialledWhenItsStreamArrives) {
+  // A waits a minute between attempts to reach B, far beyond the test's
+  // deadline: only B's stream arriving at A can make A dial again in time.
+  auto a = MakeA(1, std::chrono::minutes(1));
+  {
+    HangUpListener not_yet_b(port_b_);
+    a->Start();
+    ASSERT_TRUE(WaitFor([&] { return not_yet_b.accepted() >= 1; }));  // A tried, and failed
+  }
+  auto b = MakeB();
+  b->Start();
+  ASSERT_TRUE(WaitFor([&] { return b->Link().state() == v1::LinkStatus::CONNECTED; }));
+  EXPECT_TRUE(WaitFor([&] { return a->Link().state() == v1::LinkStatus::CONNECTED; }));
+  a->store().Apply(At("after-redial", "1"));
+  EXPECT_TRUE(WaitFor([&] { return b->store().Get("after-redial").has_value(); }));
 }
 
 TEST_F(PeeringTest, AStalledNeighbourCostsBoundedMemoryAndDoesNotSlowTheStore) {
