@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -18,24 +20,20 @@ namespace herd {
 // coroutines.
 class EdgeTlsFront::Bridge : public std::enable_shared_from_this<Bridge> {
  public:
-  Bridge(tcp::socket socket, asio::ssl::context& ssl, asio::local::stream_protocol::socket pair,
-         EdgeServer* edge, std::shared_ptr<ServerLog> log, std::chrono::milliseconds timeout)
+  Bridge(tcp::socket socket, asio::ssl::context& ssl, EdgeServer* edge,
+         std::shared_ptr<ServerLog> log, std::chrono::milliseconds timeout,
+         std::shared_ptr<std::atomic<size_t>> handshaking)
       : tls_(std::move(socket), ssl),
-        pair_(std::move(pair)),
+        pair_(tls_.get_executor()),
         edge_(edge),
         log_(std::move(log)),
         timeout_(timeout),
+        handshaking_(std::move(handshaking)),
         handshake_timer_(tls_.get_executor()) {}
 
-  // `session_end` is the other end of the pair, for the EdgeServer.
-  void Start(int session_end) {
-    session_end_ = session_end;
+  void Start() {
     asio::co_spawn(tls_.get_executor(), [self = shared_from_this()] { return self->Run(); },
                    asio::detached);
-  }
-
-  ~Bridge() {
-    if (session_end_ >= 0) ::close(session_end_);  // never handed over
   }
 
  private:
@@ -49,13 +47,24 @@ class EdgeTlsFront::Bridge : public std::enable_shared_from_this<Bridge> {
     co_await tls_.async_handshake(asio::ssl::stream_base::server,
                                   asio::redirect_error(asio::use_awaitable, ec));
     handshake_timer_.cancel();
+    handshaking_->fetch_sub(1);
     if (ec) {
       log_->Info("edge_tls: handshake with {} failed: {}", peer.address().to_string(),
                  ec.message());
       Close();
       co_return;
     }
-    edge_->Adopt(std::exchange(session_end_, -1), peer);
+    // The pair only now: a connection that never completes its handshake
+    // holds one descriptor, not three.
+    int ends[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
+      log_->Error("edge_tls: no socket pair for {}: {}", peer.address().to_string(),
+                  std::strerror(errno));
+      Close();
+      co_return;
+    }
+    pair_.assign(asio::local::stream_protocol(), ends[0], ec);
+    edge_->Adopt(ends[1], peer);
     asio::co_spawn(tls_.get_executor(), [self = shared_from_this()] { return self->Replies(); },
                    asio::detached);
     std::array<char, 4 << 10> buffer;
@@ -113,14 +122,16 @@ class EdgeTlsFront::Bridge : public std::enable_shared_from_this<Bridge> {
   EdgeServer* const edge_;
   const std::shared_ptr<ServerLog> log_;
   const std::chrono::milliseconds timeout_;
+  const std::shared_ptr<std::atomic<size_t>> handshaking_;
   asio::steady_timer handshake_timer_;
-  int session_end_ = -1;
   bool closing_ = false;  // the session is gone; on the strand
 };
 
 EdgeTlsFront::EdgeTlsFront(asio::io_context& io, Options options, EdgeServer* edge,
-                           std::shared_ptr<ServerLog> log)
+                           std::shared_ptr<ServerLog> log,
+                           std::vector<asio::io_context*> workers)
     : io_(io),
+      workers_(std::move(workers)),
       options_(std::move(options)),
       edge_(edge),
       log_(std::move(log)),
@@ -170,15 +181,13 @@ void EdgeTlsFront::Stop() {
 asio::awaitable<void> EdgeTlsFront::AcceptLoop() {
   asio::steady_timer backoff(acceptor_.get_executor());
   while (acceptor_.is_open()) {
-    auto strand = asio::make_strand(io_);
+    // Each connection on a strand of the next worker (one thread each).
+    auto strand = asio::make_strand(
+        workers_.empty() ? io_ : *workers_[next_worker_++ % workers_.size()]);
     tcp::socket socket(strand);
     boost::system::error_code ec;
     co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
-    int ends[2];
-    if (!ec && ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
-      ec = boost::system::error_code(errno, boost::system::system_category());
-    }
     if (ec) {
       // Typically out of file descriptors: wait a little rather than spin.
       log_->Error("edge_tls: accept failed: {}", ec.message());
@@ -186,11 +195,16 @@ asio::awaitable<void> EdgeTlsFront::AcceptLoop() {
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    asio::local::stream_protocol::socket pair(strand);
-    pair.assign(asio::local::stream_protocol(), ends[0], ec);
-    std::make_shared<Bridge>(std::move(socket), ssl_, std::move(pair), edge_, log_,
-                             options_.handshake_timeout)
-        ->Start(ends[1]);
+    if (handshaking_->fetch_add(1) >= options_.max_handshakes) {
+      handshaking_->fetch_sub(1);
+      log_->Warn("edge_tls: refused {}: {} handshakes under way",
+                 socket.remote_endpoint(ec).address().to_string(), options_.max_handshakes);
+      socket.close(ec);
+      continue;
+    }
+    std::make_shared<Bridge>(std::move(socket), ssl_, edge_, log_, options_.handshake_timeout,
+                             handshaking_)
+        ->Start();
   }
 }
 
