@@ -95,8 +95,7 @@ TokenAuth::Requirement TokenAuth::RequirementOf(std::string_view path) {
   }
   if (path == "/herd.v1.Locations/Report") return {Kind::kRole, Role::kReport};
   if (path.substr(0, 19) == "/herd.v1.Locations/") return {Kind::kRole, Role::kRead};
-  if (path.substr(0, 15) == "/herd.v1.Admin/") return {Kind::kRole, Role::kAdmin};
-  return {Kind::kAnyToken};
+  return {Kind::kRole, Role::kAdmin};  // Admin, and anything not listed here
 }
 
 const TokenGrant* TokenAuth::Find(std::string_view token) const {
@@ -126,7 +125,7 @@ grpc::Status TokenAuth::Check(std::string_view path, std::string_view authorizat
                         "this call needs metadata \"authorization: Bearer TOKEN\" with a "
                         "token this server knows");
   }
-  if (need.kind == Requirement::Kind::kRole && !grant->Has(need.role)) {
+  if (!grant->Has(need.role)) {
     if (log_ != nullptr) {
       log_->Warn("auth: refused {}: token \"{}\" lacks the role \"{}\"", Printable(path),
                  grant->name,

@@ -76,11 +76,12 @@ class TokenAuth final : public grpc::AuthMetadataProcessor {
   // `authorization` the metadata value (empty if absent).
   grpc::Status Check(std::string_view path, std::string_view authorization) const;
 
-  // What a method asks of its caller. Unknown methods need a known token
-  // (of any role) before gRPC answers UNIMPLEMENTED.
+  // What a method asks of its caller. Unknown methods (a service added
+  // later, a mistyped or missing path) need the admin role: closed unless
+  // opened on purpose.
   struct Requirement {
-    enum class Kind { kOpen, kAnyToken, kRole } kind = Kind::kAnyToken;
-    Role role = Role::kRead;  // for kRole
+    enum class Kind { kOpen, kRole } kind = Kind::kRole;
+    Role role = Role::kAdmin;  // for kRole
   };
   static Requirement RequirementOf(std::string_view path);
 

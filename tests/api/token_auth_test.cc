@@ -85,9 +85,12 @@ TEST_F(TokenAuthTest, HealthReflectionAndPeersAreOpen) {
   }
 }
 
-TEST_F(TokenAuthTest, UnknownMethodsNeedAnyKnownToken) {
+TEST_F(TokenAuthTest, UnknownMethodsNeedTheAdminRole) {
   EXPECT_EQ(Code("/herd.v1.Nope/Nothing", ""), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(Code("/herd.v1.Nope/Nothing", "Bearer s3cret-report"), grpc::StatusCode::OK);
+  EXPECT_EQ(Code("/herd.v1.Nope/Nothing", "Bearer s3cret-report"),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Code("/herd.v1.Nope/Nothing", "Bearer s3cret-admin"), grpc::StatusCode::OK);
+  EXPECT_EQ(Code("", "Bearer s3cret-read"), grpc::StatusCode::PERMISSION_DENIED);
   // A look-alike of an open prefix is not open.
   EXPECT_EQ(Code("/grpc.health.v1.HealthX/Check", ""), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(Code("/herd.v1.PeerX/Flood", ""), grpc::StatusCode::UNAUTHENTICATED);
