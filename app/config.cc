@@ -1,6 +1,8 @@
 #include "app/config.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -105,9 +107,11 @@ absl::Status ParseServers(const json& root, HerdConfig* config) {
       return FieldError(absl::StrCat(field, ".name"),
                         absl::StrCat("\"", server.name, "\" is not a valid server name"));
     }
-    if (!names.insert(server.name).second) {
+    // DNS names (which certificates carry) ignore case, so names must too.
+    if (!names.insert(absl::AsciiStrToLower(server.name)).second) {
       return FieldError(absl::StrCat(field, ".name"),
-                        absl::StrCat("duplicate server name \"", server.name, "\""));
+                        absl::StrCat("duplicate server name \"", server.name,
+                                     "\" (names are compared ignoring case)"));
     }
     std::optional<std::string> peer, edge_tls, health;
     for (auto [key, out] : {std::pair{"peer", &peer}, std::pair{"edge_tls", &edge_tls},
@@ -300,6 +304,7 @@ absl::Status ParseAuth(const json& root, std::optional<TokenAuth::Options>* auth
   }
   TokenAuth::Options out;
   std::set<std::string> names;
+  std::set<Sha256Digest> digests;
   for (size_t i = 0; i < tokens->size(); ++i) {
     const std::string field = absl::StrCat("auth.tokens[", i, "]");
     TokenGrant grant;
@@ -307,6 +312,9 @@ absl::Status ParseAuth(const json& root, std::optional<TokenAuth::Options>* auth
     if (!names.insert(grant.name).second) {
       return FieldError(absl::StrCat(field, ".name"),
                         absl::StrCat("duplicate token name \"", grant.name, "\""));
+    }
+    if (!digests.insert(grant.sha256).second) {
+      return FieldError(absl::StrCat(field, ".sha256"), "the same token as another entry");
     }
     out.tokens.push_back(std::move(grant));
   }
@@ -324,29 +332,50 @@ absl::Status ParseTrustSwitches(const json& root, HerdConfig* config) {
              : FieldError("max_future_s", "expected a positive integer (seconds)");
 }
 
-// Whether every address `host` stands for is a loopback one.
-bool IsLoopbackOnly(const std::string& host) {
+// Every address `host` stands for (itself if it is a literal); empty if it
+// does not resolve.
+std::vector<boost::asio::ip::address> AddressesOf(const std::string& host) {
   boost::system::error_code bad;
   const boost::asio::ip::address literal = boost::asio::ip::make_address(host, bad);
-  if (!bad) return literal.is_loopback();
+  if (!bad) return {literal};
+  std::vector<boost::asio::ip::address> out;
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return false;
-  bool loopback = found != nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return out;
   for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
     if (a->ai_family == AF_INET) {
       const auto* v4 = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
-      loopback = loopback && (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+      out.push_back(boost::asio::ip::address_v4(ntohl(v4->sin_addr.s_addr)));
     } else if (a->ai_family == AF_INET6) {
       const auto* v6 = reinterpret_cast<const sockaddr_in6*>(a->ai_addr);
-      loopback = loopback && IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
-    } else {
-      loopback = false;
+      boost::asio::ip::address_v6::bytes_type bytes;
+      std::memcpy(bytes.data(), &v6->sin6_addr, bytes.size());
+      out.push_back(boost::asio::ip::address_v6(bytes));
     }
   }
   freeaddrinfo(found);
-  return loopback;
+  return out;
+}
+
+// Whether `host` stands for addresses that all pass `test` (and at least one).
+template <typename Test>
+bool AllAddressesAre(const std::string& host, Test test) {
+  const std::vector<boost::asio::ip::address> addresses = AddressesOf(host);
+  return !addresses.empty() && std::all_of(addresses.begin(), addresses.end(), test);
+}
+
+bool IsLoopbackOnly(const std::string& host) {
+  return AllAddressesAre(host, [](const auto& a) { return a.is_loopback(); });
+}
+
+// gRPC's local credentials (what runs the token check without TLS) accept
+// connections to these two addresses only, not to the rest of 127/8.
+bool IsLocalCredentialsAddress(const std::string& host) {
+  return AllAddressesAre(host, [](const auto& a) {
+    return a == boost::asio::ip::address_v4::loopback() ||
+           a == boost::asio::ip::address_v6::loopback();
+  });
 }
 
 }  // namespace
@@ -369,13 +398,22 @@ absl::Status CheckProtectedMode(const HerdConfig& config, const ServerConfig& se
       exposed.emplace_back(prefix + key, address);
     }
   }
+  if (config.auth && !config.tls) {
+    if (!exposed.empty()) {
+      return FieldError("auth", absl::StrCat("bearer tokens would cross the network in clear "
+                                             "text to ", exposed.front().first, " ",
+                                             exposed.front().second->ToString(),
+                                             ": set \"tls\" too"));
+    }
+    if (!IsLocalCredentialsAddress(server.grpc.host)) {
+      return FieldError(prefix + "grpc",
+                        absl::StrCat("bearer tokens without \"tls\" are checked on 127.0.0.1 "
+                                     "and [::1] only (gRPC's local credentials), not on ",
+                                     server.grpc.ToString(), ": set \"tls\" too"));
+    }
+  }
   if (exposed.empty()) return absl::OkStatus();
   const auto& [field, address] = exposed.front();
-  if (config.auth && !config.tls) {
-    return FieldError("auth", absl::StrCat("bearer tokens would cross the network in clear "
-                                           "text to ", field, " ", address->ToString(),
-                                           ": set \"tls\" too"));
-  }
   if (config.insecure || (config.tls && config.auth)) return absl::OkStatus();
   const char* missing = config.tls ? "\"auth\"" : config.auth ? "\"tls\"" : "\"tls\" and \"auth\"";
   return FieldError(field, absl::StrCat(address->ToString(), " is not a loopback address, so ",

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "api/token_auth.h"
+#include "store/record.h"
 
 namespace herd {
 
@@ -83,7 +84,7 @@ struct HerdConfig {
   std::optional<TlsConfig> tls;             // SPEC section 8; absent: plaintext
   std::optional<TokenAuth::Options> auth;   // absent: the API answers anyone
   bool insecure = false;                    // lifts protected mode
-  int64_t max_future_s = 86'400;            // how far ahead a client time may be
+  int64_t max_future_s = kDefaultMaxFutureSeconds;  // how far ahead a client time may be
 
   const ServerConfig* Find(std::string_view name) const;
   // The names linked to `name`, in config order.

@@ -6,6 +6,8 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 #include <grpcpp/security/server_credentials.h>
 
 #include "absl/strings/str_cat.h"
@@ -37,6 +39,18 @@ absl::StatusOr<std::unique_ptr<PlacesProvider>> MakePlacesProvider(
   settings.max_queued = places.max_queued;
   return CreatePlacesProvider(settings, std::getenv(places.api_key_env.c_str()), log);
 }
+
+// Leaves gRPC server reflection out of one server (the health port must
+// describe nothing).
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    std::erase_if(*plugins, [](const std::unique_ptr<grpc::ServerBuilderPlugin>& plugin) {
+      return plugin->name() == "proto_server_reflection";
+    });
+  }
+};
 
 absl::StatusOr<tcp::endpoint> Resolve(asio::io_context& io, const HostPort& address,
                                       std::string_view field) {
@@ -112,8 +126,11 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
     EdgeTlsFront::Options tls;
     tls.certificate_pem = server->tls_->cert_pem;
     tls.private_key_pem = server->tls_->key_pem;
+    std::vector<asio::io_context*> tls_workers;
+    for (auto& worker : server->workers_) tls_workers.push_back(worker.get());
     server->edge_tls_ = std::make_unique<EdgeTlsFront>(server->io_, std::move(tls),
-                                                       server->edge_.get(), server->log_);
+                                                       server->edge_.get(), server->log_,
+                                                       std::move(tls_workers));
   }
   Peering::Options peering;
   peering.self_name = name;
@@ -204,17 +221,21 @@ absl::Status HerdServer::StartGrpc() {
   return absl::OkStatus();
 }
 
+std::shared_ptr<grpc::ServerCredentials> HerdServer::TlsCredentials(
+    grpc_ssl_client_certificate_request_type client_certificates) const {
+  grpc::SslServerCredentialsOptions ssl(client_certificates);
+  ssl.pem_root_certs = tls_->ca_pem;
+  ssl.pem_key_cert_pairs.push_back({tls_->key_pem, tls_->cert_pem});
+  return grpc::SslServerCredentials(ssl);
+}
+
 std::shared_ptr<grpc::ServerCredentials> HerdServer::PublicCredentials() const {
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (tls_) {
     // The public services need no client certificate; a neighbour dialling
     // this port presents one, and it must then be valid under the CA.
-    grpc::SslServerCredentialsOptions ssl(
-        self_.peer ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                   : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-    ssl.pem_root_certs = tls_->ca_pem;
-    ssl.pem_key_cert_pairs.push_back({tls_->key_pem, tls_->cert_pem});
-    credentials = grpc::SslServerCredentials(ssl);
+    credentials = TlsCredentials(self_.peer ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                            : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   } else if (token_auth_ != nullptr) {
     // Tokens need credentials that run an auth processor; without TLS that
     // is allowed on loopback only (protected mode), which these enforce.
@@ -228,11 +249,7 @@ std::shared_ptr<grpc::ServerCredentials> HerdServer::PublicCredentials() const {
 
 std::shared_ptr<grpc::ServerCredentials> HerdServer::PeerPortCredentials() const {
   if (!tls_) return grpc::InsecureServerCredentials();
-  grpc::SslServerCredentialsOptions ssl(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  ssl.pem_root_certs = tls_->ca_pem;
-  ssl.pem_key_cert_pairs.push_back({tls_->key_pem, tls_->cert_pem});
-  return grpc::SslServerCredentials(ssl);
+  return TlsCredentials(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
 }
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> HerdServer::StartGrpcServer(
@@ -242,6 +259,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> HerdServer::StartGrpcServer(
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(address.ToString(), std::move(credentials), &bound_port);
+  if (field == "health") builder.SetOption(std::make_unique<WithoutReflection>());
   // Without this, gRPC sets SO_REUSEPORT and a second server on the same port
   // would start silently instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -282,7 +300,8 @@ void HerdServer::StopServing() {
   // Watch streams end at once instead of holding up the server's Shutdown.
   if (locations_ != nullptr) locations_->Shutdown();
   if (health_probe_ != nullptr) health_probe_->set_serving(false);
-  for (std::unique_ptr<grpc::Server>* server : {&health_server_, &peer_server_, &grpc_server_}) {
+  // The health port last: probes see NOT_SERVING while the others stop.
+  for (std::unique_ptr<grpc::Server>* server : {&peer_server_, &grpc_server_, &health_server_}) {
     if (*server == nullptr) continue;
     if (auto* health = (*server)->GetHealthCheckService()) health->Shutdown();
     (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));

@@ -77,6 +77,9 @@ class HerdServer {
   // Credentials of the grpc port (public services, and Peer unless it has a
   // port of its own) and of the peer port.
   std::shared_ptr<grpc::ServerCredentials> PublicCredentials() const;
+  // TLS with this server's certificate; REQUIRES: tls_.
+  std::shared_ptr<grpc::ServerCredentials> TlsCredentials(
+      grpc_ssl_client_certificate_request_type client_certificates) const;
   std::shared_ptr<grpc::ServerCredentials> PeerPortCredentials() const;
   void StopServing();
 

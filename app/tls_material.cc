@@ -10,6 +10,8 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
@@ -70,12 +72,44 @@ absl::StatusOr<std::unique_ptr<X509, X509Free>> ParseCertificate(const char* fie
   return cert;
 }
 
-absl::Status CheckSignedBy(X509* cert, X509* ca, const std::string& cert_path,
-                           const std::string& ca_path) {
+// Every certificate in `pem` (a CA bundle, or a certificate and its chain).
+std::vector<std::unique_ptr<X509, X509Free>> AllCertificates(const std::string& pem) {
+  std::vector<std::unique_ptr<X509, X509Free>> out;
+  auto bio = MemoryBio(pem);
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    out.emplace_back(cert);
+  }
+  ERR_clear_error();  // the end of the text
+  return out;
+}
+
+struct StackFree {
+  void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }
+};
+
+// Verifies `cert` (with the intermediates after it in its file) under every
+// CA of the bundle, for both ways a server uses it: as a TLS server to its
+// clients and as a TLS client to its neighbours.
+absl::Status CheckSignedBy(X509* cert, const std::string& cert_pem, const std::string& ca_pem,
+                           const std::string& cert_path, const std::string& ca_path) {
   std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
+  for (const auto& ca : AllCertificates(ca_pem)) X509_STORE_add_cert(store.get(), ca.get());
+  const auto chain_certificates = AllCertificates(cert_pem);
+  std::unique_ptr<STACK_OF(X509), StackFree> chain(sk_X509_new_null());
+  for (size_t i = 1; i < chain_certificates.size(); ++i) {
+    sk_X509_push(chain.get(), chain_certificates[i].get());
+  }
+  for (const auto& [purpose, use] : {std::pair{X509_PURPOSE_SSL_SERVER, "a TLS server"},
+                                     std::pair{X509_PURPOSE_SSL_CLIENT, "a TLS client"}}) {
+    if (X509_check_purpose(cert, purpose, 0) != 1) {
+      ERR_clear_error();
+      return FileError("cert_file", cert_path,
+                       absl::StrCat("may not serve as ", use, " (extendedKeyUsage needs "
+                                    "serverAuth and clientAuth)"));
+    }
+  }
   std::unique_ptr<X509_STORE_CTX, StoreContextFree> context(X509_STORE_CTX_new());
-  X509_STORE_add_cert(store.get(), ca);
-  X509_STORE_CTX_init(context.get(), store.get(), cert, nullptr);
+  X509_STORE_CTX_init(context.get(), store.get(), cert, chain.get());
   if (X509_verify_cert(context.get()) != 1) {
     const int error = X509_STORE_CTX_get_error(context.get());
     ERR_clear_error();
@@ -115,11 +149,14 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(const TlsConfig& tls, const std::str
     return FileError("key_file", key_path,
                      absl::StrCat("is not the key of the certificate ", cert_path));
   }
-  if (absl::Status s = CheckSignedBy(cert->get(), ca->get(), cert_path, ca_path); !s.ok()) {
+  if (absl::Status s = CheckSignedBy(cert->get(), out.cert_pem, out.ca_pem, cert_path, ca_path);
+      !s.ok()) {
     return s;
   }
+  // Exactly as peers check it: a DNS name, no wildcard, no common name.
   if (X509_check_host(cert->get(), name.data(), name.size(),
-                      X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, nullptr) != 1) {
+                      X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_WILDCARDS,
+                      nullptr) != 1) {
     ERR_clear_error();
     return FileError("cert_file", cert_path,
                      absl::StrCat("has no DNS name \"", name,

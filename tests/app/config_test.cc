@@ -55,7 +55,10 @@ TEST(ConfigTest, ErrorsNameTheField) {
             "links[0]: links \"Riley\" to itself");
   EXPECT_EQ(ErrorOf(Config(R"([{"name": "A", "edge": "127.0.0.1:1", "grpc": "127.0.0.1:2"},
                                {"name": "A", "edge": "127.0.0.1:3", "grpc": "127.0.0.1:4"}])")),
-            "servers[1].name: duplicate server name \"A\"");
+            "servers[1].name: duplicate server name \"A\" (names are compared ignoring case)");
+  EXPECT_EQ(ErrorOf(Config(R"([{"name": "Riley", "edge": "127.0.0.1:1", "grpc": "127.0.0.1:2"},
+                               {"name": "riley", "edge": "127.0.0.1:3", "grpc": "127.0.0.1:4"}])")),
+            "servers[1].name: duplicate server name \"riley\" (names are compared ignoring case)");
   EXPECT_EQ(ErrorOf(Config(R"([{"name": "A", "edge": "127.0.0.1:1", "grpc": "127.0.0.1:2"},
                                {"name": "B", "edge": "127.0.0.1:2", "grpc": "127.0.0.1:4"}])")),
             "servers[1].edge: duplicate port 2");
@@ -127,6 +130,10 @@ TEST(ConfigTest, TrustErrorsNameTheField) {
   EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "auth": {"tokens": [)" + kToken + ", " + kToken +
                                            "]}")),
             "auth.tokens[1].name: duplicate token name \"dispatch\"");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]",
+                           R"(, "auth": {"tokens": [)" + kToken + R"(, {"name": "other", "sha256": ")" +
+                               std::string(64, 'A') + R"(", "roles": ["admin"]}]})")),
+            "auth.tokens[1].sha256: the same token as another entry");
   EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "insecure": "yes")")),
             "insecure: expected true or false");
   EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "max_future_s": 0)")),
@@ -172,6 +179,14 @@ TEST(ProtectedModeTest, AnyOtherAddressNeedsTlsAndAuth) {
   EXPECT_EQ(ProtectedModeOf("0.0.0.0:2", auth + R"(, "insecure": true)").message(),
             "auth: bearer tokens would cross the network in clear text to servers[0].grpc "
             "0.0.0.0:2: set \"tls\" too");
+  // Without TLS, tokens are checked by gRPC's local credentials, which take
+  // 127.0.0.1 and ::1 alone.
+  EXPECT_EQ(ProtectedModeOf("127.0.0.7:2", auth).message(),
+            "servers[0].grpc: bearer tokens without \"tls\" are checked on 127.0.0.1 and [::1] "
+            "only (gRPC's local credentials), not on 127.0.0.7:2: set \"tls\" too");
+  EXPECT_TRUE(ProtectedModeOf("127.0.0.1:2", auth).ok());
+  EXPECT_TRUE(ProtectedModeOf("[::1]:2", auth).ok());
+  EXPECT_TRUE(ProtectedModeOf("127.0.0.7:2", tls + auth).ok());
   // A name that does not resolve is not known to be loopback.
   EXPECT_FALSE(ProtectedModeOf("no-such-host.invalid:2").ok());
 }
