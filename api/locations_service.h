@@ -14,6 +14,7 @@
 #include "herd/v1/locations.grpc.pb.h"
 #include "places/places_provider.h"
 #include "store/location_index.h"
+#include "store/record.h"
 #include "store/store.h"
 
 namespace herd {
@@ -35,7 +36,8 @@ class LocationsService final : public v1::Locations::CallbackService {
   struct Options {
     std::string server_name;  // the origin of Reports
     Clock clock;              // their receive time
-    int64_t max_future_s = 86'400;  // a Report's client time at most this far ahead
+    // A Report's client time may be at most this far ahead.
+    int64_t max_future_s = kDefaultMaxFutureSeconds;
     int default_page_size = 100;
     int max_page_size = 1000;
     int default_within_limit = 100;

@@ -42,7 +42,7 @@ class EdgeServer {
     std::chrono::milliseconds idle_timeout = std::chrono::minutes(5);
     // An IAMAT whose client time is further ahead of the server's clock is
     // invalid (it would freeze its client: nothing honest is newer).
-    int64_t max_future_s = 86'400;
+    int64_t max_future_s = kDefaultMaxFutureSeconds;
   };
 
   EdgeServer(asio::io_context& io, Options options, Store* store,

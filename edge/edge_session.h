@@ -26,7 +26,7 @@ struct EdgeContext {
   std::string server_name;
   size_t max_line_bytes = 0;
   std::chrono::milliseconds idle_timeout{0};
-  int64_t max_future_s = 86'400;
+  int64_t max_future_s = kDefaultMaxFutureSeconds;
   Store* store = nullptr;
   PlacesProvider* places = nullptr;
   std::shared_ptr<ServerLog> log;

@@ -11,6 +11,13 @@
 #include "peer/record_codec.h"
 
 namespace herd {
+namespace {
+
+// How far the herd's clocks may disagree before a neighbour's record looks
+// forged (see FloodReceiver::TooFarAhead).
+constexpr int64_t kClockSlackSeconds = 60;
+
+}  // namespace
 
 // One inbound Flood stream (a gRPC server reactor): PeerHello, then batches
 // to apply; answers PeerWelcome, then acknowledgements, one write in flight
@@ -50,25 +57,27 @@ class PeerService::FloodReceiver
       return false;
     }
     const v1::PeerHello& hello = request_.hello();
+    // The name is the caller's until checked: shown escaped and cut short.
+    const std::string name =
+        absl::CHexEscape(AsAbsl(std::string_view(hello.name()).substr(0, 64)));
+    // The certificate first, so that a caller without one learns nothing,
+    // not even which names are neighbours.
+    if (service_->require_certificates_ && !service_->CallerIs(context_, hello.name())) {
+      service_->log_->Warn("peer: refused a stream claiming to be \"{}\": its certificate "
+                           "does not name it (peer {})",
+                           name, context_->peer());
+      FinishWhenIdle(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                  "a Flood stream needs a client certificate from the herd's "
+                                  "CA that names \"" + name + "\""));
+      return false;
+    }
     auto it = service_->counters_.find(hello.name());
     if (it == service_->counters_.end()) {
-      // The name is the caller's: shown escaped and cut short.
-      const std::string name = absl::CHexEscape(AsAbsl(
-          std::string_view(hello.name()).substr(0, 64)));
       service_->log_->Warn("peer: refused a stream from \"{}\": not a neighbour of {}", name,
                            service_->self_name_);
       FinishWhenIdle(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                   "\"" + name + "\" is not a neighbour of " +
                                       service_->self_name_));
-      return false;
-    }
-    if (service_->require_certificates_ && !service_->CallerIs(context_, hello.name())) {
-      service_->log_->Warn("peer: refused a stream claiming to be {}: its certificate does "
-                           "not name it (peer {})",
-                           hello.name(), context_->peer());
-      FinishWhenIdle(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                                  "a Flood stream needs a client certificate from the herd's "
-                                  "CA that names \"" + hello.name() + "\""));
       return false;
     }
     sender_ = hello.name();
@@ -99,7 +108,7 @@ class PeerService::FloodReceiver
         ++rejected;
         continue;
       }
-      if (IsTooFarAhead(now, record->client_time, service_->max_future_s_)) {
+      if (TooFarAhead(*record, now)) {
         ++too_far_ahead;
         continue;
       }
@@ -123,6 +132,16 @@ class PeerService::FloodReceiver
     v1::FloodResponse ack;
     ToProto(*cursor, ack.mutable_ack()->mutable_cursor());
     Send(std::move(ack));
+  }
+
+  // A record from a neighbour is refused if its origin broke max_future_s
+  // (by its own clock, as its time difference shows: every server agrees,
+  // so none keeps bytes the others dropped), or if it is further ahead of
+  // this server's clock than max_future_s plus kClockSlackSeconds (a forged
+  // time difference; the slack absorbs the herd's clock differences).
+  bool TooFarAhead(const Record& record, int64_t now) const {
+    return OriginSawTooFarAhead(record.skew, service_->max_future_s_) ||
+           IsTooFarAhead(now, record.client_time, service_->max_future_s_ + kClockSlackSeconds);
   }
 
   // Writes `response` now, or after the write in flight (replacing any

@@ -15,6 +15,7 @@
 #include "common/server_log.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "peer/resume_book.h"
+#include "store/record.h"
 #include "store/store.h"
 
 namespace herd {
@@ -44,7 +45,7 @@ class PeerService final : public v1::Peer::CallbackService {
     std::vector<std::string> neighbours;
     bool require_certificates = false;
     Clock clock = RealTimeNanos;
-    int64_t max_future_s = 86'400;
+    int64_t max_future_s = kDefaultMaxFutureSeconds;
     // Called (on a gRPC thread, must not block) when a neighbour's stream
     // is accepted: it is up, so this server's link to it may redial now.
     std::function<void(const std::string& neighbour)> on_accepted;

@@ -16,6 +16,7 @@
 #include "peer/link_context.h"
 #include "peer/peer_link.h"
 #include "peer/peer_service.h"
+#include "store/record.h"
 #include "store/store.h"
 
 namespace herd {
@@ -49,7 +50,7 @@ class Peering {
     // Records from neighbours whose client time is more than max_future_s
     // ahead of `clock` are dropped (and counted).
     Clock clock = RealTimeNanos;
-    int64_t max_future_s = 86'400;
+    int64_t max_future_s = kDefaultMaxFutureSeconds;
   };
 
   Peering(Options options, Store* store, ServerLog* log, asio::any_io_executor executor);

@@ -14,13 +14,19 @@
 # DIR is reused, so adding a server later keeps the others' certificates
 # valid; server certificates are made anew each time. Keep ca.key offline.
 set -euo pipefail
+trap 'echo "certs.sh: failed at line $LINENO (openssl said nothing: run with bash -x)" >&2' ERR
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${1:?usage: scripts/certs.sh DIR [CONFIG | NAME[=HOST,...]...]}"
 shift
 CONFIG="$ROOT/config/herd.json"
 SPECS=()
-if [ $# -eq 1 ] && [ -f "$1" ]; then CONFIG="$1"; elif [ $# -gt 0 ]; then SPECS=("$@"); fi
+if [ $# -eq 1 ] && { [ -f "$1" ] || [[ "$1" == */* || "$1" == *.json ]]; }; then
+  [ -f "$1" ] || { echo "certs.sh: no config file $1" >&2; exit 2; }
+  CONFIG="$1"
+elif [ $# -gt 0 ]; then
+  SPECS=("$@")
+fi
 DAYS="${HERD_CERT_DAYS:-825}"
 
 command -v openssl >/dev/null || { echo "certs.sh: openssl is not installed" >&2; exit 2; }

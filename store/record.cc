@@ -211,6 +211,11 @@ bool IsTooFarAhead(int64_t receive_time_ns, std::string_view client_time,
   return ahead > static_cast<__int128>(max_ahead_s) * kNanosPerSecond;
 }
 
+bool OriginSawTooFarAhead(std::string_view skew, int64_t max_ahead_s) {
+  const std::string bound = absl::StrCat("-", max_ahead_s, ".000000000");
+  return CompareSkew(skew, bound) < 0;
+}
+
 SkewText FormatSkewText(int64_t receive_time_ns, std::string_view client_time) {
   const ClientInstant client = SplitClientTime(client_time);
   const uint64_t client_seconds = client.seconds;

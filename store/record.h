@@ -128,6 +128,16 @@ std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time);
 bool IsTooFarAhead(int64_t receive_time_ns, std::string_view client_time,
                    int64_t max_ahead_s);
 
+// The default of max_future_s: one day.
+inline constexpr int64_t kDefaultMaxFutureSeconds = 86'400;
+
+// True if the origin that stamped a record with time difference `skew`
+// received it more than `max_ahead_s` seconds before its client time: it
+// broke the rule above at its origin. Decided by the record alone, so every
+// server decides alike.
+// REQUIRES: IsWellFormedSkew(skew).
+bool OriginSawTooFarAhead(std::string_view skew, int64_t max_ahead_s);
+
 // The same text in a fixed buffer (hot paths: no allocation).
 struct SkewText {
   char data[32];  // a sign, up to 20 digits, '.', nine digits

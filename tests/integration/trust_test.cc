@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "herd/v1/locations.grpc.pb.h"
 #include "tests/integration/herd_process.h"
@@ -636,6 +637,19 @@ TEST(HealthPortTest, PlaintextHealthAloneBesideTls) {
                 ->Status(Context(kAdminToken).get(), v1::StatusRequest(), &status)
                 .error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
+  // Not even reflection: the port describes nothing.
+  {
+    using grpc::reflection::v1alpha::ServerReflection;
+    auto context = Context();
+    auto stream = ServerReflection::NewStub(channel)->ServerReflectionInfo(context.get());
+    grpc::reflection::v1alpha::ServerReflectionRequest list;
+    list.set_list_services("*");
+    stream->Write(list);
+    stream->WritesDone();
+    grpc::reflection::v1alpha::ServerReflectionResponse answer;
+    EXPECT_FALSE(stream->Read(&answer));
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  }
   v1::GetRequest get;
   get.set_client_id("kiwi.cs.ucla.edu");
   v1::Location location;
@@ -668,6 +682,16 @@ class TlsLineClient {
   }
 
   bool connected() const { return connected_; }
+
+  // Sends `text`, ends the TLS session (close_notify) and reads to the end.
+  std::string SendAndClose(const std::string& text) {
+    SSL_write(ssl_, text.data(), static_cast<int>(text.size()));
+    SSL_shutdown(ssl_);
+    std::string out;
+    char buffer[4096];
+    for (int n; (n = SSL_read(ssl_, buffer, sizeof buffer)) > 0;) out.append(buffer, n);
+    return out;
+  }
 
   // Sends `text` and reads until the reply ends with `end` (or EOF).
   std::string Exchange(const std::string& text, const std::string& end = "\n") {
@@ -719,6 +743,16 @@ TEST(EdgeTlsTest, TheSameProtocolOverTls) {
   ASSERT_TRUE(again.connected());
   EXPECT_EQ(again.Exchange("WHATSAT kiwi.cs.ucla.edu 10 1\n", "}\n\n").substr(0, 9),
             "AT Riley ");
+  // A last line without '\n' before the client ends its session is a
+  // command, as on the plain port, and every answer arrives before the end.
+  TlsLineClient closing(tls_port, certs + "/ca.pem");
+  ASSERT_TRUE(closing.connected());
+  const std::string last = closing.SendAndClose(
+      "IAMAT Clark +12-118\nIAMAT last.line +34.068930-118.445127 1621464827.5");
+  EXPECT_EQ(last.substr(0, 22), "? IAMAT Clark +12-118\n") << last;
+  EXPECT_NE(last.find("AT Riley "), std::string::npos) << last;
+  EXPECT_NE(last.find(" last.line +34.068930-118.445127 1621464827.5\n"), std::string::npos)
+      << last;
 }
 
 // --- Protected mode --------------------------------------------------------
@@ -798,9 +832,14 @@ TEST(FutureTimeTest, RefusedOnTheEdgeOnReportAndFromPeers) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message().rfind("client_time: ", 0), 0u) << status.error_message();
 
-  FakeFloodResult flood = FakeFlood(channel, "Jaquez", 1,
-                                    BatchOf({ForgedRecord("from.the.future", "Jaquez", Now(7200)),
-                                             ForgedRecord("from.now", "Jaquez", Now())}));
+  // One record far ahead of Riley's clock (its time difference forged), one
+  // whose own origin saw it too far ahead, one fine.
+  v1::Record origin_broke_the_rule = ForgedRecord("origin.saw.it.ahead", "Jaquez", Now(100));
+  origin_broke_the_rule.set_skew("-5000.000000000");
+  FakeFloodResult flood = FakeFlood(
+      channel, "Jaquez", 1,
+      BatchOf({ForgedRecord("from.the.future", "Jaquez", Now(7200)), origin_broke_the_rule,
+               ForgedRecord("from.now", "Jaquez", Now())}));
   EXPECT_TRUE(flood.acknowledged);
   EXPECT_EQ(FirstLine(Exchange(herd.edge_port("Riley"), "WHATSAT from.the.future 10 1\n")),
             "? WHATSAT from.the.future 10 1");
@@ -811,8 +850,10 @@ TEST(FutureTimeTest, RefusedOnTheEdgeOnReportAndFromPeers) {
   ASSERT_TRUE(
       v1::Admin::NewStub(channel)->Status(Context().get(), v1::StatusRequest(), &admin).ok());
   ASSERT_EQ(admin.links_size(), 1);
-  EXPECT_EQ(admin.links(0).records_received(), 2u);
-  EXPECT_EQ(admin.links(0).records_dropped(), 1u);
+  EXPECT_EQ(FirstLine(Exchange(herd.edge_port("Riley"), "WHATSAT origin.saw.it.ahead 10 1\n")),
+            "? WHATSAT origin.saw.it.ahead 10 1");
+  EXPECT_EQ(admin.links(0).records_received(), 3u);
+  EXPECT_EQ(admin.links(0).records_dropped(), 2u);
   EXPECT_EQ(admin.links(0).records_accepted(), 1u);
 }
 

@@ -74,6 +74,14 @@ TEST(IsTooFarAheadTest, ComparesToTheNanosecond) {
   EXPECT_FALSE(IsTooFarAhead(kNow, "9000000000000000000", INT64_MAX));
 }
 
+TEST(OriginSawTooFarAheadTest, ReadsTheTimeDifference) {
+  EXPECT_FALSE(OriginSawTooFarAhead("+0.263873386", 86400));
+  EXPECT_FALSE(OriginSawTooFarAhead("-86400.000000000", 86400));
+  EXPECT_TRUE(OriginSawTooFarAhead("-86400.000000001", 86400));
+  EXPECT_TRUE(OriginSawTooFarAhead("-5000.000000000", 3600));
+  EXPECT_FALSE(OriginSawTooFarAhead("+5000.000000000", 3600));
+}
+
 TEST(SupersedesTest, ResendToTheSameServerChangesNothing) {
   const Record first = At("5", "Riley", "+34.0-118.0", "+0.250000000");
   const Record resend = At("5", "Riley", "+34.0-118.0", "+3.000000000");
