@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <random>
+#include <thread>
 #include <utility>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -51,6 +52,28 @@ class WithoutReflection final : public grpc::ServerBuilderOption {
     });
   }
 };
+
+// A restarted server often starts while the process it replaces still lets
+// go of its ports (gRPC's shutdown takes a moment): an address in use is
+// tried again for kBusyAddressWait before it is an error.
+constexpr auto kBusyAddressWait = std::chrono::seconds(2);
+constexpr auto kBusyAddressPoll = std::chrono::milliseconds(50);
+
+// Runs `start` until it succeeds, fails otherwise than UNAVAILABLE (the
+// status of a busy address), or kBusyAddressWait has passed. Blocks: only
+// for Start(), before the server serves.
+template <typename Start>
+absl::Status RetryWhileBusy(Start start) {
+  const auto deadline = std::chrono::steady_clock::now() + kBusyAddressWait;
+  for (;;) {
+    absl::Status status = start();
+    if (status.ok() || !absl::IsUnavailable(status) ||
+        std::chrono::steady_clock::now() >= deadline) {
+      return status;
+    }
+    std::this_thread::sleep_for(kBusyAddressPoll);
+  }
+}
 
 absl::StatusOr<tcp::endpoint> Resolve(asio::io_context& io, const HostPort& address,
                                       std::string_view field) {
@@ -163,16 +186,18 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
 absl::Status HerdServer::Start() {
   absl::StatusOr<tcp::endpoint> edge = Resolve(io_, self_.edge, "edge");
   if (!edge.ok()) return edge.status();
-  if (absl::Status s = edge_->Start(*edge); !s.ok()) return s;
+  if (absl::Status s = RetryWhileBusy([&] { return edge_->Start(*edge); }); !s.ok()) return s;
   log_->Info("{} serving text clients on {}", self_.name, self_.edge.ToString());
   if (edge_tls_ != nullptr) {
     absl::StatusOr<tcp::endpoint> address = Resolve(io_, *self_.edge_tls, "edge_tls");
     if (!address.ok()) return address.status();
-    if (absl::Status s = edge_tls_->Start(*address); !s.ok()) return s;
+    if (absl::Status s = RetryWhileBusy([&] { return edge_tls_->Start(*address); }); !s.ok()) {
+      return s;
+    }
     log_->Info("{} serving text clients over TLS on {}", self_.name,
                self_.edge_tls->ToString());
   }
-  if (absl::Status s = StartGrpc(); !s.ok()) return s;
+  if (absl::Status s = RetryWhileBusy([&] { return StartGrpc(); }); !s.ok()) return s;
   peering_->Start();
   signals_.add(SIGINT);
   signals_.add(SIGTERM);
@@ -196,16 +221,19 @@ absl::Status HerdServer::StartGrpc() {
   std::vector<NamedService> services = {{v1::Admin::service_full_name(), admin_.get()},
                                         {v1::Locations::service_full_name(), locations_.get()}};
   if (!self_.peer) services.push_back(peer);
-  absl::StatusOr<std::unique_ptr<grpc::Server>> server =
-      StartGrpcServer(self_.grpc, "grpc", PublicCredentials(), services);
-  if (!server.ok()) return server.status();
-  grpc_server_ = *std::move(server);
-  if (self_.peer) {
+  // Called again while an address is busy: what started stays started.
+  absl::StatusOr<std::unique_ptr<grpc::Server>> server;
+  if (grpc_server_ == nullptr) {
+    server = StartGrpcServer(self_.grpc, "grpc", PublicCredentials(), services);
+    if (!server.ok()) return server.status();
+    grpc_server_ = *std::move(server);
+  }
+  if (self_.peer && peer_server_ == nullptr) {
     server = StartGrpcServer(*self_.peer, "peer", PeerPortCredentials(), {peer});
     if (!server.ok()) return server.status();
     peer_server_ = *std::move(server);
   }
-  if (self_.health) {
+  if (self_.health && health_server_ == nullptr) {
     health_probe_ = std::make_unique<HealthProbeService>(std::set<std::string>{
         v1::Admin::service_full_name(), v1::Locations::service_full_name(),
         v1::Peer::service_full_name()});
@@ -296,7 +324,6 @@ v1::StatusResponse HerdServer::Status() const {
 }
 
 void HerdServer::StopServing() {
-  if (peering_ != nullptr) peering_->Shutdown();
   // Watch streams end at once instead of holding up the server's Shutdown.
   if (locations_ != nullptr) locations_->Shutdown();
   if (health_probe_ != nullptr) health_probe_->set_serving(false);
@@ -304,9 +331,13 @@ void HerdServer::StopServing() {
   for (std::unique_ptr<grpc::Server>* server : {&peer_server_, &grpc_server_, &health_server_}) {
     if (*server == nullptr) continue;
     if (auto* health = (*server)->GetHealthCheckService()) health->Shutdown();
-    (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    // Listeners close at once; calls still open (neighbours' Flood streams
+    // never end by themselves) are cancelled after a moment.
+    (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
     server->reset();
   }
+  // Outbound streams after the listeners: cancelling them may take a while.
+  if (peering_ != nullptr) peering_->Shutdown();
 }
 
 void HerdServer::Run() {
@@ -318,6 +349,9 @@ void HerdServer::Run() {
     });
   }
   io_.run();
+  // The ports first, so that a server started next finds them free.
+  edge_->CloseListener();
+  if (edge_tls_ != nullptr) edge_tls_->CloseListener();
   for (auto& worker : workers_) worker->stop();
   for (std::thread& thread : threads) thread.join();
   StopServing();

@@ -34,6 +34,8 @@ absl::Status EdgeServer::Start(const tcp::endpoint& endpoint) {
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);  // so that Start() may be tried again
     return absl::UnavailableError(absl::StrCat(
         "edge ", endpoint.address().to_string(), ":", endpoint.port(), ": ", ec.message()));
   }
@@ -45,6 +47,11 @@ absl::Status EdgeServer::Start(const tcp::endpoint& endpoint) {
 tcp::endpoint EdgeServer::local_endpoint() const {
   boost::system::error_code ec;
   return acceptor_.local_endpoint(ec);
+}
+
+void EdgeServer::CloseListener() {
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
 }
 
 void EdgeServer::Stop() {

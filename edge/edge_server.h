@@ -60,6 +60,12 @@ class EdgeServer {
   // Stops accepting. Open connections end when the io_context stops.
   void Stop();
 
+  // Closes the listening socket at once, so that the port is free for a
+  // server started next. REQUIRES: the io_context passed at construction
+  // is not running (Stop() posts, and a stopped io_context may never run
+  // what was posted).
+  void CloseListener();
+
   size_t active_connections() const { return context_->active_connections.load(); }
 
   // Serves a connection accepted elsewhere (the TLS front's plaintext end of

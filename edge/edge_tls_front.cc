@@ -159,6 +159,8 @@ absl::Status EdgeTlsFront::Start(const tcp::endpoint& endpoint) {
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);  // so that Start() may be tried again
     return absl::UnavailableError(absl::StrCat("edge_tls ", endpoint.address().to_string(),
                                                ":", endpoint.port(), ": ", ec.message()));
   }
@@ -169,6 +171,11 @@ absl::Status EdgeTlsFront::Start(const tcp::endpoint& endpoint) {
 tcp::endpoint EdgeTlsFront::local_endpoint() const {
   boost::system::error_code ec;
   return acceptor_.local_endpoint(ec);
+}
+
+void EdgeTlsFront::CloseListener() {
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
 }
 
 void EdgeTlsFront::Stop() {

@@ -136,6 +136,26 @@ void HerdProcesses::Signal(const std::string& name, int signal) {
   if (it != pids_.end()) kill(it->second, signal);
 }
 
+bool HerdProcesses::RestartAfter(const std::string& name, int signal,
+                                 std::chrono::milliseconds pause) {
+  const pid_t old = pids_.at(name);
+  kill(old, signal);
+  std::this_thread::sleep_for(pause);  // the scenario's own timing, not a wait for a state
+  pids_[name] = Spawn({"serve", name, "--config", config_path_}, -1, dir_);
+  const uint16_t port = edge_ports_.at(name);
+  const bool up = WaitFor([&] { return !Exited(name) && Accepting(port); });
+  waitpid(old, nullptr, 0);
+  return up;
+}
+
+bool HerdProcesses::Exited(const std::string& name) {
+  auto it = pids_.find(name);
+  if (it == pids_.end()) return true;
+  if (waitpid(it->second, nullptr, WNOHANG) != it->second) return false;
+  pids_.erase(it);
+  return true;
+}
+
 void HerdProcesses::Stop(const std::string& name, int signal) {
   auto it = pids_.find(name);
   if (it == pids_.end()) return;

@@ -68,6 +68,13 @@ class HerdProcesses {
   void Stop(const std::string& name, int signal);
   // Sends `signal` (SIGSTOP, SIGCONT...) without waiting.
   void Signal(const std::string& name, int signal);
+  // The CS 131 graders' restart: sends `signal`, waits `pause` (not for
+  // the process to end), starts the server again, and waits until its
+  // edge accepts connections; false if it did not come up. The old process
+  // is reaped afterwards.
+  bool RestartAfter(const std::string& name, int signal, std::chrono::milliseconds pause);
+  // Whether the server's latest process has exited (reaping it if so).
+  bool Exited(const std::string& name);
 
   uint16_t edge_port(const std::string& name) const { return edge_ports_.at(name); }
   uint16_t grpc_port(const std::string& name) const { return grpc_ports_.at(name); }
