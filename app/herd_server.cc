@@ -1,5 +1,6 @@
 #include "app/herd_server.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <utility>
@@ -50,6 +51,21 @@ absl::StatusOr<tcp::endpoint> Resolve(asio::io_context& io, const HostPort& addr
   return results.begin()->endpoint();
 }
 
+void ApplyWatchLimits(const GrpcLimitsConfig& limits, LocationsService::Options* locations) {
+  locations->max_watchers = limits.max_watch_streams;
+  locations->max_watchers_per_caller = limits.max_watch_streams_per_caller;
+  locations->max_watch_client_ids = limits.max_watch_filter_ids;
+  locations->max_watch_filter_bytes = limits.max_watch_filter_bytes;
+}
+
+Store::Limits StoreLimitsOf(const StoreConfig& store, const Clock& clock) {
+  Store::Limits limits;
+  limits.max_clients = store.max_clients;
+  limits.client_ttl_ns = store.client_ttl_s * int64_t{1'000'000'000};
+  limits.now = clock;
+  return limits;
+}
+
 }  // namespace
 
 HerdServer::HerdServer(const HerdConfig& config, const ServerConfig& self, Clock clock)
@@ -81,12 +97,15 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
       MakePlacesProvider(config.places, server->log_.get());
   if (!places.ok()) return places.status();
   server->places_ = *std::move(places);
-  server->store_ = std::make_unique<Store>(RandomEpoch());
+  server->store_ =
+      std::make_unique<Store>(RandomEpoch(), StoreLimitsOf(config.store, server->clock_));
   EdgeServer::Options edge;
   edge.server_name = name;
   edge.max_line_bytes = config.edge.max_line_bytes;
-  edge.max_connections = config.edge.max_connections;
+  edge.max_connections = EdgeConnectionBudget(config.edge.max_connections, RaiseFileLimit());
   edge.idle_timeout = std::chrono::milliseconds(config.edge.idle_timeout_ms);
+  edge.line_timeout = std::chrono::milliseconds(config.edge.line_timeout_ms);
+  edge.max_connections_per_ip = config.edge.max_connections_per_ip;
   std::vector<asio::io_context*> workers;
   for (int i = 0; i < config.edge.threads; ++i) {
     server->workers_.push_back(std::make_unique<asio::io_context>(1));
@@ -106,6 +125,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   LocationsService::Options locations;
   locations.server_name = name;
   locations.clock = server->clock_;
+  ApplyWatchLimits(config.grpc_limits, &locations);
   server->locations_ = std::make_unique<LocationsService>(
       std::move(locations), server->store_.get(), server->places_.get(), server->log_.get());
   return server;
@@ -118,6 +138,7 @@ absl::Status HerdServer::Start() {
   log_->Info("{} serving text clients on {}", self_.name, self_.edge.ToString());
   if (absl::Status s = StartGrpc(); !s.ok()) return s;
   peering_->Start();
+  StartHousekeeping();
   signals_.add(SIGINT);
   signals_.add(SIGTERM);
   signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
@@ -144,6 +165,7 @@ absl::Status HerdServer::StartGrpc() {
   // would start silently instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   Peering::ConfigureServer(&builder);
+  ApplyResourceLimits(&builder, config_.grpc_limits);
   builder.RegisterService(peering_->service());
   builder.RegisterService(admin_.get());
   builder.RegisterService(locations_.get());
@@ -161,6 +183,36 @@ absl::Status HerdServer::StartGrpc() {
   return absl::OkStatus();
 }
 
+void HerdServer::StartHousekeeping() {
+  housekeeper_ = std::make_unique<Housekeeper>();
+  if (config_.store.client_ttl_s > 0) {
+    // A tenth of the TTL between sweeps, between 100 ms and 10 s.
+    const auto interval = std::clamp<std::chrono::milliseconds>(
+        std::chrono::seconds(config_.store.client_ttl_s) / 10, std::chrono::milliseconds(100),
+        std::chrono::seconds(10));
+    housekeeper_->Add(interval, [this] {
+      if (const size_t n = store_->ForgetExpired(); n > 0) {
+        log_->Info("store: forgot {} clients not heard of for {} s", n,
+                   config_.store.client_ttl_s);
+      }
+    });
+  }
+  housekeeper_->Add(std::chrono::seconds(10), [this, refused = uint64_t{0},
+                                               expired = uint64_t{0}]() mutable {
+    if (store_->refused_total() != refused || store_->expired_total() != expired) {
+      refused = store_->refused_total();
+      expired = store_->expired_total();
+      log_->Warn("store: {} new clients refused (store.max_clients {}), {} expired records "
+                 "dropped, since the start",
+                 refused, config_.store.max_clients, expired);
+    }
+  });
+  listener_probe_ = std::make_unique<GrpcListenerProbe>(
+      self_.grpc.ToString(), grpc::InsecureChannelCredentials(), grpc_server_.get(), log_.get());
+  housekeeper_->Add(std::chrono::seconds(2), [this] { listener_probe_->Run(); });
+  housekeeper_->Start();
+}
+
 v1::StatusResponse HerdServer::Status() const {
   v1::StatusResponse status;
   status.set_name(self_.name);
@@ -172,6 +224,7 @@ v1::StatusResponse HerdServer::Status() const {
 }
 
 void HerdServer::StopServing() {
+  if (housekeeper_ != nullptr) housekeeper_->Stop();
   if (peering_ != nullptr) peering_->Shutdown();
   // Watch streams end at once instead of holding up the server's Shutdown.
   if (locations_ != nullptr) locations_->Shutdown();

@@ -12,6 +12,8 @@
 #include "api/admin_service.h"
 #include "api/locations_service.h"
 #include "app/config.h"
+#include "app/grpc_limits.h"
+#include "app/housekeeper.h"
 #include "common/asio.h"
 #include "common/clock.h"
 #include "common/server_log.h"
@@ -58,6 +60,9 @@ class HerdServer {
  private:
   HerdServer(const HerdConfig& config, const ServerConfig& self, Clock clock);
   absl::Status StartGrpc();
+  // Starts the chores of the housekeeping thread: forgetting expired
+  // clients, counting refusals, probing the gRPC listener.
+  void StartHousekeeping();
   void StopServing();
 
   // Constant after construction.
@@ -79,6 +84,8 @@ class HerdServer {
   std::unique_ptr<LocationsService> locations_;
   std::unique_ptr<grpc::Server> grpc_server_;
   asio::signal_set signals_;
+  std::unique_ptr<GrpcListenerProbe> listener_probe_;
+  std::unique_ptr<Housekeeper> housekeeper_;  // stopped first in StopServing
 };
 
 }  // namespace herd
