@@ -335,7 +335,10 @@ grpc::ServerUnaryReactor* LocationsService::Within(grpc::CallbackServerContext* 
   for (const LocationIndex::Hit& hit : circle.hits) {
     std::optional<Record> record = store_->Get(hit.client_id);
     double latitude = 0, longitude = 0;
-    if (!record || !ParseLocation(record->location, &latitude, &longitude)) continue;
+    if (!record || !ParseLocation(record->location, &latitude, &longitude)) {
+      --total;  // forgotten (store.client_ttl_s) since the index read it
+      continue;
+    }
     // The store may already hold a newer position than the index read.
     const double distance =
         GreatCircleKm(request->latitude(), request->longitude(), latitude, longitude);

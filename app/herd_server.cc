@@ -102,7 +102,13 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   EdgeServer::Options edge;
   edge.server_name = name;
   edge.max_line_bytes = config.edge.max_line_bytes;
-  edge.max_connections = EdgeConnectionBudget(config.edge.max_connections, RaiseFileLimit());
+  const uint64_t file_limit = RaiseFileLimit();
+  edge.max_connections = EdgeConnectionBudget(config.edge.max_connections, file_limit);
+  if (edge.max_connections < config.edge.max_connections) {
+    server->log_->Warn("edge.max_connections lowered to {}: {} file descriptors, {} kept for "
+                       "gRPC, peers, the log and Places",
+                       edge.max_connections, file_limit, ReservedFileDescriptors(file_limit));
+  }
   edge.idle_timeout = std::chrono::milliseconds(config.edge.idle_timeout_ms);
   edge.line_timeout = std::chrono::milliseconds(config.edge.line_timeout_ms);
   edge.max_connections_per_ip = config.edge.max_connections_per_ip;
@@ -188,8 +194,8 @@ void HerdServer::StartHousekeeping() {
   if (config_.store.client_ttl_s > 0) {
     // A tenth of the TTL between sweeps, between 100 ms and 10 s.
     const auto interval = std::clamp<std::chrono::milliseconds>(
-        std::chrono::seconds(config_.store.client_ttl_s) / 10, std::chrono::milliseconds(100),
-        std::chrono::seconds(10));
+        std::chrono::milliseconds(config_.store.client_ttl_s * 100),
+        std::chrono::milliseconds(100), std::chrono::seconds(10));
     housekeeper_->Add(interval, [this] {
       if (const size_t n = store_->ForgetExpired(); n > 0) {
         log_->Info("store: forgot {} clients not heard of for {} s", n,

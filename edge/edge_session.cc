@@ -44,8 +44,8 @@ EdgeSession::EdgeSession(tcp::socket socket, std::shared_ptr<EdgeContext> contex
       id_(id),
       address_(std::move(address)),
       log_prefix_("c" + std::to_string(id) + " "),
-      framer_(context_->max_line_bytes),
-      watchdog_(socket_.get_executor()) {}
+      watchdog_(socket_.get_executor()),
+      framer_(context_->max_line_bytes) {}
 
 EdgeSession::~EdgeSession() {
   context_->log->Info("c{} closed", id_);
