@@ -198,6 +198,7 @@ TEST(HostileTest, FdExhaustionOnTheGrpcPortIsReportedAsNotServing) {
   const bool accepts_again = WaitFor([&] { return Accepting(herd.grpc_port("Riley")); }, seconds(1));
   // Either gRPC accepts again, or health says it does not: never a server
   // that looks healthy and is not.
+  std::string outcome = "gRPC accepts no more and health says SERVING";
   const bool reported = WaitFor(
       [&] {
         grpc::ChannelArguments args;
@@ -209,13 +210,18 @@ TEST(HostileTest, FdExhaustionOnTheGrpcPortIsReportedAsNotServing) {
         context.set_deadline(std::chrono::system_clock::now() + milliseconds(500));
         grpc::health::v1::HealthCheckRequest request;
         grpc::health::v1::HealthCheckResponse response;
-        if (fresh->Check(&context, request, &response).ok()) return true;  // it recovered
-        return check() == grpc::health::v1::HealthCheckResponse::NOT_SERVING;
+        if (fresh->Check(&context, request, &response).ok()) {
+          outcome = "gRPC accepts again";
+          return true;
+        }
+        if (check() != grpc::health::v1::HealthCheckResponse::NOT_SERVING) return false;
+        outcome = "gRPC accepts no more; health says NOT_SERVING";
+        return true;
       },
       seconds(25));
   EXPECT_TRUE(reported) << "the gRPC port is dead and health still says SERVING";
-  std::printf("[ measured ] gRPC port %s after fd exhaustion\n",
-              accepts_again ? "accepts TCP" : "refuses TCP");
+  std::printf("[ measured ] after fd exhaustion: %s (the port %s TCP)\n", outcome.c_str(),
+              accepts_again ? "accepts" : "refuses");
   ExpectRssUnder(pid, 150);
 }
 
@@ -290,6 +296,62 @@ TEST(HostileTest, WatchStreamsAreCappedPerCallerAndFiltersBySize) {
   ExpectServesWithinASecond(port);
   ExpectRssUnder(herd.pid("Riley"), 200);
   for (auto& call : calls) call->context.TryCancel();
+}
+
+// A thousand streams (the server's cap) that never read, each sent the whole
+// current state: each holds one small message, and closing them gives the
+// memory back.
+TEST(HostileTest, AThousandUnreadWatchStreamsStayBoundedAndGiveMemoryBack) {
+  HerdProcesses herd({"Riley"}, {}, {{"grpc", {{"max_watch_streams_per_caller", 1000}}}});
+  ASSERT_TRUE(herd.StartAll());
+  const pid_t pid = herd.pid("Riley");
+  const uint16_t port = herd.edge_port("Riley");
+  std::string flood;
+  for (int i = 0; i < 2000; ++i) {
+    flood += "IAMAT w" + std::to_string(i) + std::string(200, 'w') + " +34.068930-118.445127 " +
+             std::to_string(1621464827 + i) + "\n";
+  }
+  ASSERT_THAT(Flood(port, flood), StartsWith("AT "));
+  const long before = RssMiB(pid);
+  struct Call {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader;
+  };
+  std::vector<std::unique_ptr<Call>> calls;
+  v1::WatchRequest everything;
+  everything.set_include_current(true);
+  std::vector<std::unique_ptr<v1::Locations::Stub>> stubs;
+  for (int c = 0; c < 10; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // ten connections
+    stubs.push_back(v1::Locations::NewStub(grpc::CreateCustomChannel(
+        "127.0.0.1:" + std::to_string(herd.grpc_port("Riley")),
+        grpc::InsecureChannelCredentials(), args)));
+  }
+  for (int i = 0; i < 1100; ++i) {
+    calls.push_back(std::make_unique<Call>());
+    calls.back()->reader = stubs[i % 10]->Watch(&calls.back()->context, everything);
+  }
+  int refused = 0;
+  for (auto& call : calls) {
+    v1::WatchResponse message;
+    if (!call->reader->Read(&message)) ++refused;
+  }
+  EXPECT_EQ(refused, 100);  // grpc.max_watch_streams: 1000
+  const long open = RssMiB(pid);
+  std::printf("[ measured ] VmRSS %ld MiB before, %ld MiB with 1000 unread Watch streams\n",
+              before, open);
+  ExpectServesWithinASecond(port);
+  EXPECT_LT(open - before, 150);
+  for (auto& call : calls) call->context.TryCancel();
+  for (auto& call : calls) call->reader->Finish();
+  calls.clear();
+  // The pump trims after closes; a report makes sure it has run.
+  ExpectServesWithinASecond(port);
+  const bool shrank = WaitFor([&] { return RssMiB(pid) < open - (open - before) / 2; }, seconds(5));
+  std::printf("[ measured ] VmRSS %ld MiB after they closed\n", RssMiB(pid));
+  EXPECT_TRUE(shrank || open - before < 20);
+  ExpectRssUnder(pid, 250);
 }
 
 // --- 4. store limits ------------------------------------------------------------
@@ -431,11 +493,22 @@ TEST(HostileTest, ListOfMaximumSizeClientsFitsTheDefaultMessageLimit) {
 
 // --- 7. herd up killed with SIGKILL --------------------------------------------------
 
+// The processes whose parent is `pid` (from /proc/*/stat).
 std::vector<pid_t> ChildrenOf(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
-                     "/children");
   std::vector<pid_t> out;
-  for (pid_t child; file >> child;) out.push_back(child);
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t paren = text.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream fields(text.substr(paren + 2));
+    char state;
+    pid_t parent = 0;
+    fields >> state >> parent;
+    if (parent == pid) out.push_back(std::stoi(name));
+  }
   return out;
 }
 
