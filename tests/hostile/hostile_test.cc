@@ -385,11 +385,11 @@ TEST(HostileTest, MaxClientsRefusesNewClientsOnly) {
 
 TEST(HostileTest, ClientTtlForgetsOnEveryServerAndNeverResurrects) {
   HerdProcesses herd({"Riley", "Jaquez"}, {{"Riley", "Jaquez"}},
-                     {{"store", {{"client_ttl_s", 2}}}});
+                     {{"store", {{"client_ttl_s", 3}}}});
   ASSERT_TRUE(herd.StartAll());
   const uint16_t riley = herd.edge_port("Riley");
   const uint16_t jaquez = herd.edge_port("Jaquez");
-  // A current client time: the record expires 2 s after Riley receives it.
+  // A current client time: the record expires 3 s after Riley receives it.
   const std::string now = std::to_string(
       std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
