@@ -226,6 +226,10 @@ v1::StatusResponse HerdServer::Status() const {
   status.set_clients(store_->size());
   for (v1::LinkStatus& link : peering_->Status()) *status.add_links() = std::move(link);
   status.set_records_received_total(peering_->records_received_total());
+  status.set_clients_refused_total(store_->refused_total());
+  status.set_records_expired_total(store_->expired_total());
+  status.set_log_lines_lost_total(log_->lost_lines());
+  status.set_watch_streams(locations_->watchers());
   return status;
 }
 

@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "herd/v1/herd.grpc.pb.h"
 #include "herd/v1/locations.grpc.pb.h"
 #include "tests/integration/herd_process.h"
 #include "tests/places/fake_google_server.h"
@@ -380,6 +381,13 @@ TEST(HostileTest, MaxClientsRefusesNewClientsOnly) {
                                  "100000 +1+2 1621464828\n"),
               StartsWith("AT "));
   EXPECT_THAT(Exchange(port, "IAMAT newcomer +1+2 1621464828\n"), StartsWith("? IAMAT"));
+  // Counted where operators look.
+  auto admin = v1::Admin::NewStub(Channel(herd.grpc_port("Riley")));
+  grpc::ClientContext context;
+  v1::StatusResponse status;
+  ASSERT_TRUE(admin->Status(&context, v1::StatusRequest(), &status).ok());
+  EXPECT_EQ(status.clients(), 1000u);
+  EXPECT_EQ(status.clients_refused_total(), 4001u);
   ExpectRssUnder(herd.pid("Riley"), 150);
 }
 
