@@ -78,6 +78,9 @@ absl::Status CheckClientId(std::string_view id, std::string_view field) {
   if (HasProtocolWhitespace(id)) {
     return Invalid(field, "contains whitespace");
   }
+  if (!IsValidClientId(id)) {  // SPEC section 3, the same check as the edge's
+    return Invalid(field, "contains a control byte (0x00-0x1F, 0x7F) or is not UTF-8");
+  }
   return absl::OkStatus();
 }
 
