@@ -17,6 +17,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -581,6 +582,60 @@ TEST(HostileTest, ControlBytesAreRefusedInIdsAndEscapedInTheLog) {
   EXPECT_THAT(log, HasSubstr("a\\0b"));
   EXPECT_THAT(log, HasSubstr("connected\\e[2K"));
   ExpectServesWithinASecond(port);
+}
+
+// --- what already held and must stay true ------------------------------------------------
+
+TEST(HostileTest, OldAttacksStillChangeNothing) {
+  HerdProcesses herd({"Riley"}, {});
+  ASSERT_TRUE(herd.StartAll());
+  const uint16_t port = herd.edge_port("Riley");
+  // Every byte value, alone and in an IAMAT's fields; invalid UTF-8;
+  // numbers that are not numbers.
+  std::string odd;
+  for (int b = 0; b < 256; ++b) {
+    if (b == '\n') continue;
+    odd += std::string(1, static_cast<char>(b)) + "\n";
+    odd += "IAMAT id" + std::string(1, static_cast<char>(b)) + " +1+2 3\n";
+  }
+  odd += "IAMAT bad\xc3\x28 +1+2 3\nIAMAT n +nan+inf 1e308\nWHATSAT n NaN 5\n";
+  const std::string replies = Flood(port, odd);
+  EXPECT_GT(replies.size(), 0u);
+  // 64 MiB without a newline, then the connection goes away.
+  {
+    const int fd = ConnectLoopback(port);
+    ASSERT_GE(fd, 0);
+    const std::string chunk(1 << 20, 'z');
+    for (int i = 0; i < 64; ++i) {
+      if (send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) <= 0) break;
+    }
+    close(fd);
+  }
+  // 100,000 pipelined commands, read as they come.
+  std::string pipelined;
+  for (int i = 0; i < 100'000; ++i) {
+    pipelined += "IAMAT p" + std::to_string(i % 1000) + " +1+2 " + std::to_string(i) + "\n";
+  }
+  const std::string answers = Flood(port, pipelined);
+  EXPECT_EQ(std::count(answers.begin(), answers.end(), '\n'), 100'000);
+  // A reader that never reads, then a reset in the middle of its replies.
+  {
+    const int fd = ConnectLoopback(port);
+    ASSERT_GE(fd, 0);
+    std::string whatsats;
+    for (int i = 0; i < 20'000; ++i) whatsats += "WHATSAT p1 50 20\n";
+    for (size_t sent = 0; sent < whatsats.size();) {
+      const ssize_t n =
+          send(fd, whatsats.data() + sent, whatsats.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n <= 0) break;  // the server stopped reading: it does not buffer without bound
+      sent += static_cast<size_t>(n);
+    }
+    const linger reset{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    close(fd);  // RST
+  }
+  ExpectServesWithinASecond(port);
+  ExpectRssUnder(herd.pid("Riley"), 150);
 }
 
 // --- 10. WHATSAT bound with leading zeros -------------------------------------------------
