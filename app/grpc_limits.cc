@@ -68,13 +68,14 @@ bool GrpcListenerProbe::ProbeOnce() {
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + deadline_);
-  context.set_wait_for_ready(true);  // connecting is what is probed
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;
   const grpc::Status status = stub->Check(&context, request, &response);
-  // Any answer at all means the listener accepted the connection.
-  return status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
-         status.error_code() != grpc::StatusCode::UNAVAILABLE;
+  // A listener that no longer accepts leaves the connection in the
+  // kernel's backlog: no answer at all until the deadline. Anything else
+  // (an answer, or the server closing a connection whose credentials it
+  // does not like) means it accepted.
+  return status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
 void GrpcListenerProbe::Run() {

@@ -41,7 +41,10 @@ size_t EdgeConnectionBudget(size_t configured, uint64_t file_limit);
 void ApplyResourceLimits(grpc::ServerBuilder* builder, const GrpcLimitsConfig& limits);
 
 // Checks that a gRPC listener still accepts: each Run() opens a new
-// connection to it (never a pooled one) and calls grpc.health.v1.Health/Check.
+// connection to it (never a pooled one) and calls grpc.health.v1.Health/Check;
+// only a call that gets nothing back by its deadline is a failure, so
+// credentials the server refuses do not count (the probe may stay
+// insecure in front of a TLS port).
 // After kFailuresBeforeNotServing failures in a row the server's health
 // becomes NOT_SERVING (and an error is logged); the next success makes it
 // SERVING again.
