@@ -1,6 +1,8 @@
 #ifndef HERD_COMMON_ESCAPE_H_
 #define HERD_COMMON_ESCAPE_H_
 
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -17,17 +19,35 @@ inline bool IsControlByte(char c) {
   return byte < 0x20 || byte == 0x7F;
 }
 
-inline bool HasControlBytes(std::string_view text) {
-  for (char c : text) {
-    if (IsControlByte(c)) return true;
+// The first control byte of `text` at or after `from`, or npos. Eight
+// bytes at a time: log lines are on the hot path and rarely hold one.
+inline size_t FindControlByte(std::string_view text, size_t from = 0) {
+  constexpr uint64_t kOnes = 0x0101010101010101;
+  constexpr uint64_t kHigh = 0x8080808080808080;
+  size_t i = from;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    // A byte below 0x20 (high bit clear), or equal to 0x7F.
+    const uint64_t low = (word - 0x20 * kOnes) & ~word & kHigh;
+    const uint64_t del = word ^ (0x7F * kOnes);
+    const uint64_t is_del = (del - kOnes) & ~del & kHigh;
+    if ((low | is_del) != 0) break;  // the byte loop below finds which
   }
-  return false;
+  for (; i < text.size(); ++i) {
+    if (IsControlByte(text[i])) return i;
+  }
+  return std::string_view::npos;
+}
+
+inline bool HasControlBytes(std::string_view text) {
+  return FindControlByte(text) != std::string_view::npos;
 }
 
 inline void AppendEscaped(std::string_view text, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   size_t start = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
+  for (size_t i = FindControlByte(text); i < text.size(); i = FindControlByte(text, i + 1)) {
     const char c = text[i];
     if (!IsControlByte(c)) continue;
     out->append(text.substr(start, i - start));

@@ -1,5 +1,7 @@
 #include "common/server_log.h"
 
+#include "common/escape.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,6 +9,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -204,6 +207,42 @@ TEST_F(ServerLogTest, ABatchLargerThanAFileIsSplitAcrossFiles) {
     EXPECT_LE(entry.file_size(), 10'000u) << entry.path();
   }
   EXPECT_EQ((*log)->lost_lines(), 0u);
+}
+
+TEST(EscapeTest, AgreesWithAByteByByteScan) {
+  std::mt19937 random(7);
+  for (int round = 0; round < 2000; ++round) {
+    std::string text(random() % 40, 'a');
+    for (char& c : text) {
+      // Mostly printable, some control bytes, DEL and bytes >= 0x80.
+      const unsigned r = random() % 10;
+      c = static_cast<char>(r < 6 ? 'a' + random() % 26 : r < 8 ? random() % 0x20 : r < 9 ? 0x7f
+                                                                                  : 0x80 + random() % 0x80);
+    }
+    std::string expected;
+    for (char c : text) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (byte >= 0x20 && byte != 0x7f) {
+        expected.push_back(c);
+      } else if (c == '\n') {
+        expected += "\\n";
+      } else if (c == '\r') {
+        expected += "\\r";
+      } else if (c == '\t') {
+        expected += "\\t";
+      } else if (c == '\x1b') {
+        expected += "\\e";
+      } else if (c == '\0') {
+        expected += "\\0";
+      } else {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "\\x%02x", byte);
+        expected += hex;
+      }
+    }
+    EXPECT_EQ(Escaped(text), expected);
+    EXPECT_EQ(HasControlBytes(text), expected != text);
+  }
 }
 
 TEST_F(ServerLogTest, UnwritableDirectoryIsAnError) {
