@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/escape.h"
 #include "common/strings.h"
 #include "places/gazetteer.h"
 
@@ -77,6 +78,9 @@ absl::Status CheckClientId(std::string_view id, std::string_view field) {
   }
   if (HasProtocolWhitespace(id)) {
     return Invalid(field, "contains whitespace");
+  }
+  if (HasControlBytes(id)) {  // SPEC section 3, as on the edge (IsValidClientId)
+    return Invalid(field, "contains a control byte (0x00-0x1F, 0x7F)");
   }
   return absl::OkStatus();
 }

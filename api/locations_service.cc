@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+
+#include <malloc.h>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +18,13 @@ namespace {
 // Feed entries the index applies per pump run, and at most before a query.
 constexpr size_t kIndexPumpBatch = 4096;
 constexpr size_t kIndexSyncMax = 1 << 16;
+
+// A List or Within answer stops growing at about this many bytes (a short
+// page with a next token, or `truncated`): well under gRPC's default 4 MiB
+// receive limit, which every client (grpcurl too) applies.
+constexpr size_t kMaxResponseBytes = 1 << 20;
+// A repeated message field costs its tag and length besides the message.
+constexpr size_t kFieldOverhead = 6;
 
 grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
                                     const grpc::Status& status) {
@@ -36,14 +45,25 @@ class RejectedWatch : public grpc::ServerWriteReactor<v1::WatchResponse> {
   void OnDone() override { delete this; }
 };
 
-// Runs the location index on the feed pump.
+// Watch streams closed between two returns of freed memory to the system.
+constexpr size_t kTrimAfterClosedWatches = 64;
+
+// Runs the location index on the feed pump, and gives freed memory back
+// to the system there when asked (malloc_trim takes milliseconds on a big
+// heap: never on a gRPC thread). Without it, the memory of thousands of
+// closed Watch streams stays with the process.
 class IndexReader : public FeedReader {
  public:
   explicit IndexReader(std::shared_ptr<LocationIndex> index) : index_(std::move(index)) {}
-  bool Pump() override { return !index_->CatchUp(kIndexPumpBatch); }
+  bool Pump() override {
+    if (trim_.exchange(false)) malloc_trim(0);
+    return !index_->CatchUp(kIndexPumpBatch);
+  }
+  void RequestTrim() { trim_ = true; }
 
  private:
   const std::shared_ptr<LocationIndex> index_;
+  std::atomic<bool> trim_{false};
 };
 
 // One Nearby call: asks the provider and finishes with its answer, or with
@@ -93,7 +113,17 @@ LocationsService::LocationsService(Options options, Store* store, PlacesProvider
       log_(log),
       index_(std::make_shared<LocationIndex>(store)),
       pump_(FeedPump::Start(store)),
-      index_reader_(std::make_shared<IndexReader>(index_)) {
+      index_reader_(std::make_shared<IndexReader>(index_)),
+      watch_callers_(std::make_shared<CallerLimiter>(
+          options_.max_watchers_per_caller, kTrimAfterClosedWatches,
+          [pump = std::weak_ptr<FeedPump>(pump_),
+           reader = std::weak_ptr<FeedReader>(index_reader_)] {
+            auto p = pump.lock();
+            auto r = reader.lock();
+            if (p == nullptr || r == nullptr) return;
+            static_cast<IndexReader*>(r.get())->RequestTrim();
+            p->Schedule(std::move(r));
+          })) {
   pump_->Add(index_reader_);
   pump_->Schedule(index_reader_);  // what the store held before
 }
@@ -145,12 +175,21 @@ grpc::ServerUnaryReactor* LocationsService::List(grpc::CallbackServerContext* co
   // One more than a page: whether there is a next page at all.
   const std::vector<std::string> ids = index_->IdsAfter(after, page_size + 1);
   const size_t count = std::min(page_size, ids.size());
-  for (size_t i = 0; i < count; ++i) {
-    if (std::optional<Record> record = store_->Get(ids[i])) {
-      ToLocation(*record, response->add_locations());
-    }
+  size_t bytes = 0;
+  size_t listed = 0;  // ids[0, listed) are in this page
+  for (; listed < count; ++listed) {
+    std::optional<Record> record = store_->Get(ids[listed]);
+    if (!record) continue;
+    v1::Location location;
+    ToLocation(*record, &location);
+    const size_t size = location.ByteSizeLong() + kFieldOverhead;
+    if (listed > 0 && bytes + size > kMaxResponseBytes) break;  // a short page
+    bytes += size;
+    *response->add_locations() = std::move(location);
   }
-  if (ids.size() > page_size) response->set_next_page_token(EncodePageToken(ids[count - 1]));
+  if (listed < count || ids.size() > page_size) {
+    response->set_next_page_token(EncodePageToken(ids[listed - 1]));
+  }
   response->set_total_size(store_->size());
   return FinishNow(context, grpc::Status::OK);
 }
@@ -162,6 +201,14 @@ grpc::ServerWriteReactor<v1::WatchResponse>* LocationsService::Watch(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                      absl::StrCat("client_ids: at most ", options_.max_watch_client_ids,
                                   " ids, got ", request->client_ids_size())));
+  }
+  size_t filter_bytes = 0;
+  for (const std::string& id : request->client_ids()) filter_bytes += id.size();
+  if (filter_bytes > options_.max_watch_filter_bytes) {
+    return new RejectedWatch(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("client_ids: at most ", options_.max_watch_filter_bytes,
+                     " bytes of ids in all, got ", filter_bytes)));
   }
   absl::flat_hash_set<std::string> client_ids;
   for (int i = 0; i < request->client_ids_size(); ++i) {
@@ -176,10 +223,19 @@ grpc::ServerWriteReactor<v1::WatchResponse>* LocationsService::Watch(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrCat("too many Watch streams on this server (", options_.max_watchers, ")")));
   }
+  const std::string caller = CallerLimiter::AddressOf(context->peer());
+  std::shared_ptr<void> ticket = watch_callers_->TryAcquire(caller);
+  if (ticket == nullptr) {
+    return new RejectedWatch(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("too many Watch streams from ", caller, " (",
+                     options_.max_watchers_per_caller, ")")));
+  }
   log_->Info("api {} Watch: {} client ids, include_current={}", context->peer(), client_ids.size(),
              request->include_current());
   auto stream = std::make_shared<WatchStream>(store_, pump_, std::move(client_ids),
-                                              request->include_current(), options_.watch);
+                                              request->include_current(), options_.watch,
+                                              std::move(ticket));
   stream->Begin();  // the stream owns itself from here
   return stream.get();
 }
@@ -198,7 +254,15 @@ grpc::ServerUnaryReactor* LocationsService::Report(grpc::CallbackServerContext* 
     log_->Info("api {} Report refused: {}", context->peer(), AsStd(record.status().message()));
     return FinishNow(context, record.status());
   }
-  const bool accepted = store_->Apply(*record) == Store::Outcome::kAccepted;
+  const Store::Outcome outcome = store_->Apply(*record);
+  if (outcome == Store::Outcome::kRefused) {
+    log_->Info("api {} Report refused: too many clients", context->peer());
+    return FinishNow(context, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                           absl::StrCat("client_id: this server keeps at most ",
+                                                        store_->limits().max_clients,
+                                                        " clients (store.max_clients)")));
+  }
+  const bool accepted = outcome == Store::Outcome::kAccepted;
   response->set_accepted(accepted);
   response->set_at_line(record->AtLine());
   std::optional<Record> stored;
@@ -272,10 +336,14 @@ grpc::ServerUnaryReactor* LocationsService::Within(grpc::CallbackServerContext* 
   const LocationIndex::CircleResult circle =
       index_->Within(request->latitude(), request->longitude(), request->radius_km(), limit);
   size_t total = circle.total;
+  size_t bytes = 0;
   for (const LocationIndex::Hit& hit : circle.hits) {
     std::optional<Record> record = store_->Get(hit.client_id);
     double latitude = 0, longitude = 0;
-    if (!record || !ParseLocation(record->location, &latitude, &longitude)) continue;
+    if (!record || !ParseLocation(record->location, &latitude, &longitude)) {
+      --total;  // forgotten (store.client_ttl_s) since the index read it
+      continue;
+    }
     // The store may already hold a newer position than the index read.
     const double distance =
         GreatCircleKm(request->latitude(), request->longitude(), latitude, longitude);
@@ -283,9 +351,13 @@ grpc::ServerUnaryReactor* LocationsService::Within(grpc::CallbackServerContext* 
       --total;
       continue;
     }
-    v1::ClientDistance* client = response->add_clients();
-    ToLocation(*record, client->mutable_location());
-    client->set_distance_km(distance);
+    v1::ClientDistance client;
+    ToLocation(*record, client.mutable_location());
+    client.set_distance_km(distance);
+    const size_t size = client.ByteSizeLong() + kFieldOverhead;
+    if (bytes + size > kMaxResponseBytes) break;  // `truncated` says there is more
+    bytes += size;
+    *response->add_clients() = std::move(client);
   }
   response->set_total(total);
   response->set_truncated(total > static_cast<size_t>(response->clients_size()));

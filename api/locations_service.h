@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "api/caller_limiter.h"
 #include "api/feed_pump.h"
 #include "api/watch_stream.h"
 #include "common/clock.h"
@@ -42,8 +43,10 @@ class LocationsService final : public v1::Locations::CallbackService {
     int max_page_size = 1000;
     int default_within_limit = 100;
     int max_within_limit = 1000;
-    size_t max_watchers = 10'000;  // more: RESOURCE_EXHAUSTED
-    size_t max_watch_client_ids = 1000;
+    size_t max_watchers = 1000;            // more: RESOURCE_EXHAUSTED
+    size_t max_watchers_per_caller = 100;  // per peer address; RESOURCE_EXHAUSTED
+    size_t max_watch_client_ids = 1000;    // more: INVALID_ARGUMENT
+    size_t max_watch_filter_bytes = 64 << 10;  // the ids' total size; INVALID_ARGUMENT
     WatchStream::Options watch;
   };
 
@@ -89,6 +92,7 @@ class LocationsService final : public v1::Locations::CallbackService {
   const std::shared_ptr<LocationIndex> index_;
   const std::shared_ptr<FeedPump> pump_;
   const std::shared_ptr<FeedReader> index_reader_;  // runs index_ on the pump
+  const std::shared_ptr<CallerLimiter> watch_callers_;
 };
 
 }  // namespace herd

@@ -16,12 +16,13 @@ constexpr size_t kReadChunk = 32;
 
 WatchStream::WatchStream(const Store* store, std::shared_ptr<FeedPump> pump,
                          absl::flat_hash_set<std::string> client_ids, bool include_current,
-                         const Options& options)
+                         const Options& options, std::shared_ptr<void> ticket)
     : store_(store),
       pump_(std::move(pump)),
       client_ids_(std::move(client_ids)),
       options_(options),
-      start_(store->End()) {
+      start_(store->End()),
+      ticket_(std::move(ticket)) {
   absl::MutexLock lock(&mu_);
   // From the beginning of the feed, the state as of start_ comes first.
   if (!include_current) cursor_ = start_;
@@ -43,7 +44,9 @@ bool WatchStream::Pump() {
   {
     absl::MutexLock lock(&mu_);
     if (writing_ || ending_) return false;
-    response_.Clear();
+    // A fresh message, not Clear(): a cleared one keeps every sub-message
+    // it ever held allocated.
+    v1::WatchResponse().Swap(&response_);
     size_t scanned = 0;
     size_t bytes = 0;
     bool drained = false;
@@ -174,6 +177,11 @@ void WatchStream::Close() {
 
 void WatchStream::OnDone() {
   pump_->Remove(this);
+  {
+    absl::MutexLock lock(&mu_);
+    v1::WatchResponse().Swap(&response_);  // freed now, not with the last reference
+  }
+  ticket_.reset();
   auto last_reference = std::move(self_);  // may delete this on return
 }
 

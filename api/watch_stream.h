@@ -40,17 +40,20 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchResponse>,
                     public FeedReader,
                     public std::enable_shared_from_this<WatchStream> {
  public:
+  // The message in flight is a stream's only buffer (a reader that never
+  // reads holds one): small, so a thousand stalled streams cost tens of MB.
   struct Options {
-    size_t max_batch_records = 256;     // locations per message
-    size_t max_batch_bytes = 64 << 10;  // about, per message
+    size_t max_batch_records = 128;     // locations per message
+    size_t max_batch_bytes = 16 << 10;  // about, per message
     size_t max_scan = 4096;             // feed entries read per Pump()
   };
 
-  // `client_ids` empty: every client. REQUIRES: `store` outlives the stream
-  // (the gRPC server is shut down before the store goes).
+  // `client_ids` empty: every client. `ticket` is held until the stream is
+  // done (a place among the server's Watch streams). REQUIRES: `store`
+  // outlives the stream (the gRPC server is shut down before the store goes).
   WatchStream(const Store* store, std::shared_ptr<FeedPump> pump,
               absl::flat_hash_set<std::string> client_ids, bool include_current,
-              const Options& options);
+              const Options& options, std::shared_ptr<void> ticket = nullptr);
   WatchStream(const WatchStream&) = delete;
   WatchStream& operator=(const WatchStream&) = delete;
 
@@ -88,6 +91,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchResponse>,
   const Store::Cursor start_;  // the feed's end when the watch began
 
   std::shared_ptr<WatchStream> self_;  // keeps the reactor alive until OnDone
+  std::shared_ptr<void> ticket_;       // released in OnDone
 
   absl::Mutex mu_;
   v1::WatchResponse response_ ABSL_GUARDED_BY(mu_);  // the one write in flight

@@ -378,6 +378,61 @@ bool IsLocalCredentialsAddress(const std::string& host) {
   });
 }
 
+// Reads json[key] as an integer in [0, max] if present ("0" switches a
+// limit off where the docs say so).
+template <typename T>
+absl::Status ReadNonNegative(const json& object, const char* key, std::string_view field,
+                             T* out, int64_t max = std::numeric_limits<int>::max()) {
+  const auto it = object.find(key);
+  if (it == object.end()) return absl::OkStatus();
+  if (!it->is_number_integer() || it->template get<int64_t>() < 0 ||
+      it->template get<int64_t>() > max) {
+    return FieldError(absl::StrCat(AsAbsl(field), ".", key),
+                      absl::StrCat("expected an integer from 0 to ", max));
+  }
+  *out = static_cast<T>(it->template get<int64_t>());
+  return absl::OkStatus();
+}
+
+// The edge's limits against slow and greedy clients (docs/operations.md).
+absl::Status ParseEdgeLimits(const json& root, EdgeConfig* edge) {
+  const auto it = root.find("edge");
+  if (it == root.end() || !it->is_object()) return absl::OkStatus();  // ParseEdge says
+  if (absl::Status s = Read(*it, "line_timeout_ms", "edge", &edge->line_timeout_ms); !s.ok()) {
+    return s;
+  }
+  return ReadNonNegative(*it, "max_connections_per_ip", "edge", &edge->max_connections_per_ip);
+}
+
+absl::Status ParseStore(const json& root, StoreConfig* store) {
+  const auto it = root.find("store");
+  if (it == root.end()) return absl::OkStatus();
+  if (!it->is_object()) return FieldError("store", "expected an object");
+  if (absl::Status s = ReadNonNegative(*it, "max_clients", "store", &store->max_clients,
+                                       int64_t{1} << 40);
+      !s.ok()) {
+    return s;
+  }
+  // Up to about 30 years: the expiry is computed in nanoseconds.
+  return ReadNonNegative(*it, "client_ttl_s", "store", &store->client_ttl_s, int64_t{1} << 30);
+}
+
+absl::Status ParseGrpcLimits(const json& root, GrpcLimitsConfig* grpc) {
+  const auto it = root.find("grpc");
+  if (it == root.end()) return absl::OkStatus();
+  if (!it->is_object()) return FieldError("grpc", "expected an object");
+  for (auto [key, out] : {std::pair{"max_watch_streams", &grpc->max_watch_streams},
+                          std::pair{"max_watch_streams_per_caller",
+                                    &grpc->max_watch_streams_per_caller},
+                          std::pair{"max_watch_filter_ids", &grpc->max_watch_filter_ids},
+                          std::pair{"max_watch_filter_bytes", &grpc->max_watch_filter_bytes},
+                          std::pair{"max_concurrent_streams", &grpc->max_concurrent_streams},
+                          std::pair{"memory_bytes", &grpc->memory_bytes}}) {
+    if (absl::Status s = Read(*it, key, "grpc", out); !s.ok()) return s;
+  }
+  return Read(*it, "max_threads", "grpc", &grpc->max_threads);
+}
+
 }  // namespace
 
 std::string TlsConfig::ForServer(const std::string& path, const std::string& server) {
@@ -486,7 +541,9 @@ absl::StatusOr<HerdConfig> ParseConfig(std::string_view json_text,
                          ParseEdge(root, &config.edge),
                          ParseLog(root, base_dir, &config.log),
                          ParseTls(root, base_dir, &config.tls), ParseAuth(root, &config.auth),
-                         ParseTrustSwitches(root, &config)}) {
+                         ParseTrustSwitches(root, &config),
+                         ParseEdgeLimits(root, &config.edge), ParseStore(root, &config.store),
+                         ParseGrpcLimits(root, &config.grpc_limits)}) {
     if (!s.ok()) return s;
   }
   for (const ServerConfig& server : config.servers) {

@@ -64,6 +64,33 @@ struct EdgeConfig {
   // Event-loop threads for client connections. One per core the server may
   // use; the default herd runs five servers on one machine, so one each.
   int threads = 1;
+  // A line must end this long after its first byte (like nginx's
+  // client_header_timeout), or the connection is closed.
+  int line_timeout_ms = 30'000;
+  // Open connections from one client address; 0: no cap (like nginx's
+  // limit_conn, off unless configured).
+  size_t max_connections_per_ip = 0;
+};
+
+// "store": bounds on what a server remembers. Both off (0) by default.
+struct StoreConfig {
+  // Distinct clients kept; a new client beyond it is refused (existing ones
+  // keep updating), like Redis's maxmemory with noeviction.
+  size_t max_clients = 0;
+  // A client not heard of for this long (by its record's origin receive
+  // time) is forgotten on every server, like Tile38's EX.
+  int64_t client_ttl_s = 0;
+};
+
+// "grpc": limits of the gRPC server and of Watch streams.
+struct GrpcLimitsConfig {
+  size_t max_watch_streams = 1000;          // open Watch streams per server
+  size_t max_watch_streams_per_caller = 100;  // per peer address
+  size_t max_watch_filter_ids = 1000;       // ids in one Watch filter
+  size_t max_watch_filter_bytes = 64 << 10;   // their total size
+  size_t max_concurrent_streams = 1000;     // calls in flight per connection
+  size_t memory_bytes = 256 << 20;          // gRPC's resource quota
+  int max_threads = 64;                     // gRPC's thread quota
 };
 
 struct LogConfig {
@@ -85,6 +112,8 @@ struct HerdConfig {
   std::optional<TokenAuth::Options> auth;   // absent: the API answers anyone
   bool insecure = false;                    // lifts protected mode
   int64_t max_future_s = kDefaultMaxFutureSeconds;  // how far ahead a client time may be
+  StoreConfig store;
+  GrpcLimitsConfig grpc_limits;
 
   const ServerConfig* Find(std::string_view name) const;
   // The names linked to `name`, in config order.

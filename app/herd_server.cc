@@ -1,5 +1,6 @@
 #include "app/herd_server.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <thread>
@@ -88,6 +89,21 @@ absl::StatusOr<tcp::endpoint> Resolve(asio::io_context& io, const HostPort& addr
   return results.begin()->endpoint();
 }
 
+void ApplyWatchLimits(const GrpcLimitsConfig& limits, LocationsService::Options* locations) {
+  locations->max_watchers = limits.max_watch_streams;
+  locations->max_watchers_per_caller = limits.max_watch_streams_per_caller;
+  locations->max_watch_client_ids = limits.max_watch_filter_ids;
+  locations->max_watch_filter_bytes = limits.max_watch_filter_bytes;
+}
+
+Store::Limits StoreLimitsOf(const StoreConfig& store, const Clock& clock) {
+  Store::Limits limits;
+  limits.max_clients = store.max_clients;
+  limits.client_ttl_ns = store.client_ttl_s * int64_t{1'000'000'000};
+  limits.now = clock;
+  return limits;
+}
+
 }  // namespace
 
 HerdServer::HerdServer(const HerdConfig& config, const ServerConfig& self, Clock clock)
@@ -127,13 +143,22 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
       MakePlacesProvider(config.places, server->log_.get());
   if (!places.ok()) return places.status();
   server->places_ = *std::move(places);
-  server->store_ = std::make_unique<Store>(RandomEpoch());
+  server->store_ =
+      std::make_unique<Store>(RandomEpoch(), StoreLimitsOf(config.store, server->clock_));
   EdgeServer::Options edge;
   edge.server_name = name;
   edge.max_line_bytes = config.edge.max_line_bytes;
-  edge.max_connections = config.edge.max_connections;
+  const uint64_t file_limit = RaiseFileLimit();
+  edge.max_connections = EdgeConnectionBudget(config.edge.max_connections, file_limit);
+  if (edge.max_connections < config.edge.max_connections) {
+    server->log_->Warn("edge.max_connections lowered to {}: {} file descriptors, {} kept for "
+                       "gRPC, peers, the log and Places",
+                       edge.max_connections, file_limit, ReservedFileDescriptors(file_limit));
+  }
   edge.idle_timeout = std::chrono::milliseconds(config.edge.idle_timeout_ms);
   edge.max_future_s = config.max_future_s;
+  edge.line_timeout = std::chrono::milliseconds(config.edge.line_timeout_ms);
+  edge.max_connections_per_ip = config.edge.max_connections_per_ip;
   std::vector<asio::io_context*> workers;
   for (int i = 0; i < config.edge.threads; ++i) {
     server->workers_.push_back(std::make_unique<asio::io_context>(1));
@@ -162,11 +187,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
         {neighbour, config.Find(neighbour)->peer_address().ToString()});
   }
   if (server->tls_) {
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = server->tls_->ca_pem;
-    ssl.pem_private_key = server->tls_->key_pem;
-    ssl.pem_cert_chain = server->tls_->cert_pem;
-    peering.credentials = grpc::SslCredentials(ssl);
+    peering.credentials = server->ClientCredentials();
     peering.require_certificates = true;
   }
   peering.clock = server->clock_;
@@ -178,6 +199,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   locations.server_name = name;
   locations.clock = server->clock_;
   locations.max_future_s = config.max_future_s;
+  ApplyWatchLimits(config.grpc_limits, &locations);
   server->locations_ = std::make_unique<LocationsService>(
       std::move(locations), server->store_.get(), server->places_.get(), server->log_.get());
   return server;
@@ -199,6 +221,7 @@ absl::Status HerdServer::Start() {
   }
   if (absl::Status s = RetryWhileBusy([&] { return StartGrpc(); }); !s.ok()) return s;
   peering_->Start();
+  StartHousekeeping();
   signals_.add(SIGINT);
   signals_.add(SIGTERM);
   signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
@@ -249,6 +272,14 @@ absl::Status HerdServer::StartGrpc() {
   return absl::OkStatus();
 }
 
+std::shared_ptr<grpc::ChannelCredentials> HerdServer::ClientCredentials() const {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = tls_->ca_pem;
+  ssl.pem_private_key = tls_->key_pem;
+  ssl.pem_cert_chain = tls_->cert_pem;
+  return grpc::SslCredentials(ssl);
+}
+
 std::shared_ptr<grpc::ServerCredentials> HerdServer::TlsCredentials(
     grpc_ssl_client_certificate_request_type client_certificates) const {
   grpc::SslServerCredentialsOptions ssl(client_certificates);
@@ -292,6 +323,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> HerdServer::StartGrpcServer(
   // would start silently instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   Peering::ConfigureServer(&builder);
+  ApplyResourceLimits(&builder, config_.grpc_limits);
   for (const NamedService& service : services) builder.RegisterService(service.service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
@@ -313,6 +345,40 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> HerdServer::StartGrpcServer(
   return server;
 }
 
+void HerdServer::StartHousekeeping() {
+  housekeeper_ = std::make_unique<Housekeeper>();
+  if (config_.store.client_ttl_s > 0) {
+    // A tenth of the TTL between sweeps, between 100 ms and 10 s.
+    const auto interval = std::clamp<std::chrono::milliseconds>(
+        std::chrono::milliseconds(config_.store.client_ttl_s * 100),
+        std::chrono::milliseconds(100), std::chrono::seconds(10));
+    housekeeper_->Add(interval, [this] {
+      if (const size_t n = store_->ForgetExpired(); n > 0) {
+        log_->Info("store: forgot {} clients not heard of for {} s", n,
+                   config_.store.client_ttl_s);
+      }
+    });
+  }
+  housekeeper_->Add(std::chrono::seconds(10), [this, refused = uint64_t{0},
+                                               expired = uint64_t{0}]() mutable {
+    if (store_->refused_total() != refused || store_->expired_total() != expired) {
+      refused = store_->refused_total();
+      expired = store_->expired_total();
+      log_->Warn("store: {} new clients refused (store.max_clients {}), {} expired records "
+                 "dropped, since the start",
+                 refused, config_.store.max_clients, expired);
+    }
+  });
+  // With TLS the probe speaks it, as this server (so a refused handshake
+  // logs nothing every two seconds).
+  listener_probe_ = std::make_unique<GrpcListenerProbe>(
+      self_.grpc.ToString(), tls_ ? ClientCredentials() : grpc::InsecureChannelCredentials(),
+      grpc_server_.get(), log_.get(),
+      std::chrono::seconds(3), tls_ ? self_.name : "");
+  housekeeper_->Add(std::chrono::seconds(2), [this] { listener_probe_->Run(); });
+  housekeeper_->Start();
+}
+
 v1::StatusResponse HerdServer::Status() const {
   v1::StatusResponse status;
   status.set_name(self_.name);
@@ -320,10 +386,15 @@ v1::StatusResponse HerdServer::Status() const {
   status.set_clients(store_->size());
   for (v1::LinkStatus& link : peering_->Status()) *status.add_links() = std::move(link);
   status.set_records_received_total(peering_->records_received_total());
+  status.set_clients_refused_total(store_->refused_total());
+  status.set_records_expired_total(store_->expired_total());
+  status.set_log_lines_lost_total(log_->lost_lines());
+  status.set_watch_streams(locations_->watchers());
   return status;
 }
 
 void HerdServer::StopServing() {
+  if (housekeeper_ != nullptr) housekeeper_->Stop();
   // Watch streams end at once instead of holding up the server's Shutdown.
   if (locations_ != nullptr) locations_->Shutdown();
   if (health_probe_ != nullptr) health_probe_->set_serving(false);

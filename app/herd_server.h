@@ -13,7 +13,9 @@
 #include "api/locations_service.h"
 #include "api/token_auth.h"
 #include "app/config.h"
+#include "app/grpc_limits.h"
 #include "app/health_probe_service.h"
+#include "app/housekeeper.h"
 #include "app/tls_material.h"
 #include "common/asio.h"
 #include "common/clock.h"
@@ -77,10 +79,16 @@ class HerdServer {
   // Credentials of the grpc port (public services, and Peer unless it has a
   // port of its own) and of the peer port.
   std::shared_ptr<grpc::ServerCredentials> PublicCredentials() const;
+  // This server's certificate, for dialling as a TLS client (neighbours,
+  // its own listener probe); REQUIRES: tls_.
+  std::shared_ptr<grpc::ChannelCredentials> ClientCredentials() const;
   // TLS with this server's certificate; REQUIRES: tls_.
   std::shared_ptr<grpc::ServerCredentials> TlsCredentials(
       grpc_ssl_client_certificate_request_type client_certificates) const;
   std::shared_ptr<grpc::ServerCredentials> PeerPortCredentials() const;
+  // Starts the chores of the housekeeping thread: forgetting expired
+  // clients, counting refusals, probing the gRPC listener.
+  void StartHousekeeping();
   void StopServing();
 
   // Constant after construction.
@@ -109,6 +117,8 @@ class HerdServer {
   std::unique_ptr<HealthProbeService> health_probe_;
   std::unique_ptr<grpc::Server> health_server_;
   asio::signal_set signals_;
+  std::unique_ptr<GrpcListenerProbe> listener_probe_;
+  std::unique_ptr<Housekeeper> housekeeper_;  // stopped first in StopServing
 };
 
 }  // namespace herd

@@ -1,6 +1,7 @@
 #include "app/supervisor.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,8 +14,14 @@ namespace {
 
 pid_t Spawn(const std::string& binary, const std::string& name,
             const std::string& config_path, const sigset_t& original_mask) {
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid != 0) return pid;
+  // A server dies with `herd up`, even when that is SIGKILLed and cannot stop
+  // it: SIGTERM when the parent goes, so the server still stops cleanly. If
+  // the parent died before this line, getppid() already names another
+  // process and the signal would never come.
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(1);
   sigprocmask(SIG_SETMASK, &original_mask, nullptr);
   execl(binary.c_str(), binary.c_str(), "serve", name.c_str(), "--config",
         config_path.c_str(), static_cast<char*>(nullptr));

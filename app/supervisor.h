@@ -10,7 +10,8 @@ namespace herd {
 // config, one process each, and stops them all on SIGINT/SIGTERM. Returns the
 // process exit status: 0 after a requested stop, 1 if a server died on its own.
 // A server that dies is reported and the others keep running (a herd survives
-// losing members; restart it by hand with `herd serve`).
+// losing members; restart it by hand with `herd serve`). The servers also end
+// (SIGTERM) when `herd up` itself dies, even of SIGKILL.
 int RunHerd(const std::string& herd_binary, const std::string& config_path,
             const std::vector<std::string>& names);
 

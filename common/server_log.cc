@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -13,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/escape.h"
 
 namespace herd {
 namespace {
@@ -83,7 +85,7 @@ void ServerLog::Append(char level,
   {
     absl::MutexLock lock(&buffer.mu);
     if (buffer.text.size() >= options_.max_buffer_bytes) {
-      ++buffer.dropped;
+      buffer.dropped += lines.size();
       return;
     }
     if (buffer.cached_second != now.tv_sec) {
@@ -101,7 +103,9 @@ void ServerLog::Append(char level,
     for (const std::initializer_list<std::string_view>& pieces : lines) {
       buffer.text.append(buffer.cached_prefix);
       buffer.text.append(micros, sizeof micros);
-      for (std::string_view piece : pieces) buffer.text.append(piece);
+      // Client text may hold control bytes: escaped, so no line can fake
+      // another or drive a terminal (IAMAT ids cannot, `? LINE` echoes can).
+      for (std::string_view piece : pieces) AppendEscaped(piece, &buffer.text);
       buffer.text.push_back('\n');
     }
   }
@@ -138,7 +142,20 @@ void ServerLog::WriterLoop() {
       flush_target = flush_requested_;
     }
     if (const uint64_t dropped = Drain(); dropped > 0) {
+      lost_lines_.fetch_add(dropped, std::memory_order_relaxed);
       WriteToFile(fmt::format("{} lines dropped: the log could not keep up\n", dropped));
+    }
+    if (unreported_ > 0) {
+      const uint64_t lost = unreported_;
+      unreported_ = 0;
+      WriteToFile(fmt::format("{} lines lost: the log file could not take them ({})\n", lost,
+                              std::strerror(last_errno_)));
+      if (unreported_ > 0) {
+        // The disk is still full: the report waits for the next round and
+        // is not itself a lost line.
+        unreported_ += lost - 1;
+        lost_lines_.fetch_sub(1, std::memory_order_relaxed);
+      }
     }
     {
       absl::MutexLock lock(&writer_mu_);
@@ -163,20 +180,75 @@ uint64_t ServerLog::Drain() {
   return dropped;
 }
 
-void ServerLog::WriteToFile(const std::string& text) {
-  if (text.empty()) return;
-  if (file_bytes_ + text.size() > options_.max_file_bytes && file_bytes_ > 0) Rotate();
-  size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = write(fd_, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // disk full or gone: lose this batch, keep serving
-    written += static_cast<size_t>(n);
+void ServerLog::WriteToFile(std::string_view text) {
+  const size_t max = options_.max_file_bytes;
+  while (!text.empty()) {
+    const size_t room = file_bytes_ < max ? max - file_bytes_ - (mid_line_ ? 1 : 0) : 0;
+    if (text.size() <= room) {
+      WriteChunk(text);
+      return;
+    }
+    // The whole lines that fit go to this file, the rest to the next one.
+    const size_t last = room == 0 ? std::string_view::npos : text.rfind('\n', room - 1);
+    if (last != std::string_view::npos) {
+      WriteChunk(text.substr(0, last + 1));
+      text.remove_prefix(last + 1);
+    } else if (file_bytes_ == 0 && !mid_line_) {
+      // One line longer than a whole file: its head, marked as cut.
+      const size_t end = text.find('\n');
+      const size_t keep = max > 4 ? max - 4 : 0;
+      WriteChunk(std::string(text.substr(0, keep)) + "...\n");
+      text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+      continue;
+    }
+    if (!Rotate()) {
+      // Nowhere to write: lose the rest rather than pass the bound.
+      const auto lost = static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
+      lost_lines_.fetch_add(lost, std::memory_order_relaxed);
+      unreported_ += lost;
+      return;
+    }
   }
-  file_bytes_ += written;
 }
 
-void ServerLog::Rotate() {
+bool ServerLog::WriteChunk(std::string_view text) {
+  const auto write_fn = [this](const char* data, size_t size) -> ssize_t {
+    return options_.write ? options_.write(fd_, data, size) : write(fd_, data, size);
+  };
+  // A line cut short by an earlier failure is ended first, so the next
+  // line starts on a line of its own.
+  if (mid_line_) {
+    if (write_fn("\n", 1) != 1) {
+      last_errno_ = errno;
+      const auto lost = static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
+      lost_lines_.fetch_add(lost, std::memory_order_relaxed);
+      unreported_ += lost;
+      return false;
+    }
+    mid_line_ = false;
+    ++file_bytes_;
+  }
+  size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = write_fn(text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
+  }
+  // Counted even when the write fails half-way, so the bound holds.
+  file_bytes_ += written;
+  if (written == text.size()) return true;
+  // Disk full or gone: lose the rest of this batch, keep serving.
+  last_errno_ = errno != 0 ? errno : ENOSPC;
+  const std::string_view rest = text.substr(written);
+  const auto lost = static_cast<uint64_t>(std::count(rest.begin(), rest.end(), '\n'));
+  lost_lines_.fetch_add(lost, std::memory_order_relaxed);
+  unreported_ += lost;
+  mid_line_ = written > 0 && text[written - 1] != '\n';
+  return false;
+}
+
+bool ServerLog::Rotate() {
   // NAME.log.(N-1) -> NAME.log.N ... NAME.log -> NAME.log.1
   for (size_t i = options_.max_files; i > 1; --i) {
     std::rename((path_ + "." + std::to_string(i - 1)).c_str(),
@@ -188,10 +260,12 @@ void ServerLog::Rotate() {
     std::remove(path_.c_str());
   }
   const int fd = OpenForAppend(path_);
-  if (fd < 0) return;  // keep writing to the renamed file rather than nowhere
+  if (fd < 0) return false;
   close(fd_);
   fd_ = fd;
   file_bytes_ = 0;
+  mid_line_ = false;
+  return true;
 }
 
 }  // namespace herd

@@ -2,12 +2,15 @@
 #define HERD_COMMON_SERVER_LOG_H_
 
 #include <array>
+#include <atomic>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <thread>
 #include <utility>
 
@@ -28,7 +31,8 @@ namespace herd {
 // and errors. A buffer holds at most `max_buffer_bytes`; lines beyond that
 // are dropped and counted (the count is logged) rather than blocking or
 // growing. The file rotates at `max_file_bytes`, keeping `max_files` older
-// ones (NAME.log.1 is the newest), so the disk use is bounded.
+// ones (NAME.log.1 is the newest), so the disk use is bounded. Control
+// bytes in a line are escaped (common/escape.h): one event, one line.
 //
 // Thread-safe.
 class ServerLog {
@@ -37,6 +41,9 @@ class ServerLog {
     size_t max_file_bytes = 64 << 20;
     size_t max_files = 3;
     size_t max_buffer_bytes = 4 << 20;  // per buffer
+    // How the writer thread writes to the file (a seam for tests that need
+    // a full disk); null: write(2).
+    std::function<ssize_t(int fd, const char* data, size_t size)> write;
   };
 
   // Opens (creating the directory if needed) `path` for appending.
@@ -73,6 +80,11 @@ class ServerLog {
   // Returns once everything logged before the call is in the file.
   void Flush();
 
+  // Lines lost since the start: dropped from a full buffer, or not written
+  // because the file could not take them (a full disk). Also logged, as
+  // "N lines lost: ...", as soon as the file takes lines again.
+  uint64_t lost_lines() const { return lost_lines_.load(std::memory_order_relaxed); }
+
  private:
   static constexpr int kBuffers = 8;
 
@@ -98,8 +110,13 @@ class ServerLog {
   void WriterLoop();
   // Moves every buffer to the file; returns lines dropped since the last call.
   uint64_t Drain();
-  void WriteToFile(const std::string& text);
-  void Rotate();
+  // Appends whole lines, rotating before the file would pass max_file_bytes.
+  void WriteToFile(std::string_view text);
+  // Appends `text` to the current file; what the file refuses is counted
+  // as lost. Returns false if anything was lost.
+  bool WriteChunk(std::string_view text);
+  // False if no new file could be opened.
+  bool Rotate();
 
   // Constant after construction.
   const std::string path_;
@@ -114,9 +131,14 @@ class ServerLog {
   uint64_t flush_requested_ ABSL_GUARDED_BY(writer_mu_) = 0;
   uint64_t flush_done_ ABSL_GUARDED_BY(writer_mu_) = 0;
 
+  std::atomic<uint64_t> lost_lines_{0};
+
   // Used by the writer thread only.
   int fd_;
-  size_t file_bytes_ = 0;
+  size_t file_bytes_ = 0;      // the bytes in the current file, as written
+  bool mid_line_ = false;      // a failed write left a partial line in the file
+  uint64_t unreported_ = 0;    // lines lost and not yet reported in the file
+  int last_errno_ = 0;         // why the last write failed
 
   std::thread writer_;
 };

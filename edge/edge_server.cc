@@ -21,6 +21,8 @@ EdgeServer::EdgeServer(asio::io_context& io, Options options, Store* store,
   context_->max_line_bytes = options.max_line_bytes;
   context_->idle_timeout = options.idle_timeout;
   context_->max_future_s = options.max_future_s;
+  context_->line_timeout = options.line_timeout;
+  context_->per_address = std::make_unique<AddressLimiter>(options.max_connections_per_ip);
   context_->store = store;
   context_->places = places;
   context_->log = std::move(log);
@@ -112,10 +114,17 @@ void EdgeServer::StartSession(tcp::socket socket, const tcp::endpoint& peer) {
     socket.close(ec);
     return;
   }
+  if (!context_->per_address->TryAdd(peer.address())) {
+    context_->log->Warn("c{} from {}:{} refused: {} connections open from that address", id,
+                        peer.address().to_string(), peer.port(),
+                        context_->per_address->max_per_address());
+    socket.close(ec);
+    return;
+  }
   context_->active_connections.fetch_add(1);
   context_->log->Info("c{} from {}:{}", id, peer.address().to_string(), peer.port());
   socket.set_option(tcp::no_delay(true), ec);
-  std::make_shared<EdgeSession>(std::move(socket), context_, id)->Start();
+  std::make_shared<EdgeSession>(std::move(socket), context_, id, peer.address())->Start();
 }
 
 }  // namespace herd

@@ -28,8 +28,10 @@ namespace herd {
 //
 // Every connection is bounded: a line longer than max_line_bytes is answered
 // with "? " and its first max_line_bytes bytes, the rest of it discarded; a
-// connection idle (no read or write progress) for idle_timeout is closed;
-// connections beyond max_connections are closed at once.
+// connection idle (no read or write progress) for idle_timeout is closed, and
+// so is one whose line is not complete line_timeout after its first byte;
+// connections beyond max_connections, or beyond max_connections_per_ip from
+// one address, are closed at once.
 //
 // Thread-safe. Start() and Stop() may be called from any thread; the store,
 // provider and log must outlive the io_context's last handler.
@@ -43,6 +45,8 @@ class EdgeServer {
     // An IAMAT whose client time is further ahead of the server's clock is
     // invalid (it would freeze its client: nothing honest is newer).
     int64_t max_future_s = kDefaultMaxFutureSeconds;
+    std::chrono::milliseconds line_timeout = std::chrono::seconds(30);
+    size_t max_connections_per_ip = 0;  // 0: no cap
   };
 
   EdgeServer(asio::io_context& io, Options options, Store* store,

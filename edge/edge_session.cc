@@ -38,15 +38,18 @@ std::string_view WithoutCarriageReturn(std::string_view line) {
 }  // namespace
 
 EdgeSession::EdgeSession(tcp::socket socket, std::shared_ptr<EdgeContext> context,
-                         uint64_t id)
+                         uint64_t id, asio::ip::address address)
     : socket_(std::move(socket)),
       context_(std::move(context)),
       id_(id),
+      address_(std::move(address)),
       log_prefix_("c" + std::to_string(id) + " "),
-      watchdog_(socket_.get_executor()) {}
+      watchdog_(socket_.get_executor()),
+      framer_(context_->max_line_bytes) {}
 
 EdgeSession::~EdgeSession() {
   context_->log->Info("c{} closed", id_);
+  context_->per_address->Remove(address_);
   context_->active_connections.fetch_sub(1);
 }
 
@@ -70,6 +73,14 @@ void EdgeSession::Touch() {
   deadline_ = std::chrono::steady_clock::now() + context_->idle_timeout;
 }
 
+void EdgeSession::StartLineClock() {
+  line_deadline_ = std::chrono::steady_clock::now() + context_->line_timeout;
+  // The watchdog sleeps until the idle deadline: wake it to sleep less. When
+  // lines keep arriving split across reads, it is usually already armed for
+  // an earlier line's deadline and this costs nothing.
+  if (watchdog_expiry_ > line_deadline_) watchdog_.cancel();
+}
+
 void EdgeSession::Close() {
   boost::system::error_code ignored;
   socket_.close(ignored);
@@ -78,11 +89,18 @@ void EdgeSession::Close() {
 
 asio::awaitable<void> EdgeSession::Watchdog() {
   while (socket_.is_open()) {
-    watchdog_.expires_at(deadline_);
+    watchdog_expiry_ = deadline_;
+    if (LinePending() && line_deadline_ < watchdog_expiry_) watchdog_expiry_ = line_deadline_;
+    watchdog_.expires_at(watchdog_expiry_);
     boost::system::error_code ec;
     co_await watchdog_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!socket_.is_open()) break;
-    if (deadline_ <= std::chrono::steady_clock::now()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (LinePending() && line_deadline_ <= now) {
+      context_->log->Info("c{} line not completed within {} ms, closing", id_,
+                          context_->line_timeout.count());
+      Close();
+    } else if (deadline_ <= now) {
       context_->log->Info("c{} idle for {} ms, closing", id_,
                           context_->idle_timeout.count());
       Close();
@@ -99,9 +117,7 @@ asio::awaitable<void> EdgeSession::ReadLoop() {
     if (n > 0 && !co_await Consume(std::string_view(read_buffer_.data(), n))) break;
     if (ec == asio::error::eof) {
       // The client half-closed: a last line without '\n' is still a command.
-      if (!discarding_ && !partial_.empty()) {
-        const std::string last = std::move(partial_);
-        partial_.clear();
+      if (const std::string_view last = framer_.TakeLast(); !last.empty()) {
         co_await HandleLine(last);
       }
       if (co_await Flush()) socket_.shutdown(tcp::socket::shutdown_send, ec);
@@ -118,42 +134,20 @@ asio::awaitable<void> EdgeSession::ReadLoop() {
 }
 
 asio::awaitable<bool> EdgeSession::Consume(std::string_view data) {
-  const size_t max = context_->max_line_bytes;
-  while (!data.empty()) {
-    const size_t newline = data.find('\n');
-    if (newline == std::string_view::npos) {
-      if (discarding_) break;
-      if (partial_.size() + data.size() > max) {
-        partial_.append(data.substr(0, max - partial_.size()));
-        ReplyInvalid(partial_, "line too long");
-        partial_.clear();
-        discarding_ = true;
-      } else {
-        partial_.append(data);
-      }
-      break;
-    }
-    const std::string_view piece = data.substr(0, newline);
-    data.remove_prefix(newline + 1);
-    if (discarding_) {
-      discarding_ = false;  // the over-long line ends here
-    } else if (partial_.size() + piece.size() > max) {
-      partial_.append(piece.substr(0, max - partial_.size()));
-      ReplyInvalid(partial_, "line too long");
-      partial_.clear();
-    } else if (partial_.empty()) {
-      // `piece` is in read_buffer_, untouched while a WHATSAT waits.
-      if (const std::optional<WhatsatCommand> whatsat = AnswerNow(piece)) {
-        co_await HandleWhatsat(piece, *whatsat);
-      }
-    } else {
-      partial_.append(piece);
-      const std::string line = std::move(partial_);
-      partial_.clear();
-      co_await HandleLine(line);
+  framer_.Feed(data);
+  for (;;) {
+    // A line's text stays valid while a WHATSAT waits: the framer is not
+    // called again and read_buffer_ is not read into until then.
+    const LineFramer::Event event = framer_.Next();
+    if (event.kind == LineFramer::Event::kNeedMore) break;
+    if (event.kind == LineFramer::Event::kTooLong) {
+      ReplyInvalid(event.text, "line too long");
+    } else if (const std::optional<WhatsatCommand> whatsat = AnswerNow(event.text)) {
+      co_await HandleWhatsat(event.text, *whatsat);
     }
     if (output_.size() >= kFlushThreshold && !co_await Flush()) co_return false;
   }
+  if (framer_.TakeLineStarted()) StartLineClock();  // a line begun, not ended
   co_return true;
 }
 
@@ -191,7 +185,13 @@ void EdgeSession::AnswerIamat(std::string_view line, std::string_view client,
   }
   const SkewText skew = FormatSkewText(now, client_time);
   const RecordView record{client, context_->server_name, skew.view(), location, client_time};
-  const bool accepted = context_->store->Apply(record) == Store::Outcome::kAccepted;
+  const Store::Outcome outcome = context_->store->Apply(record);
+  if (outcome == Store::Outcome::kRefused) {  // a new client over store.max_clients
+    context_->log->InfoPieces({log_prefix_, "< ", line});
+    ReplyInvalid(line, "too many clients (store.max_clients)");
+    return;
+  }
+  const bool accepted = outcome == Store::Outcome::kAccepted;
   // The AT line goes straight into the output buffer; the log reads it there.
   const size_t start = output_.size();
   for (std::string_view piece : {std::string_view("AT "), record.origin, std::string_view(" "),

@@ -13,6 +13,8 @@
 #include "common/asio.h"
 #include "common/clock.h"
 #include "common/server_log.h"
+#include "edge/address_limiter.h"
+#include "edge/line_framer.h"
 #include "edge/protocol.h"
 #include "places/places_provider.h"
 #include "store/store.h"
@@ -27,11 +29,15 @@ struct EdgeContext {
   size_t max_line_bytes = 0;
   std::chrono::milliseconds idle_timeout{0};
   int64_t max_future_s = kDefaultMaxFutureSeconds;
+  // How long a line may take from its first byte to its '\n' (like nginx's
+  // client_header_timeout): a client trickling bytes cannot hold a slot.
+  std::chrono::milliseconds line_timeout{0};
   Store* store = nullptr;
   PlacesProvider* places = nullptr;
   std::shared_ptr<ServerLog> log;
   Clock clock;
   std::atomic<size_t> active_connections{0};
+  std::unique_ptr<AddressLimiter> per_address;  // never null
 };
 
 // One text client's connection: reads lines, answers each in order, and
@@ -41,7 +47,9 @@ struct EdgeContext {
 // Not thread-safe by itself: everything runs on the socket's strand.
 class EdgeSession : public std::enable_shared_from_this<EdgeSession> {
  public:
-  EdgeSession(tcp::socket socket, std::shared_ptr<EdgeContext> context, uint64_t id);
+  // `address` was counted in context->per_address; the session uncounts it.
+  EdgeSession(tcp::socket socket, std::shared_ptr<EdgeContext> context, uint64_t id,
+              asio::ip::address address);
   EdgeSession(const EdgeSession&) = delete;
   EdgeSession& operator=(const EdgeSession&) = delete;
   ~EdgeSession();
@@ -73,16 +81,23 @@ class EdgeSession : public std::enable_shared_from_this<EdgeSession> {
   // written from the front of output_.
   size_t WriteNow(boost::system::error_code* ec);
   void Touch();
+  // A line has started and not ended (a partial line, or one being discarded).
+  bool LinePending() const { return framer_.pending(); }
+  // Called when a line starts without ending in the same read: it must end
+  // within line_timeout.
+  void StartLineClock();
   void Close();
 
   tcp::socket socket_;
   const std::shared_ptr<EdgeContext> context_;
   const uint64_t id_;
+  const asio::ip::address address_;
   const std::string log_prefix_;  // "c42 ": starts this connection's log lines
   asio::steady_timer watchdog_;
-  std::chrono::steady_clock::time_point deadline_;
-  std::string partial_;         // an incomplete line, at most max_line_bytes
-  bool discarding_ = false;     // inside an over-long line, until its '\n'
+  std::chrono::steady_clock::time_point deadline_;       // idle
+  std::chrono::steady_clock::time_point line_deadline_;  // while LinePending()
+  std::chrono::steady_clock::time_point watchdog_expiry_;
+  LineFramer framer_;           // holds at most one partial line
   std::string output_;          // replies not yet written
   std::array<char, 4 << 10> read_buffer_;  // small: thousands of connections
 };

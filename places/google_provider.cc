@@ -20,6 +20,32 @@ using std::chrono::steady_clock;
 
 constexpr size_t kMaxLoggedDetail = 300;
 
+// Google's answers nest about six levels deep. A deeper body is refused
+// while it is parsed: nlohmann's parser keeps its own stack, but copying,
+// printing or destroying a value recurses once per level, so 100,000
+// levels of `[` would overflow the thread's stack.
+constexpr int kMaxJsonDepth = 64;
+
+// Parses `body`; a value nested deeper than kMaxJsonDepth makes the result
+// discarded (as invalid JSON does). Containers past the limit are skipped
+// as they are read, never built.
+json ParseBounded(std::string_view body, bool* too_deep) {
+  *too_deep = false;
+  const json::parser_callback_t within_depth = [too_deep](int depth, json::parse_event_t event,
+                                                          json&) {
+    if ((event == json::parse_event_t::object_start ||
+         event == json::parse_event_t::array_start) &&
+        depth >= kMaxJsonDepth) {
+      *too_deep = true;
+      return false;
+    }
+    return true;
+  };
+  json root = json::parse(body, within_depth, /*allow_exceptions=*/false);
+  if (*too_deep) return json(json::value_t::discarded);
+  return root;
+}
+
 // The shortest text that reads back as the same double ("34.06893").
 std::string FormatDouble(double value) {
   char buffer[32];
@@ -71,7 +97,8 @@ std::string Printable(std::string_view text) {
 
 // What an error body says: Google's error message when there is one.
 std::string ErrorDetail(std::string_view body) {
-  const json root = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  bool too_deep = false;
+  const json root = ParseBounded(body, &too_deep);
   if (root.is_object()) {
     // Places API (New): {"error": {"code": 403, "message": ..., "status": ...}}
     if (const auto error = root.find("error"); error != root.end() && error->is_object()) {
@@ -95,7 +122,12 @@ std::string ErrorDetail(std::string_view body) {
 }
 
 absl::StatusOr<json> ParseObject(std::string_view body) {
-  json root = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  bool too_deep = false;
+  json root = ParseBounded(body, &too_deep);
+  if (too_deep) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the body nests deeper than ", kMaxJsonDepth, " levels"));
+  }
   if (root.is_discarded()) return absl::InvalidArgumentError("the body is not JSON");
   if (!root.is_object()) return absl::InvalidArgumentError("the body is not a JSON object");
   return root;

@@ -6,7 +6,7 @@
 #   scripts/dev.sh up      install what is missing, build, start the default herd
 #   scripts/dev.sh test    install what is missing, build, run every test
 #   scripts/dev.sh build   install what is missing and build
-#   scripts/dev.sh fuzz [SECONDS]   run the parser fuzzer (default 20 s)
+#   scripts/dev.sh fuzz [SECONDS]   run the fuzzers: parser, line framing, store (24 s in all)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,20 +70,29 @@ build() {
 }
 
 fuzz() {
-  local seconds="${1:-20}"
+  # The time is shared: the parser gets 5/12, the line framing 4/12, the
+  # store round trip the rest.
+  local seconds="${1:-24}"
   if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
     CC=clang CXX=clang++ cmake -S "$ROOT" -B "$FUZZ_BUILD" -G Ninja -DHERD_FUZZ=ON \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined" \
       >/dev/null
   fi
   cmake --build "$FUZZ_BUILD" -j"$JOBS" >/dev/null
-  local corpus
-  corpus="$(mktemp -d)"
-  log "fuzzing the edge parser for ${seconds}s"
-  "$FUZZ_BUILD/tests/fuzz/protocol_fuzzer" -max_total_time="$seconds" -max_len=512 \
-    -print_final_stats=1 "$corpus" "$ROOT/tests/fuzz/corpus" 2>&1 | tail -n 3
-  local status=${PIPESTATUS[0]}
-  rm -rf "$corpus"
+  local protocol=$((seconds * 5 / 12)) framing=$((seconds * 4 / 12))
+  local store=$((seconds - protocol - framing))
+  local name time seeds corpus status=0
+  for run in "protocol_fuzzer:$protocol:corpus" "framing_fuzzer:$framing:corpus_framing" \
+             "store_fuzzer:$store:corpus_store"; do
+    IFS=: read -r name time seeds <<<"$run"
+    [ "$time" -ge 1 ] || time=1
+    corpus="$(mktemp -d)"
+    log "fuzzing $name for ${time}s"
+    "$FUZZ_BUILD/tests/fuzz/$name" -max_total_time="$time" -max_len=512 \
+      -print_final_stats=1 "$corpus" "$ROOT/tests/fuzz/$seeds" 2>&1 | tail -n 3
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+    rm -rf "$corpus"
+  done
   return "$status"
 }
 
@@ -92,7 +101,7 @@ run_tests() {
   [ "$(id -u)" -eq 0 ] ||
     log "the multi-host suite (ctest -L hosts: a network namespace per server) is SKIPPED: it needs root"
   (cd "$BUILD" && ctest --output-on-failure -j"$JOBS" --timeout 600)
-  fuzz 20
+  fuzz 24
   local smoke="$ROOT/../shared/conformance/smoke.py"
   if [ -f "$smoke" ]; then
     log "conformance smoke test: one server, then the default herd"
@@ -121,7 +130,7 @@ case "${1:-}" in
     ;;
   fuzz)
     install_missing
-    fuzz "${2:-20}"
+    fuzz "${2:-24}"
     ;;
   *)
     echo "usage: scripts/dev.sh up|test|build|fuzz [SECONDS]" >&2

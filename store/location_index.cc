@@ -52,6 +52,19 @@ LocationIndex::~LocationIndex() = default;
 
 bool LocationIndex::CatchUp(size_t max) {
   absl::MutexLock feed_lock(&feed_mu_);
+  if (tracks_moves_) {
+    // Before the feed: a client forgotten and then back is in the feed
+    // after its forgetting. One back already is kept (the store has it).
+    std::vector<std::string> forgotten = store_->TakeForgotten();
+    std::vector<std::string> gone;
+    for (std::string& id : forgotten) {
+      if (!store_->Get(id)) gone.push_back(std::move(id));
+    }
+    if (!gone.empty()) {
+      absl::MutexLock lock(&mu_);
+      for (const std::string& id : gone) Remove(id);
+    }
+  }
   size_t applied = 0;
   while (applied < max) {
     // Read outside mu_ (queries go on while the store is read), and copy
@@ -99,7 +112,15 @@ void LocationIndex::Put(std::string_view client_id, std::string_view location) {
     return;
   }
   const size_t id_size = std::min<size_t>(client_id.size(), UINT16_MAX);
-  Item* item = new (items_.Allocate(sizeof(Item) + id_size, alignof(Item))) Item;
+  void* block = nullptr;
+  if (auto free = free_items_.find(static_cast<uint16_t>(id_size));
+      free != free_items_.end() && !free->second.empty()) {
+    block = free->second.back();
+    free->second.pop_back();
+  } else {
+    block = items_.Allocate(sizeof(Item) + id_size, alignof(Item));
+  }
+  Item* item = new (block) Item;
   item->latitude = latitude;
   item->longitude = longitude;
   item->cell = cell;
@@ -107,6 +128,15 @@ void LocationIndex::Put(std::string_view client_id, std::string_view location) {
   std::memcpy(item->id_data, client_id.data(), id_size);
   by_id_.insert(item);
   by_cell_.insert(item);
+}
+
+void LocationIndex::Remove(std::string_view client_id) {
+  auto it = by_id_.find(client_id);
+  if (it == by_id_.end()) return;
+  Item* item = *it;
+  by_cell_.erase(item);
+  by_id_.erase(it);
+  free_items_[item->id_size].push_back(item);
 }
 
 void LocationIndex::Scan(uint32_t first, uint32_t last, double latitude, double longitude,

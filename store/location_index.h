@@ -9,6 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "store/block_arena.h"
 #include "store/store.h"
@@ -116,6 +117,9 @@ class LocationIndex {
     size_t location_size;
   };
 
+  // Drops a client the store forgot (client_ttl). Its block goes to a free
+  // list for the next client with an id of the same size.
+  void Remove(std::string_view client_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sets the client's position (adding it if new). REQUIRES: mu_ held.
   void Put(std::string_view client_id, std::string_view location)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -138,6 +142,8 @@ class LocationIndex {
 
   mutable absl::Mutex mu_;
   BlockArena items_ ABSL_GUARDED_BY(mu_);  // owns the items
+  // Blocks of removed items by id size, reused before the arena grows.
+  absl::flat_hash_map<uint16_t, std::vector<Item*>> free_items_ ABSL_GUARDED_BY(mu_);
   absl::btree_set<Item*, ById> by_id_ ABSL_GUARDED_BY(mu_);
   absl::btree_set<Item*, ByCell> by_cell_ ABSL_GUARDED_BY(mu_);
 };

@@ -159,8 +159,14 @@ bool IsValidUtf8(std::string_view text) {
 }
 
 bool IsValidClientId(std::string_view id) {
-  return !id.empty() && id.size() <= kMaxClientIdBytes && !HasProtocolWhitespace(id) &&
-         IsValidUtf8(id);
+  if (id.empty() || id.size() > kMaxClientIdBytes) return false;
+  // SPEC section 3: no control bytes (0x00-0x1F, 0x7F), which also covers
+  // the protocol's whitespace but for the space.
+  for (char c : id) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F || byte == ' ') return false;
+  }
+  return IsValidUtf8(id);
 }
 
 bool IsWellFormedRecord(const Record& record) {
@@ -170,6 +176,30 @@ bool IsWellFormedRecord(const Record& record) {
          IsWellFormedSkew(record.skew) &&
          ParseLocation(record.location, &latitude, &longitude) &&
          IsWellFormedClientTime(record.client_time);
+}
+
+int64_t OriginReceiveNs(std::string_view client_time, std::string_view skew) {
+  // DIGITS[.DIGITS] as nanoseconds, fraction digits past the ninth dropped;
+  // at most 20 integer digits, so 128 bits hold it.
+  const auto nanos = [](std::string_view text) {
+    const size_t dot = text.find('.');
+    __int128 value = 0;
+    for (char c : text.substr(0, dot)) value = value * 10 + (c - '0');
+    const std::string_view fraction =
+        dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+    for (size_t i = 0; i < 9; ++i) {
+      value = value * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+    }
+    return value;
+  };
+  __int128 total = nanos(client_time);
+  if (!skew.empty()) {
+    const __int128 difference = nanos(skew.substr(1));
+    total += skew.front() == '-' ? -difference : difference;
+  }
+  constexpr __int128 kMax = INT64_MAX;
+  constexpr __int128 kMin = INT64_MIN;
+  return static_cast<int64_t>(total > kMax ? kMax : total < kMin ? kMin : total);
 }
 
 std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time) {

@@ -85,6 +85,13 @@ bool ParseLocation(std::string_view text, double* latitude, double* longitude);
 // '.', nine digits.
 bool IsWellFormedSkew(std::string_view text);
 
+// The origin server's receive time of a record, in nanoseconds since the
+// epoch: its client time plus its time difference (exact for the nine
+// fraction digits the difference has; saturates at the int64 range). The
+// same on every server, so expiry computed from it needs no coordination.
+// REQUIRES: well-formed client time and skew.
+int64_t OriginReceiveNs(std::string_view client_time, std::string_view skew);
+
 // The protocol's field separators: space, tab, CR, LF, FF, VT.
 inline constexpr bool IsProtocolWhitespace(char c) {
   return c == ' ' || (c >= '\t' && c <= '\r');
@@ -102,8 +109,10 @@ inline bool HasProtocolWhitespace(std::string_view text) {
 // True if `text` is well-formed UTF-8 (no overlong forms or surrogates).
 bool IsValidUtf8(std::string_view text);
 
-// A client id: 1 to kMaxClientIdBytes bytes of UTF-8 without whitespace
-// (UTF-8 because gRPC peers and the Locations API carry it as a proto string).
+// A client id: 1 to kMaxClientIdBytes bytes of UTF-8 without whitespace or
+// control bytes (0x00-0x1F, 0x7F; SPEC section 3), UTF-8 because gRPC peers
+// and the Locations API carry it as a proto string. The edge, the store, the
+// peers and the gRPC API all check ids with this one function.
 bool IsValidClientId(std::string_view id);
 
 // True if every field of `record` could have been produced by an origin

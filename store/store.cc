@@ -7,8 +7,9 @@
 
 namespace herd {
 
-Store::Store(uint64_t epoch)
+Store::Store(uint64_t epoch, Limits limits)
     : epoch_(epoch),
+      limits_(std::move(limits)),
       sources_{Source{}},
       listeners_(std::make_shared<const ListenerList>()) {}
 
@@ -54,7 +55,15 @@ const Store::Shard& Store::ShardFor(std::string_view client_id) const {
   return shards_[absl::Hash<absl::string_view>{}(AsAbsl(client_id)) % kShards];
 }
 
+bool Store::ExpiredAt(std::string_view client_time, std::string_view skew, int64_t now) const {
+  return static_cast<__int128>(OriginReceiveNs(client_time, skew)) + limits_.client_ttl_ns <= now;
+}
+
 Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
+  if (limits_.client_ttl_ns > 0 && ExpiredAt(record.client_time, record.skew, limits_.now())) {
+    expired_total_.fetch_add(1, std::memory_order_relaxed);
+    return Outcome::kExpired;
+  }
   const uint32_t source = InternSource(via);
   Shard& shard = ShardFor(record.client_id);
   {
@@ -74,6 +83,11 @@ Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
       it->record->set_moved(was_moved || location_changed);
       shard.by_seq.insert(shard.by_seq.end(), it->record.get());  // the newest: last
     } else {
+      if (limits_.max_clients > 0 && clients_.fetch_add(1) >= limits_.max_clients) {
+        clients_.fetch_sub(1);
+        refused_total_.fetch_add(1, std::memory_order_relaxed);
+        return Outcome::kRefused;
+      }
       auto packed = PackedRecord::Make(record, source, ++shard.last_seq);
       packed->set_moved(true);
       shard.by_seq.insert(shard.by_seq.end(), packed.get());
@@ -89,7 +103,48 @@ std::optional<Record> Store::Get(std::string_view client_id) const {
   absl::MutexLock lock(&shard.mu);
   auto it = shard.by_client.find(client_id);
   if (it == shard.by_client.end()) return std::nullopt;
-  return it->record->ToRecord();
+  Record record = it->record->ToRecord();
+  if (limits_.client_ttl_ns > 0 && ExpiredAt(record.client_time, record.skew, limits_.now())) {
+    return std::nullopt;  // forgotten at the next sweep
+  }
+  return record;
+}
+
+size_t Store::ForgetExpired() {
+  if (limits_.client_ttl_ns <= 0) return 0;
+  const int64_t now = limits_.now();
+  const bool keep_ids = move_tracking_claimed_.load();
+  size_t forgotten = 0;
+  std::vector<std::string> ids;
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (auto it = shard.by_client.begin(); it != shard.by_client.end();) {
+      PackedRecord::Scratch scratch;
+      const RecordView view = it->record->View(&scratch);
+      if (!ExpiredAt(view.client_time, view.skew, now)) {
+        ++it;
+        continue;
+      }
+      if (keep_ids) ids.emplace_back(view.client_id);
+      shard.by_seq.erase(it->record.get());
+      shard.by_client.erase(it++);
+      ++forgotten;
+    }
+  }
+  if (limits_.max_clients > 0) clients_.fetch_sub(forgotten);
+  if (!ids.empty()) {
+    absl::MutexLock lock(&forgotten_mu_);
+    for (std::string& id : ids) forgotten_.push_back(std::move(id));
+  }
+  if (forgotten > 0) NotifyListeners();  // the index catches up on what went
+  return forgotten;
+}
+
+std::vector<std::string> Store::TakeForgotten() {
+  absl::MutexLock lock(&forgotten_mu_);
+  std::vector<std::string> out;
+  out.swap(forgotten_);
+  return out;
 }
 
 size_t Store::size() const {

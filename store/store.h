@@ -31,6 +31,15 @@ struct RecordSource {
   bool operator==(const RecordSource&) const = default;
 };
 
+// Bounds on what a Store keeps (config "store"); 0 switches one off.
+struct StoreLimits {
+  size_t max_clients = 0;
+  int64_t client_ttl_ns = 0;
+  // The clock expiry is measured against (ns since the epoch). Required if
+  // client_ttl_ns > 0.
+  std::function<int64_t()> now;
+};
+
 // The latest record per client, and a feed of the records it accepted.
 //
 // Apply() keeps a record only if it supersedes the stored one (newer client
@@ -47,7 +56,13 @@ class Store {
  public:
   static constexpr int kShards = 16;
 
-  enum class Outcome { kAccepted, kStale };
+  // kRefused: a new client while the store holds max_clients. kExpired: a
+  // record older than client_ttl (by its origin receive time): it would be
+  // forgotten at once, so it is not kept (and never resurrects a client
+  // that every server has forgotten).
+  enum class Outcome { kAccepted, kStale, kRefused, kExpired };
+
+  using Limits = StoreLimits;
 
   // A reader's position in the feed: per shard, the last sequence number read.
   // Meaningful only for the Store (and epoch) that produced it.
@@ -77,7 +92,7 @@ class Store {
 
   // `epoch` identifies this store's lifetime (random per process) so a reader
   // can tell whether a cursor it kept still means anything.
-  explicit Store(uint64_t epoch);
+  explicit Store(uint64_t epoch, Limits limits = {});
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
@@ -91,10 +106,26 @@ class Store {
     return Apply(record.view(), via);
   }
 
+  // Nothing for an unknown client, or one whose record has expired.
   std::optional<Record> Get(std::string_view client_id) const;
 
   // Number of clients.
   size_t size() const;
+
+  // Forgets every client whose record has expired (client_ttl). Linear in
+  // the clients, one shard lock at a time; run from a housekeeping thread.
+  // Returns how many were forgotten.
+  size_t ForgetExpired();
+
+  // The clients forgotten since the last call, for the index that claimed
+  // move tracking (kept only once it is claimed).
+  std::vector<std::string> TakeForgotten();
+
+  // Records refused since the start: new clients over max_clients, and
+  // records already expired on arrival.
+  uint64_t refused_total() const { return refused_total_.load(std::memory_order_relaxed); }
+  uint64_t expired_total() const { return expired_total_.load(std::memory_order_relaxed); }
+  const Limits& limits() const { return limits_; }
 
   // Up to `max` feed entries after `cursor`, advancing it past them (and
   // past at most 4 * max entries in all, so a call stays short). Entries
@@ -192,8 +223,17 @@ class Store {
   std::optional<uint32_t> FindSource(const Source& source) const;
   Source SourceOf(uint32_t id) const;
 
+  bool ExpiredAt(std::string_view client_time, std::string_view skew, int64_t now) const;
+
   // Constant after construction.
   const uint64_t epoch_;
+  const Limits limits_;
+
+  std::atomic<size_t> clients_{0};  // counted only with max_clients
+  std::atomic<uint64_t> refused_total_{0};
+  std::atomic<uint64_t> expired_total_{0};
+  absl::Mutex forgotten_mu_;
+  std::vector<std::string> forgotten_ ABSL_GUARDED_BY(forgotten_mu_);
 
   std::atomic<bool> move_tracking_claimed_{false};
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <random>
@@ -204,6 +205,30 @@ TEST(LocationIndexTest, IdsInOrderAndMovesKeepOneEntryPerClient) {
   EXPECT_EQ(index.size(), 4u);
   EXPECT_EQ(index.Within(1, 1, 1, 10).total, 3u);
   EXPECT_EQ(index.Within(50, 50, 1, 10).total, 1u);
+}
+
+TEST(LocationIndexTest, ClientsTheStoreForgetsLeaveTheIndex) {
+  constexpr int64_t kSecond = 1'000'000'000;
+  std::atomic<int64_t> now{100 * kSecond};
+  Store::Limits limits;
+  limits.client_ttl_ns = 10 * kSecond;
+  limits.now = [&now] { return now.load(); };
+  Store store(1, limits);
+  LocationIndex index(&store);
+  store.Apply(At("a", {1, 1}, 95));   // received at 95 s: expires at 105 s
+  store.Apply(At("b", {1, 1}, 100));  // expires at 110 s
+  index.CatchUp();
+  EXPECT_EQ(index.size(), 2u);
+  now = 106 * kSecond;
+  EXPECT_EQ(store.ForgetExpired(), 1u);
+  index.CatchUp();
+  EXPECT_EQ(index.IdsAfter("", 10), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(index.Within(1, 1, 1, 10).total, 1u);
+  // Back again: indexed again (reusing the freed block).
+  store.Apply(At("a", {2, 2}, 106));
+  index.CatchUp();
+  EXPECT_EQ(index.IdsAfter("", 10), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(index.Within(2, 2, 1, 10).total, 1u);
 }
 
 }  // namespace

@@ -380,6 +380,44 @@ TEST_F(LocationsServiceTest, ListDefaultAndMaximumPageSizes) {
   EXPECT_TRUE(page.next_page_token().empty());
 }
 
+// Maximum-size records: a page of 1000 would pass gRPC's default 4 MiB
+// receive limit (RESOURCE_EXHAUSTED at every default client); pages are
+// short instead, and paging still lists every client once.
+TEST_F(LocationsServiceTest, ListAndWithinStayUnderTheDefaultMessageLimit) {
+  const std::string location = "+1." + std::string(500, '0') + "+2." + std::string(500, '0');
+  const std::string time = "1." + std::string(1000, '0');
+  std::set<std::string> ids;
+  for (int i = 0; i < 1100; ++i) {
+    const std::string id = absl::StrCat(std::string(250, 'k'), 100000 + i);
+    ASSERT_EQ(store_.Apply(Text(id, location, time)), Store::Outcome::kAccepted);
+    ids.insert(id);
+  }
+  std::set<std::string> listed;
+  std::string token;
+  int pages = 0;
+  do {
+    v1::ListResponse page;
+    const grpc::Status status = List(1000, token, &page);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_LT(page.ByteSizeLong(), 2u << 20);
+    for (const v1::Location& l : page.locations()) {
+      EXPECT_TRUE(listed.insert(l.record().client_id()).second);
+    }
+    token = page.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 100);
+  EXPECT_EQ(listed, ids);
+  EXPECT_GT(pages, 2);
+
+  v1::WithinResponse within;
+  const grpc::Status status = Within(1, 2, 10, 1000, &within);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_LT(within.ByteSizeLong(), 2u << 20);
+  EXPECT_EQ(within.total(), 1100u);
+  EXPECT_TRUE(within.truncated());
+  EXPECT_GT(within.clients_size(), 0);
+}
+
 TEST_F(LocationsServiceTest, ListIsExactlyOnceWhileClientsMove) {
   for (int i = 0; i < 300; ++i) store_.Apply(Text(absl::StrCat("c", 100 + i), "+1+2", "1"));
   v1::ListResponse page;
@@ -721,6 +759,50 @@ TEST_F(LocationsServiceTest, TooManyWatchersAreRefused) {
   auto third = Watch(v1::WatchRequest());
   EXPECT_TRUE(third->Next(&message));
   third->context.TryCancel();
+}
+
+TEST_F(LocationsServiceTest, WatchStreamsPerCallerAreCapped) {
+  StopServer();
+  LocationsService::Options options;
+  options.max_watchers_per_caller = 2;
+  StartServer(options);
+  v1::WatchResponse message;
+  auto first = Watch(v1::WatchRequest());
+  auto second = Watch(v1::WatchRequest());
+  ASSERT_TRUE(first->Next(&message));
+  ASSERT_TRUE(second->Next(&message));
+  auto third = Watch(v1::WatchRequest());
+  EXPECT_FALSE(third->Next(&message));
+  const grpc::Status refused = third->reader->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("127.0.0.1"));
+  first->context.TryCancel();
+  ASSERT_TRUE(WaitFor([&] { return service_->watchers() == 1; }));
+  // The place is given back once the stream is done.
+  std::unique_ptr<WatchCall> again;
+  ASSERT_TRUE(WaitFor([&] {
+    again = Watch(v1::WatchRequest());
+    if (again->Next(&message)) return true;
+    again->reader->Finish();
+    return false;
+  }));
+  again->context.TryCancel();
+  second->context.TryCancel();
+}
+
+TEST_F(LocationsServiceTest, WatchFilterBytesAreCapped) {
+  v1::WatchRequest request;
+  for (int i = 0; i < 400; ++i) request.add_client_ids(absl::StrCat(std::string(196, 'x'), 1000 + i));
+  auto watch = Watch(request);  // 400 ids of 200 bytes: 80,000 > 65,536
+  v1::WatchResponse message;
+  EXPECT_FALSE(watch->Next(&message));
+  const grpc::Status status = watch->reader->Finish();
+  ExpectInvalid(status, "client_ids");
+  EXPECT_THAT(status.error_message(), HasSubstr("bytes"));
+  request.mutable_client_ids()->DeleteSubrange(300, 100);  // 60,000 bytes: fine
+  watch = Watch(request);
+  EXPECT_TRUE(watch->Next(&message));
+  watch->context.TryCancel();
 }
 
 TEST_F(LocationsServiceTest, ShutdownEndsWatchStreamsAtOnce) {

@@ -222,5 +222,42 @@ TEST(HostPortTest, ParsesAndRejects) {
   }
 }
 
+TEST(ConfigTest, LimitsHaveDefaultsAndNameTheirField) {
+  absl::StatusOr<HerdConfig> defaults = ParseConfig(Config(kTwo), "/etc/herd");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->store.max_clients, 0u);
+  EXPECT_EQ(defaults->store.client_ttl_s, 0);
+  EXPECT_EQ(defaults->edge.max_connections_per_ip, 0u);
+  EXPECT_EQ(defaults->edge.line_timeout_ms, 30'000);
+  EXPECT_EQ(defaults->grpc_limits.max_watch_streams, 1000u);
+
+  absl::StatusOr<HerdConfig> set = ParseConfig(
+      Config(kTwo, "[]",
+             R"(, "store": {"max_clients": 5, "client_ttl_s": 60},
+                 "edge": {"max_connections_per_ip": 3, "line_timeout_ms": 500},
+                 "grpc": {"max_watch_streams": 7, "max_watch_streams_per_caller": 2,
+                          "max_watch_filter_ids": 10, "max_watch_filter_bytes": 100})"),
+      "/etc/herd");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->store.max_clients, 5u);
+  EXPECT_EQ(set->store.client_ttl_s, 60);
+  EXPECT_EQ(set->edge.max_connections_per_ip, 3u);
+  EXPECT_EQ(set->edge.line_timeout_ms, 500);
+  EXPECT_EQ(set->grpc_limits.max_watch_streams, 7u);
+  EXPECT_EQ(set->grpc_limits.max_watch_streams_per_caller, 2u);
+  EXPECT_EQ(set->grpc_limits.max_watch_filter_ids, 10u);
+  EXPECT_EQ(set->grpc_limits.max_watch_filter_bytes, 100u);
+
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "store": {"max_clients": -1})")),
+            "store.max_clients: expected an integer from 0 to 1099511627776");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "store": {"client_ttl_s": "1h"})")),
+            "store.client_ttl_s: expected an integer from 0 to 1073741824");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "edge": {"line_timeout_ms": 0})")),
+            "edge.line_timeout_ms: expected a positive integer");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "grpc": {"max_watch_streams": 0})")),
+            "grpc.max_watch_streams: expected a positive integer");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "store": [])")), "store: expected an object");
+}
+
 }  // namespace
 }  // namespace herd

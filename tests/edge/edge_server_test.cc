@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -61,6 +62,13 @@ class Client {
     return out;
   }
   std::string ReadToEof() { return Read(SIZE_MAX); }
+  // Whether the server closed the connection (EOF or reset) within `wait`.
+  bool ClosedWithin(std::chrono::milliseconds wait) {
+    pollfd pfd{fd_, POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(wait.count())) <= 0) return false;
+    char c;
+    return recv(fd_, &c, 1, MSG_DONTWAIT) <= 0;
+  }
   std::string ReadLine() {
     std::string out;
     char c;
@@ -212,6 +220,54 @@ TEST_F(EdgeServerTest, ConnectionsBeyondTheLimitAreClosed) {
   // The two that were in keep working.
   a.Send(std::string(kIamat) + "\n");
   EXPECT_EQ(a.ReadLine(), std::string(kAt) + "\n");
+}
+
+// A slow-loris client: a byte every 20 ms keeps the connection from being
+// idle, but its line never ends, so the line deadline closes it.
+TEST_F(EdgeServerTest, ALineThatIsNotCompletedInTimeClosesTheConnection) {
+  EdgeServer::Options options;
+  options.line_timeout = std::chrono::milliseconds(300);
+  StartServer(options);
+  Client slow(port_);
+  Client fine(port_);
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  slow.Send("IAMAT");
+  while (!closed && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    slow.Send("x");
+    closed = slow.ClosedWithin(std::chrono::milliseconds(20));  // the trickle's pace
+  }
+  EXPECT_TRUE(closed);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(290));
+  EXPECT_LT(elapsed, std::chrono::seconds(2));
+  // Others are unaffected, and whole lines that arrive in pieces are fine.
+  fine.Send("IAMAT kiwi.cs.ucla.edu +34.068930-118.445127");
+  fine.Send(" 1621464827.959498503\n");
+  EXPECT_EQ(fine.ReadLine(), std::string(kAt) + "\n");
+}
+
+TEST_F(EdgeServerTest, ConnectionsPerAddressAreCapped) {
+  EdgeServer::Options options;
+  options.max_connections_per_ip = 2;
+  StartServer(options);
+  auto a = std::make_unique<Client>(port_);
+  Client b(port_);
+  a->Send(std::string(kIamat) + "\n");
+  EXPECT_EQ(a->ReadLine(), std::string(kAt) + "\n");
+  b.Send(std::string(kIamat) + "\n");
+  EXPECT_EQ(b.ReadLine(), std::string(kAt) + "\n");
+  Client c(port_);
+  c.Send(std::string(kIamat) + "\n");
+  EXPECT_EQ(c.ReadToEof(), "");
+  // Once one closes, the address may connect again.
+  a.reset();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::string reply;
+  while (reply.empty() && std::chrono::steady_clock::now() < deadline) {
+    reply = Exchange(port_, std::string(kIamat) + "\n");
+  }
+  EXPECT_EQ(reply, std::string(kAt) + "\n");
 }
 
 TEST_F(EdgeServerTest, AddressInUseIsAClearError) {

@@ -104,6 +104,29 @@ TEST(ParseCommandTest, MalformedWhatsat) {
   }
 }
 
+TEST(ParseCommandTest, WhatsatBoundMayHaveLeadingZeros) {
+  // docs/protocol.md: "leading zeros allowed", however many.
+  auto command = ParseCommand("WHATSAT kiwi 50 0000020");
+  ASSERT_TRUE(command.ok()) << command.status();
+  EXPECT_EQ(std::get<WhatsatCommand>(*command).bound, 20);
+  EXPECT_EQ(std::get<WhatsatCommand>(*ParseCommand("WHATSAT kiwi 5 000000000000001")).bound, 1);
+  for (const char* line : {"WHATSAT kiwi 50 0000021", "WHATSAT kiwi 50 0000000",
+                           "WHATSAT kiwi 50 00000100", "WHATSAT kiwi 50 99999999999999999999"}) {
+    EXPECT_FALSE(ParseCommand(line).ok()) << line;
+  }
+}
+
+TEST(ParseCommandTest, ControlBytesInClientIdsAreInvalid) {
+  using namespace std::string_literals;
+  for (const std::string& id : {"a\0b"s, "a\x1b[2Jb"s, "a\x7f"s, "a\x01"s, "\x1f"s}) {
+    EXPECT_FALSE(ParseCommand("IAMAT " + id + " +1+2 3").ok()) << id;
+    EXPECT_FALSE(ParseCommand("WHATSAT " + id + " 10 5").ok()) << id;
+    EXPECT_FALSE(IsValidClientId(id)) << id;
+  }
+  EXPECT_TRUE(IsValidClientId("kiwi.cs.ucla.edu"));
+  EXPECT_TRUE(IsValidClientId("caf\xc3\xa9~!"));
+}
+
 TEST(ParseCommandTest, UnknownCommands) {
   for (const char* line : {"HELLO", "AT Riley +0.1 kiwi +1+2 3", "IAMATX kiwi +1+2 3"}) {
     EXPECT_FALSE(ParseCommand(line).ok()) << line;

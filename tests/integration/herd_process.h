@@ -77,6 +77,11 @@ class HerdProcesses {
   bool Exited(const std::string& name);
 
   uint16_t edge_port(const std::string& name) const { return edge_ports_.at(name); }
+  // The process id of a started server, 0 if none.
+  pid_t pid(const std::string& name) const {
+    const auto it = pids_.find(name);
+    return it == pids_.end() ? 0 : it->second;
+  }
   uint16_t grpc_port(const std::string& name) const { return grpc_ports_.at(name); }
   const std::string& dir() const { return dir_; }
   const std::string& config_path() const { return config_path_; }

@@ -208,7 +208,14 @@ TEST_P(FailureTest, MapsToANearbySearchStatusWithEmptyResults) {
 std::vector<FailureCase> FailureCases() {
   const std::string google_error =
       R"({"error": {"code": 0, "message": "m", "status": "S"}})";
+  // 100,000 levels (~200 KB): recursing once per level overflows a stack.
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  const std::string deep_results = R"({"status": "OK", "html_attributions": [], "results": [)" +
+                                   deep + R"(, {"deep": )" + deep + "}]}";
   return {
+      {"DeeplyNested", {.body = deep}, "UNKNOWN_ERROR"},
+      {"DeeplyNestedResults", {.body = deep_results}, "UNKNOWN_ERROR"},
+      {"DeeplyNestedError", {.status = 500, .body = deep_results}, "UNKNOWN_ERROR"},
       {"Http400", {.status = 400, .body = google_error}, "INVALID_REQUEST"},
       {"Http401", {.status = 401, .body = google_error}, "REQUEST_DENIED"},
       {"Http403", {.status = 403, .body = google_error}, "REQUEST_DENIED"},
@@ -371,6 +378,22 @@ TEST_F(GoogleProviderTest, FailuresAreLoggedWithTheirReasonButNeverTheKey) {
   EXPECT_THAT(text, Not(HasSubstr(kKey)));
   log_ = ServerLog::Discard();
   std::system((std::string("rm -rf ") + dir).c_str());
+}
+
+TEST(GoogleConversionTest, NestingIsCappedButOrdinaryDepthsPass) {
+  auto nested = [](int depth) {
+    return R"({"status": "OK", "results": [{"x": )" + std::string(depth, '[') +
+           std::string(depth, ']') + "}]}";
+  };
+  EXPECT_TRUE(CutLegacyResponse(nested(50), 5).ok());
+  absl::StatusOr<json> deep = CutLegacyResponse(nested(1000), 5);
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(std::string(deep.status().message()).find("deeper than"), std::string::npos)
+      << deep.status();
+  EXPECT_FALSE(ConvertPlacesNewResponse(R"({"places": [)" + std::string(100'000, '[') +
+                                            std::string(100'000, ']') + "]}",
+                                        5)
+                   .ok());
 }
 
 TEST(GoogleConversionTest, RejectsWhatIsNotTheDocumentedShape) {

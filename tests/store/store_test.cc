@@ -204,5 +204,93 @@ TEST(StoreMoveTrackingTest, MovesAreReadByTheTrackerOnlyNotOtherReaders) {
   EXPECT_TRUE(Moved(&store, &tracker).empty());
 }
 
+TEST(StoreLimitsTest, MaxClientsRefusesNewClientsButNotUpdates) {
+  Store::Limits limits;
+  limits.max_clients = 2;
+  Store store(1, limits);
+  EXPECT_EQ(store.Apply(At("a", "1")), Store::Outcome::kAccepted);
+  EXPECT_EQ(store.Apply(At("b", "1")), Store::Outcome::kAccepted);
+  EXPECT_EQ(store.Apply(At("c", "1")), Store::Outcome::kRefused);
+  EXPECT_EQ(store.Apply(At("a", "2")), Store::Outcome::kAccepted);  // existing: updates
+  EXPECT_EQ(store.Apply(At("a", "1")), Store::Outcome::kStale);
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_FALSE(store.Get("c").has_value());
+  EXPECT_EQ(store.refused_total(), 1u);
+}
+
+TEST(StoreLimitsTest, MaxClientsHoldsUnderConcurrentNewClients) {
+  Store::Limits limits;
+  limits.max_clients = 1000;
+  Store store(1, limits);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&store, t] {
+      for (int i = 0; i < 1000; ++i) store.Apply(At("t" + std::to_string(t) + "-" + std::to_string(i), "1"));
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(store.size(), 1000u);
+  EXPECT_EQ(store.refused_total(), 3000u);
+}
+
+// Expiry is computed from the record alone (client time + time difference
+// = the origin's receive time), so two servers agree without talking.
+TEST(StoreLimitsTest, ClientTtlForgetsDeterministicallyAndNeverResurrects) {
+  constexpr int64_t kSecond = 1'000'000'000;
+  std::atomic<int64_t> now{1000 * kSecond};
+  Store::Limits limits;
+  limits.client_ttl_ns = 60 * kSecond;
+  limits.now = [&now] { return now.load(); };
+  Store a(1, limits), b(2, limits);
+  // Received at 990 s (client time 989.5 + 0.5): expires at 1050 s.
+  const Record old{"old", "Riley", "+0.500000000", "+1+2", "989.5"};
+  // Received at 999 s: expires at 1059 s.
+  const Record fresh{"fresh", "Riley", "+1.000000000", "+1+2", "998"};
+  for (Store* store : {&a, &b}) {
+    EXPECT_EQ(store->Apply(old), Store::Outcome::kAccepted);
+    EXPECT_EQ(store->Apply(fresh), Store::Outcome::kAccepted);
+  }
+  now = 1049 * kSecond;
+  EXPECT_EQ(a.ForgetExpired(), 0u);
+  now = 1050 * kSecond;
+  EXPECT_FALSE(b.Get("old").has_value());  // expired, even before a sweep
+  EXPECT_TRUE(b.Get("fresh").has_value());
+  EXPECT_EQ(a.ForgetExpired(), 1u);
+  EXPECT_EQ(b.ForgetExpired(), 1u);
+  EXPECT_EQ(a.size(), 1u);
+  // A neighbour that has not swept yet sends it again: not resurrected.
+  EXPECT_EQ(a.Apply(old), Store::Outcome::kExpired);
+  EXPECT_FALSE(a.Get("old").has_value());
+  EXPECT_EQ(a.expired_total(), 1u);
+  // A new report of that client is a new client.
+  const Record back{"old", "Riley", "+0.000000000", "+1+2", "1050"};
+  EXPECT_EQ(a.Apply(back), Store::Outcome::kAccepted);
+  EXPECT_EQ(a.Get("old")->client_time, "1050");
+  now = 1060 * kSecond;
+  EXPECT_EQ(a.ForgetExpired(), 1u);  // fresh
+  EXPECT_EQ(a.size(), 1u);
+}
+
+TEST(StoreLimitsTest, ForgottenClientsFreeTheirPlaceUnderMaxClients) {
+  constexpr int64_t kSecond = 1'000'000'000;
+  std::atomic<int64_t> now{100 * kSecond};
+  Store::Limits limits;
+  limits.max_clients = 1;
+  limits.client_ttl_ns = 10 * kSecond;
+  limits.now = [&now] { return now.load(); };
+  Store store(1, limits);
+  EXPECT_EQ(store.Apply(Record{"a", "R", "+0.000000000", "+1+2", "100"}), Store::Outcome::kAccepted);
+  EXPECT_EQ(store.Apply(Record{"b", "R", "+0.000000000", "+1+2", "100"}), Store::Outcome::kRefused);
+  now = 111 * kSecond;
+  EXPECT_EQ(store.ForgetExpired(), 1u);
+  EXPECT_EQ(store.Apply(Record{"b", "R", "+0.000000000", "+1+2", "111"}), Store::Outcome::kAccepted);
+}
+
+TEST(OriginReceiveNsTest, ClientTimePlusDifference) {
+  EXPECT_EQ(OriginReceiveNs("1621464827.959498503", "+0.263873386"), 1621464828'223371889);
+  EXPECT_EQ(OriginReceiveNs("10", "-2.500000000"), 7'500'000'000);
+  EXPECT_EQ(OriginReceiveNs("9999999999999999999.5", "+0.000000000"), INT64_MAX);
+}
+
 }  // namespace
 }  // namespace herd
