@@ -104,9 +104,10 @@ run_tests() {
   fuzz 24
   local smoke="$ROOT/../shared/conformance/smoke.py"
   if [ -f "$smoke" ]; then
-    log "conformance smoke test: one server, then the default herd"
+    log "conformance smoke test: one server, the default herd, the trust and limit keys"
     python3 "$smoke" "$BUILD/app/herd" core
     python3 "$smoke" "$BUILD/app/herd" herd
+    python3 "$smoke" "$BUILD/app/herd" limits
   else
     log "conformance smoke test skipped: no $smoke beside this checkout"
   fi
