@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "edge/listen.h"
 
 namespace herd {
 
@@ -30,17 +31,7 @@ EdgeServer::EdgeServer(asio::io_context& io, Options options, Store* store,
 }
 
 absl::Status EdgeServer::Start(const tcp::endpoint& endpoint) {
-  boost::system::error_code ec;
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);  // so that Start() may be tried again
-    return absl::UnavailableError(absl::StrCat(
-        "edge ", endpoint.address().to_string(), ":", endpoint.port(), ": ", ec.message()));
-  }
+  if (absl::Status s = Listen(&acceptor_, endpoint, "edge"); !s.ok()) return s;
   asio::co_spawn(acceptor_.get_executor(), [this] { return AcceptLoop(); },
                  asio::detached);
   return absl::OkStatus();

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "edge/listen.h"
 
 namespace herd {
 
@@ -154,16 +155,7 @@ absl::Status EdgeTlsFront::Start(const tcp::endpoint& endpoint) {
         asio::ssl::context::pem, ec);
   }
   if (ec) return absl::InvalidArgumentError(absl::StrCat("edge_tls: ", ec.message()));
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);  // so that Start() may be tried again
-    return absl::UnavailableError(absl::StrCat("edge_tls ", endpoint.address().to_string(),
-                                               ":", endpoint.port(), ": ", ec.message()));
-  }
+  if (absl::Status s = Listen(&acceptor_, endpoint, "edge_tls"); !s.ok()) return s;
   asio::co_spawn(acceptor_.get_executor(), [this] { return AcceptLoop(); }, asio::detached);
   return absl::OkStatus();
 }

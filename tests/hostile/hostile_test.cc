@@ -60,41 +60,8 @@ long RssMiB(pid_t pid) {
   return -1;
 }
 
-// A blocking TCP connection to 127.0.0.1:port from `source` (another
-// loopback address stands for another client host); -1 if refused.
-int ConnectFrom(const char* source, uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  inet_pton(AF_INET, source, &local.sin_addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
-    close(fd);
-    return -1;
-  }
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 std::string ExchangeFrom(const char* source, uint16_t port, const std::string& text) {
-  const int fd = ConnectFrom(source, port);
-  if (fd < 0) return "";
-  send(fd, text.data(), text.size(), MSG_NOSIGNAL);
-  shutdown(fd, SHUT_WR);
-  std::string out;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = recv(fd, buffer, sizeof buffer, 0)) > 0) out.append(buffer, n);
-  close(fd);
-  return out;
+  return ExchangeOn(ConnectLoopback(port, source), text);
 }
 
 // The check every attack ends with: a normal client (from another loopback
@@ -446,7 +413,7 @@ TEST(HostileTest, SlowLinesAndOneAddressCannotHoldEverySlot) {
   // 300 connections from one address, each trickling a byte at a time.
   std::vector<int> slow;
   for (int i = 0; i < 300; ++i) {
-    const int fd = ConnectFrom("127.0.0.1", port);
+    const int fd = ConnectLoopback(port, "127.0.0.1");
     if (fd >= 0) slow.push_back(fd);
   }
   const auto start = steady_clock::now();

@@ -58,16 +58,7 @@ bool Accepting(uint16_t port) {
 }
 
 std::string Exchange(uint16_t port, const std::string& text) {
-  const int fd = ConnectLoopback(port);
-  if (fd < 0) return "";
-  send(fd, text.data(), text.size(), MSG_NOSIGNAL);
-  shutdown(fd, SHUT_WR);
-  std::string out;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = recv(fd, buffer, sizeof buffer, 0)) > 0) out.append(buffer, n);
-  close(fd);
-  return out;
+  return ExchangeOn(ConnectLoopback(port), text);
 }
 
 RunResult RunHerd(const std::vector<std::string>& args) {

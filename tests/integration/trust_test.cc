@@ -332,15 +332,8 @@ class ImpostorListener {
     SSL_CTX_use_PrivateKey_file(context_, (certs + "/" + cert + ".key").c_str(),
                                 SSL_FILETYPE_PEM);
     SSL_CTX_set_alpn_select_cb(context_, SelectH2, nullptr);
-    listener_ = socket(AF_INET, SOCK_STREAM, 0);
-    const int one = 1;
-    setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bound_ = bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-             listen(listener_, 16) == 0;
+    listener_ = ListenLoopback(port);
+    bound_ = listener_ >= 0;
     thread_ = std::thread([this] { Serve(); });
   }
   ~ImpostorListener() {

@@ -191,16 +191,7 @@ TEST_F(PeeringTest, ARestartedNeighbourGetsTheFullState) {
 // port where nothing speaks gRPC), counting them.
 class HangUpListener {
  public:
-  explicit HangUpListener(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    const int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    listen(fd_, 8);
+  explicit HangUpListener(uint16_t port) : fd_(testing::ListenLoopback(port)) {
     thread_ = std::thread([this] {
       for (int client; (client = accept(fd_, nullptr, nullptr)) >= 0;) {
         close(client);
