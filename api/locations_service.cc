@@ -199,6 +199,7 @@ grpc::ServerUnaryReactor* LocationsService::Report(grpc::CallbackServerContext* 
     return FinishNow(context, record.status());
   }
   const bool accepted = store_->Apply(*record) == Store::Outcome::kAccepted;
+  if (options_.metrics) options_.metrics->CountRecord(ServerMetrics::kApi, accepted);
   response->set_accepted(accepted);
   response->set_at_line(record->AtLine());
   std::optional<Record> stored;

@@ -9,6 +9,7 @@
 
 #include "api/feed_pump.h"
 #include "api/watch_stream.h"
+#include "common/server_metrics.h"
 #include "common/clock.h"
 #include "common/server_log.h"
 #include "herd/v1/locations.grpc.pb.h"
@@ -42,6 +43,7 @@ class LocationsService final : public v1::Locations::CallbackService {
     int max_within_limit = 1000;
     size_t max_watchers = 10'000;  // more: RESOURCE_EXHAUSTED
     size_t max_watch_client_ids = 1000;
+    ServerMetrics* metrics = nullptr;  // null: metrics off
     WatchStream::Options watch;
   };
 

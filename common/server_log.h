@@ -2,6 +2,7 @@
 #define HERD_COMMON_SERVER_LOG_H_
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -73,6 +74,11 @@ class ServerLog {
   // Returns once everything logged before the call is in the file.
   void Flush();
 
+  // Lines written to the file, and lines dropped because the log could not
+  // keep up, since Open (for metrics).
+  uint64_t lines_written() const { return lines_written_.load(std::memory_order_relaxed); }
+  uint64_t lines_dropped() const { return lines_dropped_.load(std::memory_order_relaxed); }
+
  private:
   static constexpr int kBuffers = 8;
 
@@ -117,6 +123,9 @@ class ServerLog {
   // Used by the writer thread only.
   int fd_;
   size_t file_bytes_ = 0;
+
+  std::atomic<uint64_t> lines_written_{0};
+  std::atomic<uint64_t> lines_dropped_{0};
 
   std::thread writer_;
 };

@@ -43,6 +43,7 @@ class EdgeServer {
     // An IAMAT whose client time is further ahead of the server's clock is
     // invalid (it would freeze its client: nothing honest is newer).
     int64_t max_future_s = 86'400;
+    ServerMetrics* metrics = nullptr;  // counters to bump; null: none
   };
 
   EdgeServer(asio::io_context& io, Options options, Store* store,

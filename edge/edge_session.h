@@ -13,6 +13,7 @@
 #include "common/asio.h"
 #include "common/clock.h"
 #include "common/server_log.h"
+#include "common/server_metrics.h"
 #include "edge/protocol.h"
 #include "places/places_provider.h"
 #include "store/store.h"
@@ -32,6 +33,7 @@ struct EdgeContext {
   std::shared_ptr<ServerLog> log;
   Clock clock;
   std::atomic<size_t> active_connections{0};
+  ServerMetrics* metrics = nullptr;  // null: metrics off (no counting at all)
 };
 
 // One text client's connection: reads lines, answers each in order, and

@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/server_log.h"
+#include "common/server_metrics.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "peer/resume_book.h"
 #include "store/store.h"
@@ -44,6 +45,7 @@ class PeerService final : public v1::Peer::CallbackService {
     bool require_certificates = false;
     Clock clock = RealTimeNanos;
     int64_t max_future_s = 86'400;
+    ServerMetrics* metrics = nullptr;  // null: metrics off
   };
 
   PeerService(Options options, Store* store, ServerLog* log);
@@ -70,6 +72,7 @@ class PeerService final : public v1::Peer::CallbackService {
   const bool require_certificates_;
   const Clock clock_;
   const int64_t max_future_s_;
+  ServerMetrics* const metrics_;
   Store* const store_;
   ServerLog* const log_;
   std::map<std::string, std::unique_ptr<InboundCounters>> counters_;  // by neighbour

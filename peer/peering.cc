@@ -71,7 +71,7 @@ Peering::Peering(Options options, Store* store, ServerLog* log,
       }()),
       service_(PeerService::Options{options.self_name, store->epoch(),
                                     Names(options.neighbours), options.require_certificates,
-                                    options.clock, options.max_future_s},
+                                    options.clock, options.max_future_s, options.metrics},
                store, log) {}
 
 Peering::~Peering() {
