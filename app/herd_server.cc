@@ -57,6 +57,7 @@ HerdServer::HerdServer(const HerdConfig& config, const ServerConfig& self, Clock
     : config_(config), self_(self), clock_(std::move(clock)), signals_(io_) {}
 
 HerdServer::~HerdServer() {
+  metrics_endpoint_.reset();  // no scrape reads what goes below
   io_.stop();
   for (auto& worker : workers_) worker->stop();
   StopServing();
@@ -91,12 +92,14 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   if (!places.ok()) return places.status();
   server->places_ = *std::move(places);
   server->store_ = std::make_unique<Store>(RandomEpoch());
+  server->CreateMetrics();
   EdgeServer::Options edge;
   edge.server_name = name;
   edge.max_line_bytes = config.edge.max_line_bytes;
   edge.max_connections = config.edge.max_connections;
   edge.idle_timeout = std::chrono::milliseconds(config.edge.idle_timeout_ms);
   edge.max_future_s = config.max_future_s;
+  edge.metrics = server->metrics_.get();
   std::vector<asio::io_context*> workers;
   for (int i = 0; i < config.edge.threads; ++i) {
     server->workers_.push_back(std::make_unique<asio::io_context>(1));
@@ -131,6 +134,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   }
   peering.clock = server->clock_;
   peering.max_future_s = config.max_future_s;
+  peering.metrics = server->metrics_.get();
   server->peering_ = std::make_unique<Peering>(std::move(peering), server->store_.get(),
                                                server->log_.get(), server->io_.get_executor());
   server->admin_ = std::make_unique<AdminService>([s = server.get()] { return s->Status(); });
@@ -138,6 +142,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   locations.server_name = name;
   locations.clock = server->clock_;
   locations.max_future_s = config.max_future_s;
+  locations.metrics = server->metrics_.get();
   server->locations_ = std::make_unique<LocationsService>(
       std::move(locations), server->store_.get(), server->places_.get(), server->log_.get());
   return server;
@@ -156,6 +161,7 @@ absl::Status HerdServer::Start() {
                self_.edge_tls->ToString());
   }
   if (absl::Status s = StartGrpc(); !s.ok()) return s;
+  if (absl::Status s = StartMetrics(); !s.ok()) return s;
   peering_->Start();
   signals_.add(SIGINT);
   signals_.add(SIGTERM);
@@ -246,6 +252,11 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> HerdServer::StartGrpcServer(
   // would start silently instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   Peering::ConfigureServer(&builder);
+  if (grpc_calls_ != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counting;
+    counting.push_back(grpc_calls_->Factory());
+    builder.experimental().SetInterceptorCreators(std::move(counting));
+  }
   for (const NamedService& service : services) builder.RegisterService(service.service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
