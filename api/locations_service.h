@@ -9,9 +9,9 @@
 
 #include "api/feed_pump.h"
 #include "api/watch_stream.h"
-#include "common/server_metrics.h"
 #include "common/clock.h"
 #include "common/server_log.h"
+#include "common/server_metrics.h"
 #include "herd/v1/locations.grpc.pb.h"
 #include "places/places_provider.h"
 #include "store/location_index.h"
