@@ -32,6 +32,22 @@ std::string ProviderName(const PlacesConfig& places) {
   return key != nullptr && *key != '\0' ? "google" : "offline";
 }
 
+// civetweb listens on numeric addresses only: "127.0.0.1:12400", "[::1]:12400".
+absl::StatusOr<std::string> NumericAddress(asio::io_context& io, const HostPort& address) {
+  tcp::resolver resolver(io);
+  boost::system::error_code ec;
+  auto results = resolver.resolve(address.host, std::to_string(address.port),
+                                  tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("metrics: cannot resolve ",
+                                                   address.ToString(), ": ", ec.message()));
+  }
+  const tcp::endpoint endpoint = results.begin()->endpoint();
+  const std::string ip = endpoint.address().to_string();
+  return endpoint.address().is_v6() ? absl::StrCat("[", ip, "]:", endpoint.port())
+                                    : absl::StrCat(ip, ":", endpoint.port());
+}
+
 }  // namespace
 
 void HerdServer::CreateMetrics() {
@@ -47,8 +63,10 @@ void HerdServer::CreateMetrics() {
 
 absl::Status HerdServer::StartMetrics() {
   if (!self_.metrics) return absl::OkStatus();
+  absl::StatusOr<std::string> address = NumericAddress(io_, *self_.metrics);
+  if (!address.ok()) return address.status();
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint = MetricsEndpoint::Start(
-      self_.metrics->ToString(), [this](FamilyBuilder& out) { CollectMetrics(out); });
+      *address, [this](FamilyBuilder& out) { CollectMetrics(out); });
   if (!endpoint.ok()) return endpoint.status();
   metrics_endpoint_ = *std::move(endpoint);
   log_->Info("{} serving metrics on http://{}/metrics", self_.name, self_.metrics->ToString());

@@ -213,6 +213,20 @@ TEST(MetricsTest, PeerCountersFollowARecordAndAReconnect) {
   EXPECT_EQ(Value(riley, R"(herd_peer_records_sent_total{neighbour="Jaquez"})"), 2);
 }
 
+TEST(MetricsTest, AMetricsAddressMayNameAHost) {
+  // civetweb takes numeric addresses only: the server resolves the name.
+  HerdProcesses herd({"Riley"}, {});
+  nlohmann::json config;
+  {
+    std::ifstream in(herd.config_path());
+    config = nlohmann::json::parse(in);
+  }
+  config["servers"][0]["metrics"] = "localhost:" + std::to_string(herd.metrics_port("Riley"));
+  std::ofstream(herd.config_path()) << config.dump();
+  ASSERT_TRUE(herd.StartAll());
+  EXPECT_FALSE(ScrapeWhenUp(herd.metrics_port("Riley")).empty());
+}
+
 TEST(MetricsTest, AMetricsPortInUseIsAnErrorNamingIt) {
   HerdProcesses first({"Riley"}, {});
   ASSERT_TRUE(first.StartAll());
