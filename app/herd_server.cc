@@ -143,6 +143,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   locations.clock = server->clock_;
   locations.max_future_s = config.max_future_s;
   locations.metrics = server->metrics_.get();
+  if (server->metrics_) locations.watch.skipped_total = &server->metrics_->watch_skipped;
   server->locations_ = std::make_unique<LocationsService>(
       std::move(locations), server->store_.get(), server->places_.get(), server->log_.get());
   return server;

@@ -220,6 +220,11 @@ void HerdServer::CollectMetrics(FamilyBuilder& out) const {
   }
   out.Family("herd_api_watch_streams", "Locations.Watch streams open now.", MetricType::Gauge)
       .Gauge(static_cast<double>(locations_->watchers()));
+  out.Family("herd_api_watch_skipped_total",
+             "Versions Watch streams reported as skipped (superseded before the stream read "
+             "them).",
+             MetricType::Counter)
+      .Counter(static_cast<double>(m.watch_skipped.Value()));
 
   // log
   out.Family("herd_log_lines_written_total", "Lines written to the server log.",

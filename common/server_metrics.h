@@ -57,6 +57,8 @@ struct ServerMetrics {
   // store
   std::array<ShardedCounter, kSources> records_accepted;
   std::array<ShardedCounter, kSources> records_not_newer;
+  // api: versions Watch streams reported as skipped (superseded unseen)
+  ShardedCounter watch_skipped;
   // peers, by neighbour name
   std::map<std::string, std::unique_ptr<Neighbour>, std::less<>> neighbours;
 };
