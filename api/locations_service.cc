@@ -263,6 +263,7 @@ grpc::ServerUnaryReactor* LocationsService::Report(grpc::CallbackServerContext* 
                                                         " clients (store.max_clients)")));
   }
   const bool accepted = outcome == Store::Outcome::kAccepted;
+  if (options_.metrics) options_.metrics->CountRecord(ServerMetrics::kApi, accepted);
   response->set_accepted(accepted);
   response->set_at_line(record->AtLine());
   std::optional<Record> stored;

@@ -12,6 +12,7 @@
 #include "api/watch_stream.h"
 #include "common/clock.h"
 #include "common/server_log.h"
+#include "common/server_metrics.h"
 #include "herd/v1/locations.grpc.pb.h"
 #include "places/places_provider.h"
 #include "store/location_index.h"
@@ -47,6 +48,7 @@ class LocationsService final : public v1::Locations::CallbackService {
     size_t max_watchers_per_caller = 100;  // per peer address; RESOURCE_EXHAUSTED
     size_t max_watch_client_ids = 1000;    // more: INVALID_ARGUMENT
     size_t max_watch_filter_bytes = 64 << 10;  // the ids' total size; INVALID_ARGUMENT
+    ServerMetrics* metrics = nullptr;  // null: metrics off
     WatchStream::Options watch;
   };
 

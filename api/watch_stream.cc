@@ -92,6 +92,7 @@ bool WatchStream::Pump() {
       return !drained && scanned >= options_.max_scan;
     }
     response_.set_skipped(skipped_);
+    if (options_.skipped_total != nullptr) options_.skipped_total->Add(skipped_);
     skipped_ = 0;
     writing_ = true;
     message = &response_;

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "api/feed_pump.h"
+#include "common/metric_cells.h"
 #include "herd/v1/locations.grpc.pb.h"
 #include "store/store.h"
 
@@ -46,6 +47,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchResponse>,
     size_t max_batch_records = 128;     // locations per message
     size_t max_batch_bytes = 16 << 10;  // about, per message
     size_t max_scan = 4096;             // feed entries read per Pump()
+    ShardedCounter* skipped_total = nullptr;  // adds every reported skip (metrics)
   };
 
   // `client_ids` empty: every client. `ticket` is held until the stream is

@@ -113,9 +113,9 @@ absl::Status ParseServers(const json& root, HerdConfig* config) {
                         absl::StrCat("duplicate server name \"", server.name,
                                      "\" (names are compared ignoring case)"));
     }
-    std::optional<std::string> peer, edge_tls, health;
+    std::optional<std::string> peer, edge_tls, health, metrics;
     for (auto [key, out] : {std::pair{"peer", &peer}, std::pair{"edge_tls", &edge_tls},
-                            std::pair{"health", &health}}) {
+                            std::pair{"health", &health}, std::pair{"metrics", &metrics}}) {
       if (!entry.contains(key)) continue;
       out->emplace();
       if (absl::Status s = Read(entry, key, field, &**out); !s.ok()) return s;
@@ -126,7 +126,8 @@ absl::Status ParseServers(const json& root, HerdConfig* config) {
     }
     for (auto [key, text, out] : {std::tuple{"peer", &peer, &server.peer},
                                   std::tuple{"edge_tls", &edge_tls, &server.edge_tls},
-                                  std::tuple{"health", &health, &server.health}}) {
+                                  std::tuple{"health", &health, &server.health},
+                                  std::tuple{"metrics", &metrics, &server.metrics}}) {
       if (!text->has_value()) continue;
       if (absl::Status s = ParseAddress(**text, field, key, &addresses, &out->emplace());
           !s.ok()) {

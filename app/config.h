@@ -28,6 +28,7 @@ struct ServerConfig {
   std::optional<HostPort> peer;      // herd.v1.Peer alone; absent: served on grpc
   std::optional<HostPort> edge_tls;  // the text protocol over TLS; optional
   std::optional<HostPort> health;    // plaintext grpc.health.v1 alone, for probes
+  std::optional<HostPort> metrics;   // Prometheus text format over HTTP; optional
   size_t index = 0;                  // position in "servers", for messages
 
   // Where neighbours dial this server's Peer service.

@@ -110,6 +110,7 @@ HerdServer::HerdServer(const HerdConfig& config, const ServerConfig& self, Clock
     : config_(config), self_(self), clock_(std::move(clock)), signals_(io_) {}
 
 HerdServer::~HerdServer() {
+  metrics_endpoint_.reset();  // no scrape reads what goes below
   io_.stop();
   for (auto& worker : workers_) worker->stop();
   StopServing();
@@ -145,6 +146,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   server->places_ = *std::move(places);
   server->store_ =
       std::make_unique<Store>(RandomEpoch(), StoreLimitsOf(config.store, server->clock_));
+  server->CreateMetrics();
   EdgeServer::Options edge;
   edge.server_name = name;
   edge.max_line_bytes = config.edge.max_line_bytes;
@@ -159,6 +161,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   edge.max_future_s = config.max_future_s;
   edge.line_timeout = std::chrono::milliseconds(config.edge.line_timeout_ms);
   edge.max_connections_per_ip = config.edge.max_connections_per_ip;
+  edge.metrics = server->metrics_.get();
   std::vector<asio::io_context*> workers;
   for (int i = 0; i < config.edge.threads; ++i) {
     server->workers_.push_back(std::make_unique<asio::io_context>(1));
@@ -192,6 +195,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   }
   peering.clock = server->clock_;
   peering.max_future_s = config.max_future_s;
+  peering.metrics = server->metrics_.get();
   server->peering_ = std::make_unique<Peering>(std::move(peering), server->store_.get(),
                                                server->log_.get(), server->io_.get_executor());
   server->admin_ = std::make_unique<AdminService>([s = server.get()] { return s->Status(); });
@@ -200,6 +204,8 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   locations.clock = server->clock_;
   locations.max_future_s = config.max_future_s;
   ApplyWatchLimits(config.grpc_limits, &locations);
+  locations.metrics = server->metrics_.get();
+  if (server->metrics_) locations.watch.skipped_total = &server->metrics_->watch_skipped;
   server->locations_ = std::make_unique<LocationsService>(
       std::move(locations), server->store_.get(), server->places_.get(), server->log_.get());
   return server;
@@ -220,6 +226,7 @@ absl::Status HerdServer::Start() {
                self_.edge_tls->ToString());
   }
   if (absl::Status s = RetryWhileBusy([&] { return StartGrpc(); }); !s.ok()) return s;
+  if (absl::Status s = RetryWhileBusy([&] { return StartMetrics(); }); !s.ok()) return s;
   peering_->Start();
   StartHousekeeping();
   signals_.add(SIGINT);
@@ -324,6 +331,11 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> HerdServer::StartGrpcServer(
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   Peering::ConfigureServer(&builder);
   ApplyResourceLimits(&builder, config_.grpc_limits);
+  if (grpc_calls_ != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counting;
+    counting.push_back(grpc_calls_->Factory());
+    builder.experimental().SetInterceptorCreators(std::move(counting));
+  }
   for (const NamedService& service : services) builder.RegisterService(service.service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
@@ -423,6 +435,7 @@ void HerdServer::Run() {
   // The ports first, so that a server started next finds them free.
   edge_->CloseListener();
   if (edge_tls_ != nullptr) edge_tls_->CloseListener();
+  metrics_endpoint_.reset();
   for (auto& worker : workers_) worker->stop();
   for (std::thread& thread : threads) thread.join();
   StopServing();

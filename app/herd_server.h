@@ -20,8 +20,12 @@
 #include "common/asio.h"
 #include "common/clock.h"
 #include "common/server_log.h"
+#include "common/server_metrics.h"
 #include "edge/edge_server.h"
 #include "edge/edge_tls_front.h"
+#include "metrics/family_builder.h"
+#include "metrics/grpc_call_counter.h"
+#include "metrics/metrics_endpoint.h"
 #include "peer/peering.h"
 #include "places/places_provider.h"
 #include "store/store.h"
@@ -63,6 +67,9 @@ class HerdServer {
   // The admin RPC's answer.
   v1::StatusResponse Status() const;
 
+  // The metrics port; only with servers[].metrics.
+  int metrics_port() const { return metrics_endpoint_->port(); }
+
  private:
   HerdServer(const HerdConfig& config, const ServerConfig& self, Clock clock);
   absl::Status StartGrpc();
@@ -90,6 +97,12 @@ class HerdServer {
   // clients, counting refusals, probing the gRPC listener.
   void StartHousekeeping();
   void StopServing();
+  // Metrics (app/herd_server_metrics.cc): the counters, made in Create when
+  // servers[].metrics is set; the endpoint, started by Start; and what a
+  // scrape reads.
+  void CreateMetrics();
+  absl::Status StartMetrics();
+  void CollectMetrics(FamilyBuilder& out) const;
 
   // Constant after construction.
   const HerdConfig config_;
@@ -119,6 +132,11 @@ class HerdServer {
   asio::signal_set signals_;
   std::unique_ptr<GrpcListenerProbe> listener_probe_;
   std::unique_ptr<Housekeeper> housekeeper_;  // stopped first in StopServing
+  // Only with servers[].metrics. Null counters: nothing is counted. The
+  // endpoint reads everything above, so it goes first (see ~HerdServer).
+  std::unique_ptr<ServerMetrics> metrics_;
+  std::unique_ptr<GrpcCallCounter> grpc_calls_;
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
 };
 
 }  // namespace herd

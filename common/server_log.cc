@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
@@ -175,6 +176,9 @@ uint64_t ServerLog::Drain() {
       buffer.dropped = 0;
     }
     WriteToFile(buffer.draining);
+    // Counted by the writer thread, off every logging thread's path.
+    lines_written_.fetch_add(std::count(buffer.draining.begin(), buffer.draining.end(), '\n'),
+                             std::memory_order_relaxed);
     buffer.draining.clear();  // keeps its capacity, bounded by max_buffer_bytes and a line
   }
   return dropped;

@@ -84,6 +84,9 @@ class ServerLog {
   // because the file could not take them (a full disk). Also logged, as
   // "N lines lost: ...", as soon as the file takes lines again.
   uint64_t lost_lines() const { return lost_lines_.load(std::memory_order_relaxed); }
+  // Lines handed to the file since Open (for metrics; lost_lines() says
+  // how many of all lines never made it).
+  uint64_t lines_written() const { return lines_written_.load(std::memory_order_relaxed); }
 
  private:
   static constexpr int kBuffers = 8;
@@ -139,6 +142,8 @@ class ServerLog {
   bool mid_line_ = false;      // a failed write left a partial line in the file
   uint64_t unreported_ = 0;    // lines lost and not yet reported in the file
   int last_errno_ = 0;         // why the last write failed
+
+  std::atomic<uint64_t> lines_written_{0};
 
   std::thread writer_;
 };

@@ -28,6 +28,7 @@ EdgeServer::EdgeServer(asio::io_context& io, Options options, Store* store,
   context_->places = places;
   context_->log = std::move(log);
   context_->clock = std::move(clock);
+  context_->metrics = options.metrics;
 }
 
 absl::Status EdgeServer::Start(const tcp::endpoint& endpoint) {
@@ -103,6 +104,7 @@ void EdgeServer::StartSession(tcp::socket socket, const tcp::endpoint& peer) {
     context_->log->Warn("c{} from {}:{} refused: {} connections open", id,
                        peer.address().to_string(), peer.port(), max_connections_);
     socket.close(ec);
+    if (context_->metrics) context_->metrics->connections_refused.Add();
     return;
   }
   if (!context_->per_address->TryAdd(peer.address())) {
@@ -110,8 +112,10 @@ void EdgeServer::StartSession(tcp::socket socket, const tcp::endpoint& peer) {
                         peer.address().to_string(), peer.port(),
                         context_->per_address->max_per_address());
     socket.close(ec);
+    if (context_->metrics) context_->metrics->connections_refused.Add();
     return;
   }
+  if (context_->metrics) context_->metrics->connections_accepted.Add();
   context_->active_connections.fetch_add(1);
   context_->log->Info("c{} from {}:{}", id, peer.address().to_string(), peer.port());
   socket.set_option(tcp::no_delay(true), ec);

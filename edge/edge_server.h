@@ -47,6 +47,7 @@ class EdgeServer {
     int64_t max_future_s = kDefaultMaxFutureSeconds;
     std::chrono::milliseconds line_timeout = std::chrono::seconds(30);
     size_t max_connections_per_ip = 0;  // 0: no cap
+    ServerMetrics* metrics = nullptr;  // counters to bump; null: none
   };
 
   EdgeServer(asio::io_context& io, Options options, Store* store,

@@ -30,6 +30,32 @@ auto AsyncNearby(PlacesProvider* places, const PlacesQuery& query) {
       asio::use_awaitable);
 }
 
+// Counts a command of `kind` with `outcome`, and its latency since `start`
+// (if it is set), when metrics are on.
+void CountCommand(const EdgeContext& context, ServerMetrics::CommandKind kind,
+                  ServerMetrics::CommandOutcome outcome,
+                  std::chrono::steady_clock::time_point start = {}) {
+  if (context.metrics == nullptr) return;
+  context.metrics->CountCommand(kind, outcome);
+  if (start != std::chrono::steady_clock::time_point{} && kind != ServerMetrics::kOther) {
+    context.metrics->reply_latency[kind].ObserveNanos(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::steady_clock::now() - start).count());
+  }
+}
+
+// The kind of an invalid line, from its first word.
+ServerMetrics::CommandKind KindOf(std::string_view line) {
+  if (line.starts_with("IAMAT")) return ServerMetrics::kIamat;
+  if (line.starts_with("WHATSAT")) return ServerMetrics::kWhatsat;
+  return ServerMetrics::kOther;
+}
+
+std::chrono::steady_clock::time_point StartIfCounting(const EdgeContext& context) {
+  return context.metrics ? std::chrono::steady_clock::now()
+                         : std::chrono::steady_clock::time_point{};
+}
+
 std::string_view WithoutCarriageReturn(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   return line;
@@ -161,6 +187,7 @@ std::optional<WhatsatCommand> EdgeSession::AnswerNow(std::string_view line) {
   line = WithoutCarriageReturn(line);
   absl::StatusOr<Command> command = ParseCommand(line);
   if (!command.ok()) {
+    CountCommand(*context_, KindOf(line), ServerMetrics::kInvalid);
     context_->log->InfoPieces({log_prefix_, "< ", line});
     ReplyInvalid(line, AsStd(command.status().message()));
     return std::nullopt;
@@ -177,8 +204,10 @@ std::optional<WhatsatCommand> EdgeSession::AnswerNow(std::string_view line) {
 void EdgeSession::AnswerIamat(std::string_view line, std::string_view client,
                               std::string_view location,
                               std::string_view client_time) {
+  const auto started = StartIfCounting(*context_);
   const int64_t now = context_->clock();
   if (IsTooFarAhead(now, client_time, context_->max_future_s)) {
+    CountCommand(*context_, ServerMetrics::kIamat, ServerMetrics::kInvalid);
     context_->log->InfoPieces({log_prefix_, "< ", line});
     ReplyInvalid(line, "client time too far ahead (max_future_s)");
     return;
@@ -204,13 +233,18 @@ void EdgeSession::AnswerIamat(std::string_view line, std::string_view client,
                             {log_prefix_, "> ", std::string_view(output_).substr(start),
                              accepted ? "" : " (not newer, kept)"}});
   output_.push_back('\n');
+  if (context_->metrics) context_->metrics->CountRecord(ServerMetrics::kEdge, accepted);
+  CountCommand(*context_, ServerMetrics::kIamat,
+               accepted ? ServerMetrics::kAccepted : ServerMetrics::kNotNewer, started);
 }
 
 asio::awaitable<void> EdgeSession::HandleWhatsat(std::string_view line,
                                                  WhatsatCommand whatsat) {
   line = WithoutCarriageReturn(line);
+  const auto start = StartIfCounting(*context_);
   std::optional<Record> record = context_->store->Get(whatsat.client_id);
   if (!record) {
+    CountCommand(*context_, ServerMetrics::kWhatsat, ServerMetrics::kInvalid);
     ReplyInvalid(line, "unknown client");
     co_return;
   }
@@ -227,6 +261,7 @@ asio::awaitable<void> EdgeSession::HandleWhatsat(std::string_view line,
   const std::string at_line = record->AtLine();
   context_->log->Info("c{} > {} {}", id_, at_line, text->one_line);
   AppendWhatsat(at_line, text->indented, &output_);
+  CountCommand(*context_, ServerMetrics::kWhatsat, ServerMetrics::kAnswered, start);
 }
 
 void EdgeSession::Reply(std::string_view text) { output_.append(text); }

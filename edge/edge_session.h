@@ -13,6 +13,7 @@
 #include "common/asio.h"
 #include "common/clock.h"
 #include "common/server_log.h"
+#include "common/server_metrics.h"
 #include "edge/address_limiter.h"
 #include "edge/line_framer.h"
 #include "edge/protocol.h"
@@ -38,6 +39,7 @@ struct EdgeContext {
   Clock clock;
   std::atomic<size_t> active_connections{0};
   std::unique_ptr<AddressLimiter> per_address;  // never null
+  ServerMetrics* metrics = nullptr;  // null: metrics off (no counting at all)
 };
 
 // One text client's connection: reads lines, answers each in order, and

@@ -6,6 +6,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "common/strings.h"
 #include "absl/synchronization/mutex.h"
 #include "peer/record_codec.h"
@@ -98,10 +99,25 @@ class PeerService::FloodReceiver
     return true;
   }
 
+  // Propagation lag of an accepted record: now minus its receive time at
+  // its origin (client time plus skew).
+  void ObserveLag(ServerMetrics::Neighbour* neighbour, const Record& record, int64_t now_ns) {
+    double client_time = 0, skew = 0;
+    if (!absl::SimpleAtod(record.client_time, &client_time) ||
+        !absl::SimpleAtod(record.skew, &skew)) {
+      return;
+    }
+    neighbour->propagation_lag.ObserveSeconds(static_cast<double>(now_ns) / 1e9 -
+                                              (client_time + skew));
+  }
+
   void ApplyBatch(const v1::RecordBatch& batch) {
     const Store::Source source{sender_, sender_epoch_};
     const int64_t now = service_->clock_();
     uint64_t accepted = 0, rejected = 0, too_far_ahead = 0;
+    ServerMetrics::Neighbour* neighbour =
+        service_->metrics_ ? service_->metrics_->FindNeighbour(sender_) : nullptr;
+    if (neighbour != nullptr) neighbour->last_received_ns.store(now, std::memory_order_relaxed);
     for (const v1::Record& wire : batch.records()) {
       std::optional<Record> record = FromProto(wire);
       if (!record) {
@@ -112,7 +128,12 @@ class PeerService::FloodReceiver
         ++too_far_ahead;
         continue;
       }
-      if (service_->store_->Apply(*record, source) == Store::Outcome::kAccepted) ++accepted;
+      const bool won = service_->store_->Apply(*record, source) == Store::Outcome::kAccepted;
+      if (won) ++accepted;
+      if (service_->metrics_) {
+        service_->metrics_->CountRecord(ServerMetrics::kPeer, won);
+        if (won && neighbour != nullptr) ObserveLag(neighbour, *record, now);
+      }
     }
     counters_->records_received.fetch_add(batch.records_size());
     counters_->records_accepted.fetch_add(accepted);
@@ -228,6 +249,7 @@ PeerService::PeerService(Options options, Store* store, ServerLog* log)
       clock_(std::move(options.clock)),
       max_future_s_(options.max_future_s),
       on_accepted_(std::move(options.on_accepted)),
+      metrics_(options.metrics),
       store_(store),
       log_(log) {
   for (const std::string& neighbour : options.neighbours) {

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/server_log.h"
+#include "common/server_metrics.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "peer/resume_book.h"
 #include "store/record.h"
@@ -49,6 +50,7 @@ class PeerService final : public v1::Peer::CallbackService {
     // Called (on a gRPC thread, must not block) when a neighbour's stream
     // is accepted: it is up, so this server's link to it may redial now.
     std::function<void(const std::string& neighbour)> on_accepted;
+    ServerMetrics* metrics = nullptr;  // null: metrics off
   };
 
   PeerService(Options options, Store* store, ServerLog* log);
@@ -76,6 +78,7 @@ class PeerService final : public v1::Peer::CallbackService {
   const Clock clock_;
   const int64_t max_future_s_;
   const std::function<void(const std::string&)> on_accepted_;
+  ServerMetrics* const metrics_;
   Store* const store_;
   ServerLog* const log_;
   std::map<std::string, std::unique_ptr<InboundCounters>> counters_;  // by neighbour

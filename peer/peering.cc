@@ -76,7 +76,8 @@ Peering::Peering(Options options, Store* store, ServerLog* log,
                                       for (const auto& link : *links) {
                                         if (link->neighbour() == neighbour) link->Redial();
                                       }
-                                    }},
+                                    },
+                                    options.metrics},
                store, log) {}
 
 Peering::~Peering() {

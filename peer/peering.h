@@ -12,6 +12,7 @@
 #include "common/asio.h"
 #include "common/clock.h"
 #include "common/server_log.h"
+#include "common/server_metrics.h"
 #include "herd/v1/herd.pb.h"
 #include "peer/link_context.h"
 #include "peer/peer_link.h"
@@ -51,6 +52,7 @@ class Peering {
     // ahead of `clock` are dropped (and counted).
     Clock clock = RealTimeNanos;
     int64_t max_future_s = kDefaultMaxFutureSeconds;
+    ServerMetrics* metrics = nullptr;  // null: metrics off
   };
 
   Peering(Options options, Store* store, ServerLog* log, asio::any_io_executor executor);

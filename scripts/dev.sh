@@ -19,7 +19,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git python3 netcat-openbsd
   libboost-dev libabsl-dev nlohmann-json3-dev libfmt-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
-  libcurl4-openssl-dev libssl-dev openssl libgtest-dev libgmock-dev
+  libcurl4-openssl-dev libssl-dev openssl libgtest-dev libgmock-dev prometheus-cpp-dev
   clang libclang-rt-14-dev
   iproute2
 )

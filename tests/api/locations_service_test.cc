@@ -136,6 +136,7 @@ class LocationsServiceTest : public ::testing::Test {
   void StartServer(LocationsService::Options options) {
     options.server_name = "Riley";
     options.clock = [this] { return now_.load(); };
+    options.watch.skipped_total = &watch_skipped_;
     service_ =
         std::make_unique<LocationsService>(std::move(options), &store_, &places_, log_.get());
     grpc::ServerBuilder builder;
@@ -225,6 +226,7 @@ class LocationsServiceTest : public ::testing::Test {
 
   Store store_{1};
   std::atomic<int64_t> now_{kNow};
+  ShardedCounter watch_skipped_;  // the Watch streams' reported skips
   TestPlaces places_{SmallGazetteer()};
   std::unique_ptr<ServerLog> log_ = ServerLog::Discard();
   std::unique_ptr<LocationsService> service_;
@@ -844,10 +846,12 @@ TEST_F(LocationsServiceTest, AStalledWatcherSkipsCountsWhatItMissedAndDelaysNoOn
   ASSERT_TRUE(fast->Next(&message));
   absl::Mutex mu;
   std::map<std::string, std::string> fast_state;  // guarded by mu
+  uint64_t fast_skipped = 0;                      // guarded by mu
   std::thread fast_reader([&] {
     v1::WatchResponse m;
     while (fast->Next(&m)) {
       absl::MutexLock lock(&mu);
+      fast_skipped += m.skipped();
       for (const auto& l : m.locations())
         fast_state[l.record().client_id()] = l.record().client_time();
     }
@@ -891,6 +895,11 @@ TEST_F(LocationsServiceTest, AStalledWatcherSkipsCountsWhatItMissedAndDelaysNoOn
   }
   EXPECT_EQ(delivered + skipped, accepted);
   EXPECT_GT(skipped, 0u) << "the stream never stalled";
+  {
+    // The metric: every skip either stream reported.
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(watch_skipped_.Value(), skipped + fast_skipped);
+  }
   EXPECT_EQ(state.size(), static_cast<size_t>(kClients + kReports));
   for (int c = 0; c < kClients; ++c) {
     EXPECT_EQ(state[absl::StrCat("c", c)], absl::StrCat(kVersions)) << c;

@@ -372,11 +372,12 @@ TEST(HostileTest, MaxClientsRefusesNewClientsOnly) {
 
 TEST(HostileTest, ClientTtlForgetsOnEveryServerAndNeverResurrects) {
   HerdProcesses herd({"Riley", "Jaquez"}, {{"Riley", "Jaquez"}},
-                     {{"store", {{"client_ttl_s", 3}}}});
+                     {{"store", {{"client_ttl_s", 5}}}});
   ASSERT_TRUE(StartServing(herd));
   const uint16_t riley = herd.edge_port("Riley");
   const uint16_t jaquez = herd.edge_port("Jaquez");
-  // A current client time: the record expires 3 s after Riley receives it.
+  // A current client time: the record expires 5 s after Riley receives it
+  // (long enough for the flood and Jaquez's restart below on a busy machine).
   const std::string now = std::to_string(
       std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
@@ -387,7 +388,7 @@ TEST(HostileTest, ClientTtlForgetsOnEveryServerAndNeverResurrects) {
   const auto forgotten = [](uint16_t port) {
     return Exchange(port, "WHATSAT brief 10 1\n").rfind("? ", 0) == 0;
   };
-  EXPECT_TRUE(WaitFor([&] { return forgotten(riley) && forgotten(jaquez); }, seconds(6)));
+  EXPECT_TRUE(WaitFor([&] { return forgotten(riley) && forgotten(jaquez); }, seconds(8)));
   // Restarting Jaquez (empty) makes Riley send it everything it holds:
   // the client stays forgotten.
   herd.Stop("Jaquez", SIGKILL);

@@ -83,7 +83,7 @@ HerdProcesses::HerdProcesses(const std::vector<std::string>& names,
     : names_(names) {
   char pattern[] = "/tmp/herd-test-XXXXXX";
   dir_ = mkdtemp(pattern);
-  const std::vector<uint16_t> ports = FreePorts(2 * static_cast<int>(names.size()));
+  const std::vector<uint16_t> ports = FreePorts(3 * static_cast<int>(names.size()));
   nlohmann::json config = {{"servers", nlohmann::json::array()},
                            {"links", nlohmann::json::array()},
                            {"places", {{"provider", "offline"}}},
@@ -91,9 +91,12 @@ HerdProcesses::HerdProcesses(const std::vector<std::string>& names,
   for (size_t i = 0; i < names.size(); ++i) {
     edge_ports_[names[i]] = ports[i];
     grpc_ports_[names[i]] = ports[names.size() + i];
-    config["servers"].push_back({{"name", names[i]},
-                                 {"edge", "127.0.0.1:" + std::to_string(ports[i])},
-                                 {"grpc", "127.0.0.1:" + std::to_string(ports[names.size() + i])}});
+    metrics_ports_[names[i]] = ports[2 * names.size() + i];
+    config["servers"].push_back(
+        {{"name", names[i]},
+         {"edge", "127.0.0.1:" + std::to_string(ports[i])},
+         {"grpc", "127.0.0.1:" + std::to_string(ports[names.size() + i])},
+         {"metrics", "127.0.0.1:" + std::to_string(ports[2 * names.size() + i])}});
   }
   for (const auto& [a, b] : links) config["links"].push_back({a, b});
   config.merge_patch(extra);

@@ -49,7 +49,8 @@ struct RunResult {
 RunResult RunHerd(const std::vector<std::string>& args);
 
 // A herd of real `herd serve` processes from a generated config with free
-// ports, in a temporary folder. Servers can be killed and restarted.
+// ports (edge, grpc and metrics), in a temporary folder. Servers can be
+// killed and restarted.
 // Not thread-safe; kills every process it started when destroyed.
 class HerdProcesses {
  public:
@@ -83,6 +84,7 @@ class HerdProcesses {
     return it == pids_.end() ? 0 : it->second;
   }
   uint16_t grpc_port(const std::string& name) const { return grpc_ports_.at(name); }
+  uint16_t metrics_port(const std::string& name) const { return metrics_ports_.at(name); }
   const std::string& dir() const { return dir_; }
   const std::string& config_path() const { return config_path_; }
   const std::vector<std::string>& names() const { return names_; }
@@ -93,6 +95,7 @@ class HerdProcesses {
   std::string config_path_;
   std::map<std::string, uint16_t> edge_ports_;
   std::map<std::string, uint16_t> grpc_ports_;
+  std::map<std::string, uint16_t> metrics_ports_;
   std::map<std::string, pid_t> pids_;
 };
 
