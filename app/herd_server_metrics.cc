@@ -117,6 +117,11 @@ void HerdServer::CollectMetrics(FamilyBuilder& out) const {
   out.Family("herd_store_clients", "Clients in the store (one record each).", MetricType::Gauge)
       .Gauge(static_cast<double>(store_->size()));
   static constexpr const char* kSources[] = {"edge", "peer", "api"};
+  out.Family("herd_store_record_bytes",
+             "Bytes the records themselves take (their blocks as malloc sized them), not the "
+             "indexes around them.",
+             MetricType::Gauge)
+      .Gauge(static_cast<double>(store_->record_bytes()));
   out.Family("herd_store_records_total",
              "Records offered to the store, by source (edge, peer, api) and outcome "
              "(accepted, not_newer).",
@@ -160,6 +165,16 @@ void HerdServer::CollectMetrics(FamilyBuilder& out) const {
   per_link("herd_peer_records_dropped_total",
            "Records received that were malformed or too far ahead.", MetricType::Counter,
            [](const v1::LinkStatus& l) { return l.records_dropped(); });
+  out.Family("herd_peer_seconds_since_contact",
+             "Seconds since this server was last in contact with the neighbour: 0 while a "
+             "stream either way is open (keepalive confirms it every second), else since the "
+             "last one closed (absent: never in contact).",
+             MetricType::Gauge);
+  for (const v1::LinkStatus& link : links) {
+    if (link.seconds_since_contact() >= 0) {
+      out.Gauge(link.seconds_since_contact(), {{"neighbour", link.neighbour()}});
+    }
+  }
   out.Family("herd_peer_seconds_since_last_received",
              "Seconds since the last batch of records from this neighbour (absent: none yet).",
              MetricType::Gauge);
@@ -191,6 +206,12 @@ void HerdServer::CollectMetrics(FamilyBuilder& out) const {
              "Time from a Places question to its answer (cache, single flight and upstream).",
              MetricType::Histogram)
       .Histogram(pc.duration.Read(), {{"provider", places->provider()}});
+  out.Family("herd_places_requests_in_progress",
+             "Places questions not yet answered: waiting for an HTTP slot, in flight, or "
+             "joined to another's request (the queue depth).",
+             MetricType::Gauge)
+      .Gauge(static_cast<double>(pc.in_progress.load(std::memory_order_relaxed)),
+             {{"provider", places->provider()}});
   out.Family("herd_places_rendered_cache_total",
              "The edge's look-ups of rendered answers: hit or miss.", MetricType::Counter);
   out.Counter(static_cast<double>(pc.rendered_hits.Value()),

@@ -13,8 +13,10 @@ MeteredPlacesProvider::MeteredPlacesProvider(std::unique_ptr<PlacesProvider> inn
 
 void MeteredPlacesProvider::Nearby(const PlacesQuery& query, Callback done) {
   const auto start = std::chrono::steady_clock::now();
+  counters_->in_progress.fetch_add(1, std::memory_order_relaxed);
   inner_->Nearby(query, [counters = counters_, start,
                          done = std::move(done)](nlohmann::json response) mutable {
+    counters->in_progress.fetch_sub(1, std::memory_order_relaxed);
     counters->duration.ObserveNanos(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                         std::chrono::steady_clock::now() - start)
                                         .count());

@@ -2,6 +2,7 @@
 #define HERD_METRICS_METERED_PLACES_PROVIDER_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,7 +17,7 @@ namespace herd {
 // Nearby Search `status` and times them (from the question to the answer,
 // whatever the inner provider does: cache, single flight, HTTP). A
 // RenderedNow answer (the edge's cache hit) is counted as a hit, a null one
-// as a miss.
+// as a miss. Questions not yet answered are counted too (in_progress).
 //
 // Thread-safe, as the inner provider is; counting takes no lock.
 class MeteredPlacesProvider : public PlacesProvider {
@@ -31,6 +32,10 @@ class MeteredPlacesProvider : public PlacesProvider {
     LatencyHistogram duration;
     ShardedCounter rendered_hits;
     ShardedCounter rendered_misses;
+    // Questions asked and not yet answered: waiting for an HTTP slot, in
+    // flight, or joined to another's request (the queue depth seen from
+    // herd).
+    std::atomic<int64_t> in_progress{0};
   };
 
   // `provider` is the name shown in the metrics ("google", "offline", ...).

@@ -129,6 +129,7 @@ void PeerLink::OnCallDone(const FloodCall* call, const grpc::Status& status,
   {
     absl::MutexLock lock(&mu_);
     if (call_.get() == call) call_.reset();
+    if (was_connected) stats_.disconnected_at = std::chrono::system_clock::now();
     stats_.connected = false;
     stats_.last_error = status.error_message();
     if (stopping_) return;

@@ -25,6 +25,7 @@ struct LinkSnapshot {
   std::string neighbour;
   bool connected = false;
   std::chrono::system_clock::time_point connected_since;
+  std::chrono::system_clock::time_point disconnected_at;  // the last stream's end
   uint64_t reconnects = 0;
   uint64_t records_sent = 0;
   std::optional<Store::Cursor> acked;  // what the neighbour has applied

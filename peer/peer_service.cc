@@ -221,6 +221,9 @@ class PeerService::FloodReceiver
   void OnDone() override {
     if (counters_ != nullptr) {
       counters_->open_streams.fetch_sub(1);
+      counters_->last_closed_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
       service_->log_->Info("peer {}: inbound stream closed", sender_);
     }
     delete this;

@@ -28,6 +28,7 @@ struct InboundCounters {
   std::atomic<uint64_t> records_rejected{0};  // malformed
   std::atomic<uint64_t> records_too_far_ahead{0};  // client time beyond max_future_s
   std::atomic<int> open_streams{0};
+  std::atomic<int64_t> last_closed_ns{0};  // system clock, when a stream last closed
 };
 
 // The server side of herd.v1.Peer: accepts Flood streams from configured

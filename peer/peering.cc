@@ -53,6 +53,21 @@ double SecondsSinceEpoch(std::chrono::system_clock::time_point time) {
   return std::chrono::duration<double>(time.time_since_epoch()).count();
 }
 
+// 0 while a stream either way is open; else seconds since the later of the
+// two directions' last stream ended; -1 if neither ever opened.
+double SecondsSinceContact(const LinkSnapshot& link, const InboundCounters* inbound) {
+  if (link.connected || (inbound != nullptr && inbound->open_streams.load() > 0)) return 0;
+  const auto now = std::chrono::system_clock::now();
+  std::chrono::system_clock::time_point last = link.disconnected_at;
+  if (inbound != nullptr && inbound->last_closed_ns.load() != 0) {
+    last = std::max(last, std::chrono::system_clock::time_point(
+                              std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                  std::chrono::nanoseconds(inbound->last_closed_ns.load()))));
+  }
+  if (last == std::chrono::system_clock::time_point()) return -1;
+  return std::chrono::duration<double>(now - last).count();
+}
+
 }  // namespace
 
 Peering::Peering(Options options, Store* store, ServerLog* log,
@@ -132,6 +147,8 @@ std::vector<v1::LinkStatus> Peering::Status() const {
     status.set_backlog(context_.store->CountAfter(snapshot.acked.value_or(Store::Cursor{}),
                                                   SIZE_MAX));
     status.set_last_error(snapshot.last_error);
+    status.set_seconds_since_contact(SecondsSinceContact(snapshot,
+                                                         service_.counters(snapshot.neighbour)));
     if (const InboundCounters* counters = service_.counters(snapshot.neighbour)) {
       status.set_records_received(counters->records_received.load());
       status.set_records_accepted(counters->records_accepted.load());

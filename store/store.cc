@@ -1,11 +1,23 @@
 #include "store/store.h"
 
+#include <malloc.h>
+
 #include <utility>
 
 #include "absl/hash/hash.h"
 #include "common/strings.h"
 
 namespace herd {
+namespace {
+
+// REQUIRES: the shard's lock (the only writer), so no atomic add is needed.
+template <typename Shard>
+void AddRecordBytes(Shard* shard, int64_t delta) {
+  shard->record_bytes.store(shard->record_bytes.load(std::memory_order_relaxed) + delta,
+                            std::memory_order_relaxed);
+}
+
+}  // namespace
 
 Store::Store(uint64_t epoch, Limits limits)
     : epoch_(epoch),
@@ -59,6 +71,12 @@ bool Store::ExpiredAt(std::string_view client_time, std::string_view skew, int64
   return static_cast<__int128>(OriginReceiveNs(client_time, skew)) + limits_.client_ttl_ns <= now;
 }
 
+int64_t Store::record_bytes() const {
+  int64_t total = 0;
+  for (const Shard& shard : shards_) total += shard.record_bytes.load(std::memory_order_relaxed);
+  return total;
+}
+
 Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
   if (limits_.client_ttl_ns > 0 && ExpiredAt(record.client_time, record.skew, limits_.now())) {
     expired_total_.fetch_add(1, std::memory_order_relaxed);
@@ -77,8 +95,11 @@ Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
       // should memory run out, it stays as it was, out of the feed until
       // the client's next report.
       shard.by_seq.erase(&current);
+      const size_t bytes_before = malloc_usable_size(it->record.get());
       bool location_changed;
       PackedRecord::Assign(record, source, shard.last_seq + 1, &it->record, &location_changed);
+      AddRecordBytes(&shard, static_cast<int64_t>(malloc_usable_size(it->record.get())) -
+                                 static_cast<int64_t>(bytes_before));
       ++shard.last_seq;
       it->record->set_moved(was_moved || location_changed);
       shard.by_seq.insert(shard.by_seq.end(), it->record.get());  // the newest: last
@@ -89,6 +110,7 @@ Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
         return Outcome::kRefused;
       }
       auto packed = PackedRecord::Make(record, source, ++shard.last_seq);
+      AddRecordBytes(&shard, static_cast<int64_t>(malloc_usable_size(packed.get())));
       packed->set_moved(true);
       shard.by_seq.insert(shard.by_seq.end(), packed.get());
       shard.by_client.insert(Slot{std::move(packed)});
@@ -126,6 +148,7 @@ size_t Store::ForgetExpired() {
         continue;
       }
       if (keep_ids) ids.emplace_back(view.client_id);
+      AddRecordBytes(&shard, -static_cast<int64_t>(malloc_usable_size(it->record.get())));
       shard.by_seq.erase(it->record.get());
       shard.by_client.erase(it++);
       ++forgotten;

@@ -112,6 +112,10 @@ class Store {
   // Number of clients.
   size_t size() const;
 
+  // Bytes the records themselves take (their blocks as malloc sized them),
+  // not the indexes around them. Lock-free; a moment's snapshot.
+  int64_t record_bytes() const;
+
   // Forgets every client whose record has expired (client_ttl). Linear in
   // the clients, one shard lock at a time; run from a housekeeping thread.
   // Returns how many were forgotten.
@@ -205,6 +209,9 @@ class Store {
     absl::flat_hash_set<Slot, SlotHash, SlotEq> by_client ABSL_GUARDED_BY(mu);
     absl::btree_set<const PackedRecord*, BySeq> by_seq ABSL_GUARDED_BY(mu);  // the feed
     uint64_t last_seq ABSL_GUARDED_BY(mu) = 0;
+    // Bytes of this shard's record blocks (malloc's usable size); written
+    // under mu, read without it (for metrics).
+    std::atomic<int64_t> record_bytes{0};
   };
 
   using ListenerList = std::vector<std::pair<int64_t, std::shared_ptr<Listener>>>;

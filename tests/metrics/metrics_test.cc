@@ -162,6 +162,30 @@ TEST(MeteredPlacesProviderTest, CountsAnswersByStatusAndRenderedMisses) {
   EXPECT_EQ(denied.counters().rendered_hits.Value(), 0u);
 }
 
+// Answers only when told to, like a provider waiting on Google.
+class HeldProvider : public PlacesProvider {
+ public:
+  void Nearby(const PlacesQuery&, Callback done) override { held_.push_back(std::move(done)); }
+  void AnswerAll() {
+    for (Callback& done : held_) std::move(done)(nlohmann::json{{"status", "OK"}});
+    held_.clear();
+  }
+
+ private:
+  std::vector<Callback> held_;
+};
+
+TEST(MeteredPlacesProviderTest, CountsQuestionsInProgress) {
+  auto held = std::make_unique<HeldProvider>();
+  HeldProvider* inner = held.get();
+  MeteredPlacesProvider metered(std::move(held), "google");
+  for (int i = 0; i < 3; ++i) metered.Nearby({}, [](nlohmann::json) {});
+  EXPECT_EQ(metered.counters().in_progress.load(), 3);
+  inner->AnswerAll();
+  EXPECT_EQ(metered.counters().in_progress.load(), 0);
+  EXPECT_EQ(metered.counters().answers[0].Value(), 3u);  // OK
+}
+
 TEST(ProcessStatsTest, ReadsThisProcess) {
   const std::optional<ProcessStats> stats = ReadProcessStats();
   ASSERT_TRUE(stats.has_value());

@@ -171,6 +171,20 @@ TEST_F(PeeringTest, ADroppedStreamResumesWithTheDeltaOnly) {
   EXPECT_EQ(b->Link().records_received(), 105u);  // not 100 + 105
 }
 
+TEST_F(PeeringTest, SecondsSinceContactIsZeroWhileConnectedAndCountsAfter) {
+  auto a = MakeA();
+  a->Start();
+  EXPECT_EQ(a->Link().seconds_since_contact(), -1);  // never in contact
+  auto b = MakeB();
+  b->Start();
+  ASSERT_TRUE(WaitFor([&] { return a->Link().state() == v1::LinkStatus::CONNECTED; }));
+  EXPECT_EQ(a->Link().seconds_since_contact(), 0);
+  b.reset();  // both directions close
+  ASSERT_TRUE(WaitFor([&] { return a->Link().seconds_since_contact() > 0; }));
+  const double first = a->Link().seconds_since_contact();
+  EXPECT_TRUE(WaitFor([&] { return a->Link().seconds_since_contact() > first; }));
+}
+
 TEST_F(PeeringTest, ARestartedNeighbourGetsTheFullState) {
   auto a = MakeA();
   auto b = MakeB();

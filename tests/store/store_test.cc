@@ -271,6 +271,27 @@ TEST(StoreLimitsTest, ClientTtlForgetsDeterministicallyAndNeverResurrects) {
   EXPECT_EQ(a.size(), 1u);
 }
 
+TEST(StoreTest, RecordBytesFollowTheRecordsKept) {
+  constexpr int64_t kSecond = 1'000'000'000;
+  std::atomic<int64_t> now{1000 * kSecond};
+  Store::Limits limits;
+  limits.client_ttl_ns = 60 * kSecond;
+  limits.now = [&now] { return now.load(); };
+  Store store(1, limits);
+  EXPECT_EQ(store.record_bytes(), 0);
+  for (int c = 0; c < 100; ++c) store.Apply(At("c" + std::to_string(c), "999"));
+  const int64_t hundred = store.record_bytes();
+  EXPECT_GE(hundred, 100 * 40);   // a block holds at least its fields
+  EXPECT_LE(hundred, 100 * 256);  // and no more than a small malloc chunk
+  // A newer version with a much longer time replaces the block's bytes.
+  store.Apply(At("c0", "999." + std::string(500, '1')));
+  EXPECT_GT(store.record_bytes(), hundred + 200);
+  store.Apply(At("c0", "999.9"));  // stale: nothing changes
+  now = 2000 * kSecond;
+  EXPECT_EQ(store.ForgetExpired(), 100u);
+  EXPECT_EQ(store.record_bytes(), 0);  // every block accounted for, both ways
+}
+
 TEST(StoreLimitsTest, ForgottenClientsFreeTheirPlaceUnderMaxClients) {
   constexpr int64_t kSecond = 1'000'000'000;
   std::atomic<int64_t> now{100 * kSecond};
