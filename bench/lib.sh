@@ -71,3 +71,23 @@ json.dump(config, open(path, "w"))
 PY
   echo "--ca $dir/certs/ca.pem --token $BENCH_TOKEN"
 }
+
+# Prints each round's rates and ratio, both medians, and the median of the
+# rounds' ratios (rounds run back to back, so a drifting machine hits both
+# sides alike), then a RESULT line. The ratio is A / B.
+#   paired_summary "A LABEL" A_KEY "A RATES..." "B LABEL" B_KEY "B RATES..."
+paired_summary() {
+  python3 - "$@" <<'PY'
+import statistics, sys
+a_label, a_key, a_rates, b_label, b_key, b_rates = sys.argv[1:]
+a = [float(x) for x in a_rates.split()]
+b = [float(x) for x in b_rates.split()]
+for i, (x, y) in enumerate(zip(a, b), 1):
+    print(f"round {i}: {a_label} {x:.0f} req/s, {b_label} {y:.0f} req/s, ratio {x / y:.3f}")
+ma, mb = statistics.median(a), statistics.median(b)
+paired = statistics.median(x / y for x, y in zip(a, b))
+print(f"medians: {a_label} {ma:.0f} req/s, {b_label} {mb:.0f} req/s (ratio {ma / mb:.3f})")
+print(f"median of the rounds' ratios ({a_key}/{b_key}): {paired:.3f}")
+print(f"RESULT {a_key}={ma:.0f} {b_key}={mb:.0f} ratio={paired:.3f} ratio_of_medians={ma / mb:.3f}")
+PY
+}

@@ -67,15 +67,4 @@ done
 curl -s "http://127.0.0.1:$metrics/metrics" 2>/dev/null |
   grep -E '^herd_edge_commands_total\{kind="IAMAT",outcome="accepted"\}' >&2 || true
 
-python3 - "${off_rates[*]}" "${on_rates[*]}" <<'PY'
-import statistics, sys
-off = [float(x) for x in sys.argv[1].split()]
-on = [float(x) for x in sys.argv[2].split()]
-for i, (a, b) in enumerate(zip(off, on), 1):
-    print(f"round {i}: metrics off {a:.0f} req/s, on {b:.0f} req/s, ratio {b / a:.3f}")
-a, b = statistics.median(off), statistics.median(on)
-paired = statistics.median(y / x for x, y in zip(off, on))
-print(f"medians: off {a:.0f} req/s, on {b:.0f} req/s (ratio {b / a:.3f})")
-print(f"median of the rounds' ratios (on/off): {paired:.3f}")
-print(f"RESULT off={a:.0f} on={b:.0f} ratio={paired:.3f} ratio_of_medians={b / a:.3f}")
-PY
+paired_summary "metrics on" on "${on_rates[*]}" "metrics off" off "${off_rates[*]}"

@@ -47,15 +47,4 @@ for round in $(seq "$ROUNDS"); do
   redis_rates+=("$(loadgen_rate redis "$redis" --protocol redis)")
 done
 
-python3 - "${herd_rates[*]}" "${redis_rates[*]}" <<'PY'
-import statistics, sys
-herd = [float(x) for x in sys.argv[1].split()]
-redis = [float(x) for x in sys.argv[2].split()]
-for i, (h, r) in enumerate(zip(herd, redis), 1):
-    print(f"round {i}: herd IAMAT {h:.0f} req/s, redis GEOADD {r:.0f} req/s, ratio {h / r:.2f}")
-h, r = statistics.median(herd), statistics.median(redis)
-paired = statistics.median(x / y for x, y in zip(herd, redis))
-print(f"medians: herd IAMAT {h:.0f} req/s, redis GEOADD {r:.0f} req/s (ratio {h / r:.2f})")
-print(f"median of the rounds' ratios: {paired:.2f}")
-print(f"RESULT herd={h:.0f} redis={r:.0f} ratio={paired:.2f} ratio_of_medians={h / r:.2f}")
-PY
+paired_summary "herd IAMAT" herd "${herd_rates[*]}" "redis GEOADD" redis "${redis_rates[*]}"
