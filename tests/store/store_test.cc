@@ -17,6 +17,16 @@ Record At(std::string client, std::string time, std::string origin = "Riley") {
                 std::move(time)};
 }
 
+constexpr int64_t kSecond = 1'000'000'000;
+
+// Limits with a client TTL of `ttl_s` on the injected clock `now`.
+Store::Limits TtlLimits(std::atomic<int64_t>* now, int64_t ttl_s) {
+  Store::Limits limits;
+  limits.client_ttl_ns = ttl_s * kSecond;
+  limits.now = [now] { return now->load(); };
+  return limits;
+}
+
 TEST(StoreTest, KeepsTheNewestAndIgnoresStale) {
   Store store(1);
   EXPECT_EQ(store.Apply(At("kiwi", "1621464827.959498503")), Store::Outcome::kAccepted);
@@ -236,11 +246,8 @@ TEST(StoreLimitsTest, MaxClientsHoldsUnderConcurrentNewClients) {
 // Expiry is computed from the record alone (client time + time difference
 // = the origin's receive time), so two servers agree without talking.
 TEST(StoreLimitsTest, ClientTtlForgetsDeterministicallyAndNeverResurrects) {
-  constexpr int64_t kSecond = 1'000'000'000;
   std::atomic<int64_t> now{1000 * kSecond};
-  Store::Limits limits;
-  limits.client_ttl_ns = 60 * kSecond;
-  limits.now = [&now] { return now.load(); };
+  const Store::Limits limits = TtlLimits(&now, 60);
   Store a(1, limits), b(2, limits);
   // Received at 990 s (client time 989.5 + 0.5): expires at 1050 s.
   const Record old{"old", "Riley", "+0.500000000", "+1+2", "989.5"};
@@ -272,11 +279,8 @@ TEST(StoreLimitsTest, ClientTtlForgetsDeterministicallyAndNeverResurrects) {
 }
 
 TEST(StoreTest, RecordBytesFollowTheRecordsKept) {
-  constexpr int64_t kSecond = 1'000'000'000;
   std::atomic<int64_t> now{1000 * kSecond};
-  Store::Limits limits;
-  limits.client_ttl_ns = 60 * kSecond;
-  limits.now = [&now] { return now.load(); };
+  const Store::Limits limits = TtlLimits(&now, 60);
   Store store(1, limits);
   EXPECT_EQ(store.record_bytes(), 0);
   for (int c = 0; c < 100; ++c) store.Apply(At("c" + std::to_string(c), "999"));
@@ -293,12 +297,9 @@ TEST(StoreTest, RecordBytesFollowTheRecordsKept) {
 }
 
 TEST(StoreLimitsTest, ForgottenClientsFreeTheirPlaceUnderMaxClients) {
-  constexpr int64_t kSecond = 1'000'000'000;
   std::atomic<int64_t> now{100 * kSecond};
-  Store::Limits limits;
+  Store::Limits limits = TtlLimits(&now, 10);
   limits.max_clients = 1;
-  limits.client_ttl_ns = 10 * kSecond;
-  limits.now = [&now] { return now.load(); };
   Store store(1, limits);
   EXPECT_EQ(store.Apply(Record{"a", "R", "+0.000000000", "+1+2", "100"}), Store::Outcome::kAccepted);
   EXPECT_EQ(store.Apply(Record{"b", "R", "+0.000000000", "+1+2", "100"}), Store::Outcome::kRefused);
