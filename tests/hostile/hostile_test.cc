@@ -134,6 +134,12 @@ std::shared_ptr<grpc::Channel> Channel(uint16_t port) {
 // gRPC 1.51 never accepts again after that; the server must say so on its
 // health service (which a connection opened before still reaches), while
 // the edge keeps serving.
+// A Watch stream a test opens and never reads.
+struct Call {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader;
+};
+
 TEST(HostileTest, FdExhaustionOnTheGrpcPortIsReportedAsNotServing) {
   HerdProcesses herd({"Riley"}, {});
   ASSERT_TRUE(StartServing(herd));
@@ -240,10 +246,6 @@ TEST(HostileTest, WatchStreamsAreCappedPerCallerAndFiltersBySize) {
   ASSERT_THAT(Flood(port, flood), StartsWith("AT "));
   auto stub = v1::Locations::NewStub(Channel(herd.grpc_port("Riley")));
   // 300 streams that never read, each asking for the whole current state.
-  struct Call {
-    grpc::ClientContext context;
-    std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader;
-  };
   std::vector<std::unique_ptr<Call>> calls;
   v1::WatchRequest everything;
   everything.set_include_current(true);
@@ -293,10 +295,6 @@ TEST(HostileTest, AThousandUnreadWatchStreamsStayBoundedAndGiveMemoryBack) {
   }
   ASSERT_THAT(Flood(port, flood), StartsWith("AT "));
   const long before = RssMiB(pid);
-  struct Call {
-    grpc::ClientContext context;
-    std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader;
-  };
   std::vector<std::unique_ptr<Call>> calls;
   v1::WatchRequest everything;
   everything.set_include_current(true);
