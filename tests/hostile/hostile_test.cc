@@ -127,6 +127,12 @@ std::shared_ptr<grpc::Channel> Channel(uint16_t port) {
                              grpc::InsecureChannelCredentials());
 }
 
+// A Watch stream a test opens and never reads.
+struct Call {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader;
+};
+
 // --- 1. file descriptors and the gRPC listener -----------------------------
 
 // Raw TCP connections to the gRPC port until the process runs out of file
@@ -134,12 +140,6 @@ std::shared_ptr<grpc::Channel> Channel(uint16_t port) {
 // gRPC 1.51 never accepts again after that; the server must say so on its
 // health service (which a connection opened before still reaches), while
 // the edge keeps serving.
-// A Watch stream a test opens and never reads.
-struct Call {
-  grpc::ClientContext context;
-  std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader;
-};
-
 TEST(HostileTest, FdExhaustionOnTheGrpcPortIsReportedAsNotServing) {
   HerdProcesses herd({"Riley"}, {});
   ASSERT_TRUE(StartServing(herd));
