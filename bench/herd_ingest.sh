@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The herd's ingest beside one lone server (issue 12's first target: the
+# herd at least 0.5x one server): the default five-server topology and a
+# lone server, driven in turns by the same load generator (CONNECTIONS
+# persistent connections of distinct clients, IAMAT into Riley) for ROUNDS
+# rounds. After each herd round it checks that every client Riley accepted
+# reached all five servers (their herd_store_clients metric, within 30 s).
+# Prints each round, the medians and the median of the paired ratios.
+#
+#   bash bench/herd_ingest.sh [CONNECTIONS] [SECONDS] [ROUNDS]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${HERD_BUILD_DIR:-$ROOT/build}"
+CONNECTIONS="${1:-50}"
+SECONDS_MEASURED="${2:-10}"
+ROUNDS="${3:-3}"
+source "$ROOT/bench/lib.sh"
+
+dir="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$dir"' EXIT
+read -r -a ports < <(free_ports 17)
+names=(Riley Jaquez Juzang Campbell Bernard)
+python3 - "$dir" "${ports[@]}" <<'PY'
+import json, os, sys
+d, ports = sys.argv[1], sys.argv[2:]
+names = ["Riley", "Jaquez", "Juzang", "Campbell", "Bernard"]
+servers = [{"name": n, "edge": f"127.0.0.1:{ports[i]}", "grpc": f"127.0.0.1:{ports[5 + i]}",
+            "metrics": f"127.0.0.1:{ports[10 + i]}"} for i, n in enumerate(names)]
+links = [["Riley", "Jaquez"], ["Riley", "Juzang"], ["Bernard", "Jaquez"],
+         ["Bernard", "Juzang"], ["Bernard", "Campbell"], ["Juzang", "Campbell"]]
+common = {"places": {"provider": "offline"}, "log_dir": "logs"}
+json.dump({"servers": servers, "links": links, **common}, open(os.path.join(d, "herd.json"), "w"))
+lone = [{"name": "Riley", "edge": f"127.0.0.1:{ports[15]}", "grpc": f"127.0.0.1:{ports[16]}"}]
+json.dump({"servers": lone, "links": [], **common}, open(os.path.join(d, "lone.json"), "w"))
+PY
+for name in "${names[@]}"; do "$BUILD/app/herd" serve "$name" --config "$dir/herd.json" & done
+"$BUILD/app/herd" serve Riley --config "$dir/lone.json" &
+for i in 0 1 2 3 4 15; do wait_for_port "${ports[$i]}"; done
+
+# Clients each server holds, from its metrics.
+clients_at() {
+  curl -s "http://127.0.0.1:$1/metrics" | awk '/^herd_store_clients / {print int($2)}'
+}
+# Waits (30 s at most) until all five hold as many clients as Riley.
+check_everyone_has_everything() {
+  local want have i deadline=$((SECONDS + 30))
+  want=$(clients_at "${ports[10]}")
+  while :; do
+    have=()
+    for i in 10 11 12 13 14; do have+=("$(clients_at "${ports[$i]}")"); done
+    if [ "$(printf '%s\n' "${have[@]}" | sort -u)" = "$want" ]; then
+      echo "  every server holds all $want clients Riley accepted" >&2
+      return 0
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "  NOT converged after 30 s: Riley $want, the five: ${have[*]}" >&2
+      return 1
+    fi
+    sleep 0.2  # polling interval
+  done
+}
+
+herd_rates=()
+lone_rates=()
+for round in $(seq "$ROUNDS"); do
+  echo "round $round/$ROUNDS: the five-server herd, $CONNECTIONS connections into Riley:" >&2
+  herd_rates+=("$(loadgen_rate herd "${ports[0]}")")
+  check_everyone_has_everything
+  echo "round $round/$ROUNDS: one lone server:" >&2
+  lone_rates+=("$(loadgen_rate lone "${ports[15]}")")
+done
+paired_summary "herd" herd "${herd_rates[*]}" "lone server" lone "${lone_rates[*]}"
