@@ -205,14 +205,15 @@ void EdgeSession::AnswerIamat(std::string_view line, std::string_view client,
                               std::string_view location,
                               std::string_view client_time) {
   const auto started = StartIfCounting(*context_);
-  const int64_t now = context_->clock();
-  if (IsTooFarAhead(now, client_time, context_->max_future_s)) {
+  // One parse of the client time gives both the record's time difference
+  // and the max_future_s check.
+  const SkewText skew = FormatSkewText(context_->clock(), client_time);
+  if (skew.TooFarAhead(context_->max_future_s)) {
     CountCommand(*context_, ServerMetrics::kIamat, ServerMetrics::kInvalid);
     context_->log->InfoPieces({log_prefix_, "< ", line});
     ReplyInvalid(line, "client time too far ahead (max_future_s)");
     return;
   }
-  const SkewText skew = FormatSkewText(now, client_time);
   const RecordView record{client, context_->server_name, skew.view(), location, client_time};
   const Store::Outcome outcome = context_->store->Apply(record);
   if (outcome == Store::Outcome::kRefused) {  // a new client over store.max_clients

@@ -235,10 +235,7 @@ ClientInstant SplitClientTime(std::string_view client_time) {
 
 bool IsTooFarAhead(int64_t receive_time_ns, std::string_view client_time,
                    int64_t max_ahead_s) {
-  const ClientInstant client = SplitClientTime(client_time);
-  const __int128 ahead = static_cast<__int128>(client.seconds) * kNanosPerSecond +
-                         client.nanos - receive_time_ns;
-  return ahead > static_cast<__int128>(max_ahead_s) * kNanosPerSecond;
+  return FormatSkewText(receive_time_ns, client_time).TooFarAhead(max_ahead_s);
 }
 
 bool OriginSawTooFarAhead(std::string_view skew, int64_t max_ahead_s) {
@@ -272,6 +269,9 @@ SkewText FormatSkewText(int64_t receive_time_ns, std::string_view client_time) {
   // Under 10^19 + 10^10 s in magnitude: fits 64 bits unsigned.
   const auto whole = static_cast<uint64_t>(negative ? -seconds : seconds);
   SkewText text;
+  text.negative = negative;
+  text.whole_seconds = whole;
+  text.nanos = nanos;
   char* end = text.data;
   *end++ = negative ? '-' : '+';
   end = std::to_chars(end, text.data + sizeof text.data, whole).ptr;

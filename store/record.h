@@ -147,11 +147,21 @@ inline constexpr int64_t kDefaultMaxFutureSeconds = 86'400;
 // REQUIRES: IsWellFormedSkew(skew).
 bool OriginSawTooFarAhead(std::string_view skew, int64_t max_ahead_s);
 
-// The same text in a fixed buffer (hot paths: no allocation).
+// The same text in a fixed buffer (hot paths: no allocation), with the
+// difference as numbers, so the edge checks max_future_s on the same
+// arithmetic that stamped the record.
 struct SkewText {
   char data[32];  // a sign, up to 20 digits, '.', nine digits
   size_t size = 0;
+  bool negative = false;       // the client time is after the receive time
+  uint64_t whole_seconds = 0;  // the magnitude's seconds...
+  int64_t nanos = 0;           // ...and nanoseconds, in [0, 10^9)
   std::string_view view() const { return std::string_view(data, size); }
+  // The rule of IsTooFarAhead, on this difference.
+  bool TooFarAhead(int64_t max_ahead_s) const {
+    const auto max = static_cast<uint64_t>(max_ahead_s);
+    return negative && (whole_seconds > max || (whole_seconds == max && nanos > 0));
+  }
 };
 SkewText FormatSkewText(int64_t receive_time_ns, std::string_view client_time);
 
