@@ -20,21 +20,11 @@ dir="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$dir"' EXIT
 read -r -a ports < <(free_ports 17)
 names=(Riley Jaquez Juzang Campbell Bernard)
-python3 - "$dir" "${ports[@]}" <<'PY'
-import json, os, sys
-d, ports = sys.argv[1], sys.argv[2:]
-names = ["Riley", "Jaquez", "Juzang", "Campbell", "Bernard"]
-servers = [{"name": n, "edge": f"127.0.0.1:{ports[i]}", "grpc": f"127.0.0.1:{ports[5 + i]}",
-            "metrics": f"127.0.0.1:{ports[10 + i]}"} for i, n in enumerate(names)]
-links = [["Riley", "Jaquez"], ["Riley", "Juzang"], ["Bernard", "Jaquez"],
-         ["Bernard", "Juzang"], ["Bernard", "Campbell"], ["Juzang", "Campbell"]]
-common = {"places": {"provider": "offline"}, "log_dir": "logs"}
-json.dump({"servers": servers, "links": links, **common}, open(os.path.join(d, "herd.json"), "w"))
-lone = [{"name": "Riley", "edge": f"127.0.0.1:{ports[15]}", "grpc": f"127.0.0.1:{ports[16]}"}]
-json.dump({"servers": lone, "links": [], **common}, open(os.path.join(d, "lone.json"), "w"))
-PY
+write_herd_config "$dir/herd.json" "${ports[@]:0:15}"
+mkdir -p "$dir/lone"  # its own folder: its own logs/Riley.log
+write_config "$dir/lone/herd.json" "${ports[15]}" "${ports[16]}"
 for name in "${names[@]}"; do "$BUILD/app/herd" serve "$name" --config "$dir/herd.json" & done
-"$BUILD/app/herd" serve Riley --config "$dir/lone.json" &
+"$BUILD/app/herd" serve Riley --config "$dir/lone/herd.json" &
 for i in 0 1 2 3 4 15; do wait_for_port "${ports[$i]}"; done
 
 # Clients each server holds, from its metrics.

@@ -37,6 +37,27 @@ write_config() {
 JSON
 }
 
+# Writes the default five-server herd (Riley, Jaquez, Juzang, Campbell,
+# Bernard; the six links) to FILE: five edge ports, then five gRPC ports,
+# then optionally five metrics ports.
+#   write_herd_config FILE EDGE x5 GRPC x5 [METRICS x5]
+write_herd_config() {
+  python3 - "$@" <<'PY'
+import json, sys
+path, ports = sys.argv[1], sys.argv[2:]
+names = ["Riley", "Jaquez", "Juzang", "Campbell", "Bernard"]
+servers = [{"name": n, "edge": f"127.0.0.1:{ports[i]}", "grpc": f"127.0.0.1:{ports[5 + i]}"}
+           for i, n in enumerate(names)]
+if len(ports) >= 15:
+    for i, server in enumerate(servers):
+        server["metrics"] = f"127.0.0.1:{ports[10 + i]}"
+json.dump({"servers": servers,
+           "links": [["Riley", "Jaquez"], ["Riley", "Juzang"], ["Bernard", "Jaquez"],
+                     ["Bernard", "Juzang"], ["Bernard", "Campbell"], ["Juzang", "Campbell"]],
+           "places": {"provider": "offline"}, "log_dir": "logs"}, open(path, "w"))
+PY
+}
+
 # Runs herd-loadgen against 127.0.0.1:PORT with $CONNECTIONS connections for
 # $SECONDS_MEASURED seconds (after a 2 s warm-up), keeping its output in
 # $dir/NAME.out. Shows the summary on stderr and prints the rate.

@@ -16,17 +16,7 @@ dir="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$dir"' EXIT
 read -r -a ports < <(free_ports 10)
 names=(Riley Jaquez Juzang Campbell Bernard)
-python3 - "$dir/herd.json" "${ports[@]}" <<'PY'
-import json, sys
-path, ports = sys.argv[1], sys.argv[2:]
-names = ["Riley", "Jaquez", "Juzang", "Campbell", "Bernard"]
-json.dump({
-    "servers": [{"name": n, "edge": f"127.0.0.1:{ports[i]}", "grpc": f"127.0.0.1:{ports[5 + i]}"}
-                for i, n in enumerate(names)],
-    "links": [["Riley", "Jaquez"], ["Riley", "Juzang"], ["Bernard", "Jaquez"],
-              ["Bernard", "Juzang"], ["Bernard", "Campbell"], ["Juzang", "Campbell"]],
-    "places": {"provider": "offline"}, "log_dir": "logs"}, open(path, "w"))
-PY
+write_herd_config "$dir/herd.json" "${ports[@]}"
 read -r -a watch_security < <(secure_config "$dir/herd.json"; echo)
 for name in "${names[@]}"; do
   "$BUILD/app/herd" serve "$name" --config "$dir/herd.json" &
