@@ -61,6 +61,21 @@ Samples ScrapeWhenUp(uint16_t port) {
   return samples;
 }
 
+// A scrape once the server has counted the one connection HerdProcesses
+// opened to see it accept, and closed it: the server counts asynchronously,
+// so a scrape taken earlier would put that connection in the test's delta.
+Samples ScrapeWhenSettled(uint16_t port) {
+  Samples samples;
+  WaitFor([&] {
+    samples = Parse(Scrape(port));
+    return samples.count("herd_edge_connections_accepted_total") &&
+           samples["herd_edge_connections_accepted_total"] >= 1 &&
+           samples.count("herd_edge_connections_open") &&
+           samples["herd_edge_connections_open"] == 0;
+  });
+  return samples;
+}
+
 double Delta(const Samples& before, const Samples& after, const std::string& key) {
   auto a = after.find(key);
   if (a == after.end()) return -1e9;  // absent: fails any expectation
@@ -80,7 +95,7 @@ TEST(MetricsTest, EdgeStoreAndPlacesCountersMoveExactlyWithTheCommands) {
   HerdProcesses herd({"Riley"}, {});
   ASSERT_TRUE(herd.StartAll());
   const uint16_t metrics = herd.metrics_port("Riley");
-  const Samples before = ScrapeWhenUp(metrics);
+  const Samples before = ScrapeWhenSettled(metrics);
   ASSERT_FALSE(before.empty()) << "no metrics on port " << metrics;
 
   // One connection, a known sequence of commands.
