@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Propagation across the default five-server topology on this machine:
-# reports at Riley, watched at Campbell (two links away), at RATE reports/s.
+# reports at Riley, watched at Campbell (two links away), at RATE reports/s,
+# by two witnesses: Campbell's Locations/Watch stream, and WHATSAT at
+# Campbell's text port asked back to back for a sample of the reports.
 #
 #   bash bench/propagation.sh [RATE] [SECONDS]
 #   HERD_BENCH_TLS=1 bash bench/propagation.sh ...   (mTLS between peers, TLS
@@ -23,4 +25,4 @@ for name in "${names[@]}"; do
 done
 for i in 0 1 2 3 4; do wait_for_port "${ports[$i]}"; done
 "$BUILD/bench/herd-propagation" --report-port "${ports[0]}" --watch "127.0.0.1:${ports[8]}" \
-  --rate "$RATE" --duration "$SECONDS_MEASURED" "${watch_security[@]}"
+  --rate "$RATE" --duration "$SECONDS_MEASURED" --probe-port "${ports[3]}" "${watch_security[@]}"
