@@ -33,11 +33,32 @@ void FloodCall::Begin(v1::Peer::Stub* stub) {
   StartCall();
 }
 
+bool FloodCall::CoalescingLocked(
+    std::optional<std::chrono::steady_clock::time_point>* wake_at) {
+  if (last_batch_records_ <= 1) return false;
+  const auto window_end = last_batch_at_ + kCoalescingWindow;
+  if (std::chrono::steady_clock::now() >= window_end) {
+    wake_scheduled_ = false;
+    return false;
+  }
+  if (!wake_scheduled_) {
+    wake_scheduled_ = true;
+    *wake_at = window_end;
+  }
+  return true;
+}
+
 void FloodCall::Pump() {
+  std::optional<std::chrono::steady_clock::time_point> wake_at;
+  if (!WriteNextBatch(&wake_at) && wake_at) link_->WakeAt(*wake_at);
+}
+
+bool FloodCall::WriteNextBatch(std::optional<std::chrono::steady_clock::time_point>* wake_at) {
   v1::FloodRequest* request;
   {
     absl::MutexLock lock(&mu_);
-    if (!welcomed_ || writing_ || ending_) return;
+    if (!welcomed_ || writing_ || awaiting_ack_ || ending_) return false;
+    if (CoalescingLocked(wake_at)) return false;
     const Store& store = *link_context_->store;
     const Store::Cursor before = cursor_;
     std::vector<Store::FeedEntry> entries;
@@ -47,16 +68,21 @@ void FloodCall::Pump() {
     // Drained: the next Pump() comes from the store. A cursor that moved
     // over the neighbour's own records alone is still sent (an empty batch),
     // so its resume point and our backlog figure keep up.
-    if (entries.empty() && cursor_.seen == before.seen) return;
-    request_.Clear();
-    v1::RecordBatch* batch = request_.mutable_batch();
-    for (const Store::FeedEntry& entry : entries) ToProto(entry.record, batch->add_records());
-    ToProto(cursor_, batch->mutable_cursor());
+    if (entries.empty() && cursor_.seen == before.seen) return false;
+    // The records' messages (and their strings) are reused batch to batch.
+    request_.clear_hello();
+    request_.mutable_records()->Clear();
+    for (const Store::FeedEntry& entry : entries) ToProto(entry.record, request_.add_records());
+    ToProto(cursor_, request_.mutable_cursor());
     records_in_flight_ = entries.size();
     writing_ = true;
+    awaiting_ack_ = true;
+    last_batch_at_ = std::chrono::steady_clock::now();
+    last_batch_records_ = entries.size();
     request = &request_;
   }
   StartWrite(request);
+  return true;
 }
 
 bool FloodCall::EndLocked() {
@@ -97,10 +123,22 @@ void FloodCall::OnReadDone(bool ok) {
   if (response_.has_welcome()) {
     HandleWelcome(response_.welcome());
   } else if (response_.has_ack()) {
-    std::optional<Store::Cursor> acked = FromProto(response_.ack().cursor());
-    if (acked && link_context_->store->Reached(*acked)) link_->OnAcked(*acked);
+    HandleAck(response_.ack());
   }
   StartRead(&response_);
+}
+
+void FloodCall::HandleAck(const v1::BatchAck& ack) {
+  std::optional<Store::Cursor> acked = FromProto(ack.cursor());
+  if (!acked || !link_context_->store->Reached(*acked)) return;
+  link_->OnAcked(*acked);
+  {
+    absl::MutexLock lock(&mu_);
+    // Only the acknowledgement of the batch outstanding releases the next.
+    if (!awaiting_ack_ || acked->seen != cursor_.seen) return;
+    awaiting_ack_ = false;
+  }
+  Pump();
 }
 
 void FloodCall::HandleWelcome(const v1::PeerWelcome& welcome) {

@@ -1,7 +1,9 @@
 #ifndef HERD_PEER_FLOOD_CALL_H_
 #define HERD_PEER_FLOOD_CALL_H_
 
+#include <chrono>
 #include <memory>
+#include <optional>
 
 #include <grpcpp/grpcpp.h>
 
@@ -19,11 +21,21 @@ class PeerLink;
 //
 // Sends PeerHello, waits for PeerWelcome (which says where to resume), then
 // sends the store's feed after that point in batches (skipping records the
-// neighbour itself sent us in its current epoch), one write in flight:
-// each write's completion reads the next batch, and when the feed is drained
-// the call waits for Pump() (the store accepted something). A slow or dead
-// neighbour therefore costs one batch of memory, and what it misses is
-// coalesced per client by the store.
+// neighbour itself sent us in its current epoch).
+//
+// One batch is outstanding at a time: the next is read from the feed when
+// the neighbour acknowledges the last (ack clocking, as TCP does). At low
+// rates that costs nothing, since the acknowledgement is back long before
+// the next record; under load, records accepted during a round trip travel
+// together, so batches grow with the rate and the per-record cost of the
+// link (a write, a wake-up and an acknowledgement at each end) falls with
+// it. And once batches carry more than one record (the link is busy), the
+// next waits until kCoalescingWindow after the last one went out, so that
+// a busy link sends about a thousand batches a second whatever the rate;
+// a batch of one record (a quiet link, as at a thousand reports a second
+// on one machine) opens no window. When the feed is drained the call waits for Pump() (the store
+// accepted something). A slow or dead neighbour therefore costs one batch
+// of memory, and what it misses is coalesced per client by the store.
 //
 // Thread-safe: Pump() and Cancel() may be called from any thread. Owns
 // itself (a self reference released in OnDone); others hold it by
@@ -31,6 +43,8 @@ class PeerLink;
 class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResponse>,
                   public std::enable_shared_from_this<FloodCall> {
  public:
+  static constexpr std::chrono::microseconds kCoalescingWindow{1000};
+
   // `link` hears about the call's progress and its end.
   FloodCall(std::shared_ptr<PeerLink> link, const LinkContext* context);
   FloodCall(const FloodCall&) = delete;
@@ -50,6 +64,15 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   void OnDone(const grpc::Status& status) override;
 
   void HandleWelcome(const v1::PeerWelcome& welcome);
+  void HandleAck(const v1::BatchAck& ack);
+  // Writes the next batch if the stream may write and the feed has one;
+  // false otherwise, with *wake_at set if the coalescing window holds it
+  // back and nobody waits for its end yet.
+  bool WriteNextBatch(std::optional<std::chrono::steady_clock::time_point>* wake_at);
+  // Whether the next batch must wait for the coalescing window to close;
+  // sets *wake_at to when, if nobody waits for it yet.
+  bool CoalescingLocked(std::optional<std::chrono::steady_clock::time_point>* wake_at)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks the stream as ending; true if the caller must RemoveHold().
   bool EndLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -64,6 +87,13 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   absl::Mutex mu_;
   v1::FloodRequest request_ ABSL_GUARDED_BY(mu_);  // the one write in flight
   Store::Cursor cursor_ ABSL_GUARDED_BY(mu_);      // feed position sent so far
+  // Whether the last batch sent is still unacknowledged (its cursor is
+  // cursor_): no other batch goes out until it is.
+  bool awaiting_ack_ ABSL_GUARDED_BY(mu_) = false;
+  // The last batch: when it went out and how many records it carried.
+  std::chrono::steady_clock::time_point last_batch_at_ ABSL_GUARDED_BY(mu_);
+  size_t last_batch_records_ ABSL_GUARDED_BY(mu_) = 0;
+  bool wake_scheduled_ ABSL_GUARDED_BY(mu_) = false;  // the link's WakeAt is set
   Store::Source skip_ ABSL_GUARDED_BY(mu_);        // the neighbour's own records
   size_t records_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool welcomed_ ABSL_GUARDED_BY(mu_) = false;

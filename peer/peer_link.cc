@@ -13,6 +13,7 @@ PeerLink::PeerLink(std::string neighbour, std::shared_ptr<grpc::Channel> channel
       stub_(v1::Peer::NewStub(channel_)),
       context_(context),
       retry_timer_(asio::make_strand(executor)),
+      wake_timer_(retry_timer_.get_executor()),
       backoff_(context->min_backoff) {
   stats_.neighbour = neighbour_;
 }
@@ -37,6 +38,18 @@ void PeerLink::Wake() {
     call = call_;
   }
   if (call != nullptr) call->Pump();
+}
+
+void PeerLink::WakeAt(std::chrono::steady_clock::time_point when) {
+  asio::post(wake_timer_.get_executor(), [weak = weak_from_this(), when] {
+    auto self = weak.lock();
+    if (self == nullptr) return;
+    self->wake_timer_.expires_at(when);
+    self->wake_timer_.async_wait([weak](const boost::system::error_code& ec) {
+      auto link = weak.lock();
+      if (!ec && link != nullptr) link->Wake();
+    });
+  });
 }
 
 void PeerLink::DropStream() {
@@ -76,6 +89,7 @@ void PeerLink::Stop() {
   }
   asio::post(retry_timer_.get_executor(), [self = shared_from_this()] {
     self->retry_timer_.cancel();
+    self->wake_timer_.cancel();
   });
   if (call != nullptr) call->Cancel();
 }

@@ -52,6 +52,9 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
   // The store accepted something: let the open stream send it.
   void Wake();
+  // Wake() at `when` (the open stream's coalescing window ends then). A
+  // later call replaces an earlier one.
+  void WakeAt(std::chrono::steady_clock::time_point when);
 
   // Stops retrying and cancels the open stream.
   void Stop();
@@ -86,6 +89,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   const std::unique_ptr<v1::Peer::Stub> stub_;
   const LinkContext* const context_;
   asio::steady_timer retry_timer_;  // used on its strand only
+  asio::steady_timer wake_timer_;   // on the same strand
 
   mutable absl::Mutex mu_;
   std::shared_ptr<FloodCall> call_ ABSL_GUARDED_BY(mu_);  // the open stream

@@ -40,11 +40,11 @@ class PeerService::FloodReceiver
     }
     if (sender_.empty()) {
       if (!Greet()) return;
-    } else if (request_.has_batch()) {
-      ApplyBatch(request_.batch());
+    } else if (!request_.has_hello()) {
+      ApplyBatch(request_);
     } else {
       FinishWhenIdle(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                  "expected a RecordBatch after PeerHello"));
+                                  "PeerHello comes once, first; then batches"));
       return;
     }
     StartRead(&request_);
@@ -101,17 +101,20 @@ class PeerService::FloodReceiver
 
   // Propagation lag of an accepted record: now minus its receive time at
   // its origin (client time plus skew).
-  void ObserveLag(ServerMetrics::Neighbour* neighbour, const Record& record, int64_t now_ns) {
+  void ObserveLag(ServerMetrics::Neighbour* neighbour, const RecordView& record,
+                  int64_t now_ns) {
     double client_time = 0, skew = 0;
-    if (!absl::SimpleAtod(record.client_time, &client_time) ||
-        !absl::SimpleAtod(record.skew, &skew)) {
+    if (!absl::SimpleAtod(AsAbsl(record.client_time), &client_time) ||
+        !absl::SimpleAtod(AsAbsl(record.skew), &skew)) {
       return;
     }
     neighbour->propagation_lag.ObserveSeconds(static_cast<double>(now_ns) / 1e9 -
                                               (client_time + skew));
   }
 
-  void ApplyBatch(const v1::RecordBatch& batch) {
+  // Applies a batch (records viewed in place in the parsed message, not
+  // copied) and acknowledges it.
+  void ApplyBatch(const v1::FloodRequest& batch) {
     const Store::Source source{sender_, sender_epoch_};
     const int64_t now = service_->clock_();
     uint64_t accepted = 0, rejected = 0, too_far_ahead = 0;
@@ -119,7 +122,7 @@ class PeerService::FloodReceiver
         service_->metrics_ ? service_->metrics_->FindNeighbour(sender_) : nullptr;
     if (neighbour != nullptr) neighbour->last_received_ns.store(now, std::memory_order_relaxed);
     for (const v1::Record& wire : batch.records()) {
-      std::optional<Record> record = FromProto(wire);
+      std::optional<RecordView> record = ViewOf(wire);
       if (!record) {
         ++rejected;
         continue;
@@ -160,7 +163,7 @@ class PeerService::FloodReceiver
   // so none keeps bytes the others dropped), or if it is further ahead of
   // this server's clock than max_future_s plus kClockSlackSeconds (a forged
   // time difference; the slack absorbs the herd's clock differences).
-  bool TooFarAhead(const Record& record, int64_t now) const {
+  bool TooFarAhead(const RecordView& record, int64_t now) const {
     return OriginSawTooFarAhead(record.skew, service_->max_future_s_) ||
            IsTooFarAhead(now, record.client_time, service_->max_future_s_ + kClockSlackSeconds);
   }

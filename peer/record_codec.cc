@@ -17,6 +17,13 @@ std::optional<Record> FromProto(const v1::Record& record) {
   return out;
 }
 
+std::optional<RecordView> ViewOf(const v1::Record& record) {
+  RecordView view{record.client_id(), record.origin(), record.skew(), record.location(),
+                  record.client_time()};
+  if (!IsWellFormedRecord(view)) return std::nullopt;
+  return view;
+}
+
 void ToProto(const Store::Cursor& cursor, v1::FeedCursor* out) {
   out->clear_seen();
   for (uint64_t seen : cursor.seen) out->add_seen(seen);

@@ -18,6 +18,10 @@ void ToProto(const Record& record, v1::Record* out);
 // The record if every field is well formed (IsWellFormedRecord).
 std::optional<Record> FromProto(const v1::Record& record);
 
+// The same check without a copy: a view of `record`'s fields, valid while
+// `record` is.
+std::optional<RecordView> ViewOf(const v1::Record& record);
+
 void ToProto(const Store::Cursor& cursor, v1::FeedCursor* out);
 
 // The cursor if it has one position per store shard.

@@ -169,7 +169,7 @@ bool IsValidClientId(std::string_view id) {
   return IsValidUtf8(id);
 }
 
-bool IsWellFormedRecord(const Record& record) {
+bool IsWellFormedRecord(const RecordView& record) {
   double latitude, longitude;
   return IsValidClientId(record.client_id) && !record.origin.empty() &&
          record.origin.size() <= 253 && !HasProtocolWhitespace(record.origin) &&

@@ -117,7 +117,8 @@ bool IsValidClientId(std::string_view id);
 
 // True if every field of `record` could have been produced by an origin
 // server from a valid IAMAT (records from peers are checked with this).
-bool IsWellFormedRecord(const Record& record);
+bool IsWellFormedRecord(const RecordView& record);
+inline bool IsWellFormedRecord(const Record& record) { return IsWellFormedRecord(record.view()); }
 
 // True if `text` is a client time the store can compare: 1-19 integer digits,
 // optionally '.' and one or more fraction digits.

@@ -152,7 +152,7 @@ struct FakeFloodResult {
 };
 
 FakeFloodResult FakeFlood(std::shared_ptr<grpc::Channel> channel, const std::string& name,
-                          uint64_t epoch, const v1::RecordBatch& batch) {
+                          uint64_t epoch, const v1::FloodRequest& batch) {
   auto stub = v1::Peer::NewStub(channel);
   auto context = Context();
   auto stream = stub->Flood(context.get());
@@ -161,9 +161,7 @@ FakeFloodResult FakeFlood(std::shared_ptr<grpc::Channel> channel, const std::str
   hello.mutable_hello()->set_name(name);
   hello.mutable_hello()->set_epoch(epoch);
   stream->Write(hello);
-  v1::FloodRequest request;
-  *request.mutable_batch() = batch;
-  stream->Write(request);
+  stream->Write(batch);
   v1::FloodResponse response;
   while (stream->Read(&response)) {
     if (response.has_welcome()) result.welcomed = true;
@@ -176,8 +174,8 @@ FakeFloodResult FakeFlood(std::shared_ptr<grpc::Channel> channel, const std::str
   return result;
 }
 
-v1::RecordBatch BatchOf(std::vector<v1::Record> records, uint64_t cursor_value = 1) {
-  v1::RecordBatch batch;
+v1::FloodRequest BatchOf(std::vector<v1::Record> records, uint64_t cursor_value = 1) {
+  v1::FloodRequest batch;
   for (v1::Record& record : records) *batch.add_records() = std::move(record);
   for (int s = 0; s < 16; ++s) batch.mutable_cursor()->add_seen(cursor_value);
   return batch;
@@ -261,7 +259,7 @@ TEST_F(SecureHerdTest, ForgedFloodsAreRefusedAndTheHerdStillConverges) {
   ASSERT_TRUE(MakeExtraCerts(certs(), {"Mallory"}));
   const std::string other_ca = herd_.dir() + "/other-ca";
   ASSERT_TRUE(MakeExtraCerts(other_ca, {"Jaquez"}));
-  const v1::RecordBatch forged =
+  const v1::FloodRequest forged =
       BatchOf({ForgedRecord("forged.client", "Jaquez", "9999999999999999999.999999999")});
 
   // No TLS at all: no stream.
