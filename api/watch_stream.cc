@@ -43,7 +43,7 @@ bool WatchStream::Pump() {
   v1::WatchResponse* message = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    if (writing_ || ending_) return false;
+    if (gate_.writing() || gate_.ending()) return false;
     // A fresh message, not Clear(): a cleared one keeps every sub-message
     // it ever held allocated.
     v1::WatchResponse().Swap(&response_);
@@ -94,7 +94,7 @@ bool WatchStream::Pump() {
     response_.set_skipped(skipped_);
     if (options_.skipped_total != nullptr) options_.skipped_total->Add(skipped_);
     skipped_ = 0;
-    writing_ = true;
+    gate_.BeginWrite();
     message = &response_;
   }
   StartWrite(message);
@@ -121,59 +121,34 @@ bool WatchStream::ReachedStartLocked() const {
   return true;
 }
 
-bool WatchStream::EndLocked(const grpc::Status& status) {
-  if (!ending_) {
-    ending_ = true;
-    finish_status_ = status;
-  }
-  if (writing_ || finished_) return false;
-  finished_ = true;
-  return true;
-}
-
-void WatchStream::FinishNow() {
-  grpc::Status status;
+void WatchStream::End(grpc::Status status) {
+  std::optional<grpc::Status> finish;
   {
     absl::MutexLock lock(&mu_);
-    status = finish_status_;
+    finish = gate_.End(std::move(status));
   }
-  Finish(status);
+  if (finish) Finish(*finish);
 }
 
 void WatchStream::OnWriteDone(bool ok) {
-  bool finish = false;
+  std::optional<grpc::Status> finish;
   {
     absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) {
-      finish = EndLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the stream broke"));
-    } else if (ending_) {
-      finish = EndLocked(finish_status_);
-    }
+    finish = gate_.WriteDone();
   }
   if (finish) {
-    FinishNow();
-  } else if (ok && Pump()) {
+    Finish(*finish);
+  } else if (!ok) {
+    End(grpc::Status(grpc::StatusCode::CANCELLED, "the stream broke"));
+  } else if (Pump()) {
     pump_->Schedule(shared_from_this());
   }
 }
 
-void WatchStream::OnCancel() {
-  bool finish;
-  {
-    absl::MutexLock lock(&mu_);
-    finish = EndLocked(grpc::Status::CANCELLED);
-  }
-  if (finish) FinishNow();
-}
+void WatchStream::OnCancel() { End(grpc::Status::CANCELLED); }
 
 void WatchStream::Close() {
-  bool finish;
-  {
-    absl::MutexLock lock(&mu_);
-    finish = EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
-  }
-  if (finish) FinishNow();
+  End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
 }
 
 void WatchStream::OnDone() {

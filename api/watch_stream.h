@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "api/feed_pump.h"
 #include "common/metric_cells.h"
+#include "common/write_gate.h"
 #include "herd/v1/locations.grpc.pb.h"
 #include "store/store.h"
 
@@ -74,10 +76,9 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchResponse>,
   void OnCancel() override;
   void OnDone() override;
 
-  // Marks the stream as ending with `status` (the first one given wins);
-  // true if the caller must now call Finish(finish_status_).
-  bool EndLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void FinishNow();
+  // Ends the stream with `status` (the first one given wins) as soon as no
+  // write is in flight.
+  void End(grpc::Status status);
   // Adds to skipped_ the versions the cursor passed over between `before`
   // and cursor_ without reading them (beyond start_: older ones are history,
   // not something this stream missed).
@@ -100,10 +101,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchResponse>,
   Store::Cursor cursor_ ABSL_GUARDED_BY(mu_);        // feed read so far
   uint64_t skipped_ ABSL_GUARDED_BY(mu_) = 0;        // not yet reported
   bool initial_state_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool ending_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+  WriteGate<grpc::Status> gate_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace herd

@@ -22,7 +22,7 @@ void FloodCall::Begin(v1::Peer::Stub* stub) {
     absl::MutexLock lock(&mu_);
     request_.mutable_hello()->set_name(link_context_->self_name);
     request_.mutable_hello()->set_epoch(link_context_->epoch);
-    writing_ = true;
+    gate_.BeginWrite();
     hello = &request_;
   }
   StartWrite(hello);
@@ -57,7 +57,7 @@ bool FloodCall::WriteNextBatch(std::optional<std::chrono::steady_clock::time_poi
   v1::FloodRequest* request;
   {
     absl::MutexLock lock(&mu_);
-    if (!welcomed_ || writing_ || awaiting_ack_ || ending_) return false;
+    if (!welcomed_ || gate_.writing() || awaiting_ack_ || gate_.ending()) return false;
     if (CoalescingLocked(wake_at)) return false;
     const Store& store = *link_context_->store;
     const Store::Cursor before = cursor_;
@@ -75,7 +75,7 @@ bool FloodCall::WriteNextBatch(std::optional<std::chrono::steady_clock::time_poi
     for (const Store::FeedEntry& entry : entries) ToProto(entry.record, request_.add_records());
     ToProto(cursor_, request_.mutable_cursor());
     records_in_flight_ = entries.size();
-    writing_ = true;
+    gate_.BeginWrite();
     awaiting_ack_ = true;
     last_batch_at_ = std::chrono::steady_clock::now();
     last_batch_records_ = entries.size();
@@ -85,25 +85,18 @@ bool FloodCall::WriteNextBatch(std::optional<std::chrono::steady_clock::time_poi
   return true;
 }
 
-bool FloodCall::EndLocked() {
-  ending_ = true;
-  if (writing_ || hold_removed_) return false;
-  hold_removed_ = true;
-  return true;
-}
-
 void FloodCall::OnWriteDone(bool ok) {
   size_t sent;
-  bool remove_hold = false;
+  std::optional<ReleaseHold> release;
   {
     absl::MutexLock lock(&mu_);
-    writing_ = false;
+    release = gate_.WriteDone();
+    if (!ok && !release) release = gate_.End({});
     sent = records_in_flight_;
     records_in_flight_ = 0;
-    if (!ok || ending_) remove_hold = EndLocked();
   }
   if (ok && sent > 0) link_->OnSent(sent);
-  if (remove_hold) {
+  if (release) {
     RemoveHold();
   } else if (ok) {
     Pump();
@@ -112,12 +105,12 @@ void FloodCall::OnWriteDone(bool ok) {
 
 void FloodCall::OnReadDone(bool ok) {
   if (!ok) {
-    bool remove_hold;
+    std::optional<ReleaseHold> release;
     {
       absl::MutexLock lock(&mu_);
-      remove_hold = EndLocked();
+      release = gate_.End({});
     }
-    if (remove_hold) RemoveHold();
+    if (release) RemoveHold();
     return;
   }
   if (response_.has_welcome()) {

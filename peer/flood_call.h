@@ -10,6 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "herd/v1/herd.grpc.pb.h"
+#include "common/write_gate.h"
 #include "peer/link_context.h"
 #include "store/store.h"
 
@@ -73,8 +74,9 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   // sets *wake_at to when, if nobody waits for it yet.
   bool CoalescingLocked(std::optional<std::chrono::steady_clock::time_point>* wake_at)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Marks the stream as ending; true if the caller must RemoveHold().
-  bool EndLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What the gate hands out when the stream has ended and no write is in
+  // flight: the hold that keeps OnDone away may go.
+  struct ReleaseHold {};
 
   // Constant after construction.
   const std::shared_ptr<PeerLink> link_;
@@ -97,9 +99,7 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   Store::Source skip_ ABSL_GUARDED_BY(mu_);        // the neighbour's own records
   size_t records_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool welcomed_ ABSL_GUARDED_BY(mu_) = false;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool ending_ ABSL_GUARDED_BY(mu_) = false;
-  bool hold_removed_ ABSL_GUARDED_BY(mu_) = false;
+  WriteGate<ReleaseHold> gate_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace herd
