@@ -30,13 +30,16 @@ FeedPump::~FeedPump() { Stop(); }
 bool FeedPump::Add(const std::shared_ptr<FeedReader>& reader) {
   absl::MutexLock lock(&mu_);
   if (stopping_) return false;
-  readers_[reader.get()] = reader;
+  if (readers_.insert_or_assign(reader.get(), reader).second && reader->latency_sensitive()) {
+    ++latency_sensitive_readers_;
+  }
   return true;
 }
 
 void FeedPump::Remove(const FeedReader* reader) {
   absl::MutexLock lock(&mu_);
-  readers_.erase(reader);
+  // The reader is alive (its owner calls this), so asking it is safe.
+  if (readers_.erase(reader) > 0 && reader->latency_sensitive()) --latency_sensitive_readers_;
 }
 
 size_t FeedPump::size() const {
@@ -69,7 +72,9 @@ bool FeedPump::RunBatch() {
     absl::MutexLock lock(&mu_);
     // Rate-limit batches: wait out the rest of the interval (only a stop
     // ends it early), so records accepted meanwhile join this batch.
-    mu_.AwaitWithDeadline(absl::Condition(&stopping_), last_batch_ + kMinInterval);
+    const absl::Duration interval =
+        latency_sensitive_readers_ > 0 ? kMinInterval : kBackgroundInterval;
+    mu_.AwaitWithDeadline(absl::Condition(&stopping_), last_batch_ + interval);
     mu_.Await(absl::Condition(this, &FeedPump::HasWorkLocked));
     last_batch_ = absl::Now();
     if (stopping_) return false;

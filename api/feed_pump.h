@@ -29,6 +29,12 @@ class FeedReader {
 
   // The pump is stopping (the server shuts down): end what depends on it.
   virtual void Close() {}
+
+  // Whether someone waits for what this reader hands on (a Watch client):
+  // while one such reader is added, the pump runs within kMinInterval of a
+  // change; with none (the location index alone, which a query also
+  // brings up to date itself) within kBackgroundInterval.
+  virtual bool latency_sensitive() const { return false; }
 };
 
 // Runs the API's feed readers on a thread of its own whenever the store
@@ -38,11 +44,13 @@ class FeedReader {
 // (the first record after a batch also takes the pump's lock once to wake
 // it). Wake-ups coalesce: readers are run once per batch of accepted
 // records, not once per record, and batches start at most once per
-// kMinInterval (250 us): under load the applying threads then wake the pump
-// at most four thousand times a second rather than once per record, at the
-// cost of up to a quarter of a millisecond of delay for watchers; a record
-// that arrives after a quiet spell (a gap longer than the interval, as at
-// a thousand reports a second) waits for nothing.
+// kMinInterval (250 us) while a Watch stream is open: under load the
+// applying threads then wake the pump at most four thousand times a second
+// rather than once per record, at the cost of up to a quarter of a
+// millisecond of delay for watchers; a record that arrives after a quiet
+// spell (a gap longer than the interval, as at a thousand reports a
+// second) waits for nothing. Without watchers the readers are background
+// work, and batches start at most once per kBackgroundInterval (5 ms).
 //
 // Thread-safe. Owned by shared_ptr (readers and the store listener hold it);
 // Stop() before the store goes away.
@@ -76,6 +84,7 @@ class FeedPump : public std::enable_shared_from_this<FeedPump> {
   // Waits for work and runs one batch of readers; false once stopping.
   bool RunBatch();
   static constexpr absl::Duration kMinInterval = absl::Microseconds(250);
+  static constexpr absl::Duration kBackgroundInterval = absl::Milliseconds(5);
 
   bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return stopping_ || changed_->load() || !scheduled_.empty();
@@ -92,6 +101,7 @@ class FeedPump : public std::enable_shared_from_this<FeedPump> {
   absl::flat_hash_map<const FeedReader*, std::weak_ptr<FeedReader>> readers_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<FeedReader>> scheduled_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int latency_sensitive_readers_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time last_batch_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int64_t listener_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;  // started in Start(), joined in Stop()

@@ -66,6 +66,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchResponse>,
   void Begin();
 
   bool Pump() override;
+  bool latency_sensitive() const override { return true; }
 
   // Ends the stream with UNAVAILABLE (the server is shutting down) as soon
   // as no write is in flight.

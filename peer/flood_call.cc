@@ -33,42 +33,54 @@ void FloodCall::Begin(v1::Peer::Stub* stub) {
   StartCall();
 }
 
-bool FloodCall::CoalescingLocked(
-    std::optional<std::chrono::steady_clock::time_point>* wake_at) {
-  if (last_batch_records_ <= 1) return false;
-  const auto window_end = last_batch_at_ + kCoalescingWindow;
-  if (std::chrono::steady_clock::now() >= window_end) {
-    wake_scheduled_ = false;
-    return false;
-  }
-  if (!wake_scheduled_) {
-    wake_scheduled_ = true;
-    *wake_at = window_end;
+bool FloodCall::HoldBackUntilLocked(Clock::time_point due, Clock::time_point now,
+                                    std::optional<Clock::time_point>* wake_at) {
+  if (now >= due) return false;
+  if (!wake_pending_ || due < wake_due_) {
+    wake_pending_ = true;
+    wake_due_ = due;
+    *wake_at = due;
   }
   return true;
 }
 
 void FloodCall::Pump() {
-  std::optional<std::chrono::steady_clock::time_point> wake_at;
+  std::optional<Clock::time_point> wake_at;
   if (!WriteNextBatch(&wake_at) && wake_at) link_->WakeAt(*wake_at);
 }
 
-bool FloodCall::WriteNextBatch(std::optional<std::chrono::steady_clock::time_point>* wake_at) {
+bool FloodCall::WriteNextBatch(std::optional<Clock::time_point>* wake_at) {
   v1::FloodRequest* request;
   {
     absl::MutexLock lock(&mu_);
     if (!welcomed_ || gate_.writing() || awaiting_ack_ || gate_.ending()) return false;
-    if (CoalescingLocked(wake_at)) return false;
+    const Clock::time_point now = Clock::now();
+    if (wake_pending_ && now >= wake_due_) wake_pending_ = false;
+    // A busy link: let the window fill.
+    if (last_batch_records_ > 1 &&
+        HoldBackUntilLocked(last_batch_at_ + kCoalescingWindow, now, wake_at)) {
+      return false;
+    }
     const Store& store = *link_context_->store;
     const Store::Cursor before = cursor_;
     std::vector<Store::FeedEntry> entries;
     do {
       entries = store.ReadAfter(&cursor_, link_context_->max_batch_records, skip_);
     } while (entries.empty() && store.HasAfter(cursor_));
+    if (cursor_.seen != before.seen && !cursor_unsent_) {
+      cursor_unsent_ = true;
+      cursor_unsent_since_ = now;
+    }
     // Drained: the next Pump() comes from the store. A cursor that moved
-    // over the neighbour's own records alone is still sent (an empty batch),
-    // so its resume point and our backlog figure keep up.
-    if (entries.empty() && cursor_.seen == before.seen) return false;
+    // over the neighbour's own records alone is still sent (an empty batch)
+    // so that its resume point and our backlog figure keep up, but late:
+    // every batch the neighbour sends us would otherwise be answered by
+    // one, and its acknowledgement.
+    if (entries.empty() &&
+        (!cursor_unsent_ ||
+         HoldBackUntilLocked(cursor_unsent_since_ + kCursorOnlyDelay, now, wake_at))) {
+      return false;
+    }
     // The records' messages (and their strings) are reused batch to batch.
     request_.clear_hello();
     request_.mutable_records()->Clear();
@@ -77,7 +89,9 @@ bool FloodCall::WriteNextBatch(std::optional<std::chrono::steady_clock::time_poi
     records_in_flight_ = entries.size();
     gate_.BeginWrite();
     awaiting_ack_ = true;
-    last_batch_at_ = std::chrono::steady_clock::now();
+    sent_cursor_ = cursor_;
+    cursor_unsent_ = false;
+    last_batch_at_ = now;
     last_batch_records_ = entries.size();
     request = &request_;
   }
@@ -128,7 +142,7 @@ void FloodCall::HandleAck(const v1::BatchAck& ack) {
   {
     absl::MutexLock lock(&mu_);
     // Only the acknowledgement of the batch outstanding releases the next.
-    if (!awaiting_ack_ || acked->seen != cursor_.seen) return;
+    if (!awaiting_ack_ || acked->seen != sent_cursor_.seen) return;
     awaiting_ack_ = false;
   }
   Pump();

@@ -44,7 +44,11 @@ class PeerLink;
 class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResponse>,
                   public std::enable_shared_from_this<FloodCall> {
  public:
+  using Clock = std::chrono::steady_clock;
   static constexpr std::chrono::microseconds kCoalescingWindow{1000};
+  // How long a cursor that moved only over the neighbour's own records
+  // waits for records to travel with before it goes alone.
+  static constexpr std::chrono::milliseconds kCursorOnlyDelay{50};
 
   // `link` hears about the call's progress and its end.
   FloodCall(std::shared_ptr<PeerLink> link, const LinkContext* context);
@@ -67,12 +71,13 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   void HandleWelcome(const v1::PeerWelcome& welcome);
   void HandleAck(const v1::BatchAck& ack);
   // Writes the next batch if the stream may write and the feed has one;
-  // false otherwise, with *wake_at set if the coalescing window holds it
-  // back and nobody waits for its end yet.
-  bool WriteNextBatch(std::optional<std::chrono::steady_clock::time_point>* wake_at);
-  // Whether the next batch must wait for the coalescing window to close;
-  // sets *wake_at to when, if nobody waits for it yet.
-  bool CoalescingLocked(std::optional<std::chrono::steady_clock::time_point>* wake_at)
+  // false otherwise, with *wake_at set if a batch is held back and nobody
+  // waits for its time yet.
+  bool WriteNextBatch(std::optional<Clock::time_point>* wake_at);
+  // Whether a batch due at `due` must still wait; if so, sets *wake_at
+  // unless a wake-up no later than `due` is already pending.
+  bool HoldBackUntilLocked(Clock::time_point due, Clock::time_point now,
+                           std::optional<Clock::time_point>* wake_at)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What the gate hands out when the stream has ended and no write is in
   // flight: the hold that keeps OnDone away may go.
@@ -88,14 +93,21 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
 
   absl::Mutex mu_;
   v1::FloodRequest request_ ABSL_GUARDED_BY(mu_);  // the one write in flight
-  Store::Cursor cursor_ ABSL_GUARDED_BY(mu_);      // feed position sent so far
-  // Whether the last batch sent is still unacknowledged (its cursor is
-  // cursor_): no other batch goes out until it is.
-  bool awaiting_ack_ ABSL_GUARDED_BY(mu_) = false;
-  // The last batch: when it went out and how many records it carried.
-  std::chrono::steady_clock::time_point last_batch_at_ ABSL_GUARDED_BY(mu_);
+  Store::Cursor cursor_ ABSL_GUARDED_BY(mu_);  // feed position read so far
+  // Whether cursor_ moved since the last batch (over records not sent),
+  // and since when.
+  bool cursor_unsent_ ABSL_GUARDED_BY(mu_) = false;
+  Clock::time_point cursor_unsent_since_ ABSL_GUARDED_BY(mu_);
+  // The last batch sent: its cursor, when it went out, how many records it
+  // carried, and whether it is still unacknowledged (no other batch goes
+  // out until it is).
+  Store::Cursor sent_cursor_ ABSL_GUARDED_BY(mu_);
+  Clock::time_point last_batch_at_ ABSL_GUARDED_BY(mu_);
   size_t last_batch_records_ ABSL_GUARDED_BY(mu_) = 0;
-  bool wake_scheduled_ ABSL_GUARDED_BY(mu_) = false;  // the link's WakeAt is set
+  bool awaiting_ack_ ABSL_GUARDED_BY(mu_) = false;
+  // A WakeAt(wake_due_) is pending on the link.
+  bool wake_pending_ ABSL_GUARDED_BY(mu_) = false;
+  Clock::time_point wake_due_ ABSL_GUARDED_BY(mu_);
   Store::Source skip_ ABSL_GUARDED_BY(mu_);        // the neighbour's own records
   size_t records_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool welcomed_ ABSL_GUARDED_BY(mu_) = false;

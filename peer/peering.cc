@@ -8,6 +8,17 @@ namespace {
 constexpr int kKeepaliveMs = 1000;
 constexpr int kKeepaliveTimeoutMs = 5000;
 constexpr int kMinTimeBetweenResolutionsMs = 1000;
+// HTTP/2 flow control for one long-lived stream that carries every record:
+// a window large enough for many full batches, fixed, so the receiver
+// announces more window rarely, and no BDP probing (a ping and its answer
+// after each burst of data: two more wake-ups per batch, to size a window
+// that is already large).
+constexpr int kStreamWindowBytes = 8 << 20;
+
+void SetFlowControl(grpc::ChannelArguments* args) {
+  args->SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args->SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
+}
 
 std::shared_ptr<grpc::Channel> DialNeighbour(const Peering::Neighbour& neighbour,
                                              const Peering::Options& options,
@@ -36,6 +47,7 @@ std::shared_ptr<grpc::Channel> DialNeighbour(const Peering::Neighbour& neighbour
   args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, kMinTimeBetweenResolutionsMs);
   // Each link gets its own connection, not one shared by target.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  SetFlowControl(&args);
   return grpc::CreateCustomChannel(neighbour.grpc_target,
                                    options.credentials != nullptr
                                        ? options.credentials
@@ -107,6 +119,8 @@ void Peering::ConfigureServer(grpc::ServerBuilder* builder) {
                               kKeepaliveMs / 2);
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
 }
 
 void Peering::Start() {
