@@ -29,10 +29,13 @@ PY
 # Resident set size of PID in KiB.
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-# Writes a one-server config (Riley) with the given edge and gRPC ports.
+# Writes a one-server config (Riley) with the given edge and gRPC ports
+# and, if given, a metrics port.
 write_config() {
+  local metrics=""
+  [ -n "${4:-}" ] && metrics=", \"metrics\": \"127.0.0.1:$4\""
   cat >"$1" <<JSON
-{"servers": [{"name": "Riley", "edge": "127.0.0.1:$2", "grpc": "127.0.0.1:$3"}],
+{"servers": [{"name": "Riley", "edge": "127.0.0.1:$2", "grpc": "127.0.0.1:$3"$metrics}],
  "links": [], "places": {"provider": "offline"}, "log_dir": "logs"}
 JSON
 }
