@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -18,14 +19,15 @@
 namespace herd::testing {
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& args, int stderr_fd, const std::string& cwd) {
+pid_t Spawn(const std::vector<std::string>& args, int stderr_fd, const std::string& cwd,
+            int stdout_fd = -1) {
   const pid_t pid = fork();
   if (pid != 0) return pid;
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // no orphans if the test itself dies
   if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
   const int null_fd = open("/dev/null", O_RDWR);
   dup2(null_fd, STDIN_FILENO);
-  dup2(null_fd, STDOUT_FILENO);
+  dup2(stdout_fd >= 0 ? stdout_fd : null_fd, STDOUT_FILENO);
   dup2(stderr_fd >= 0 ? stderr_fd : null_fd, STDERR_FILENO);
   std::vector<char*> argv;
   std::string binary = HERD_BINARY;
@@ -62,15 +64,39 @@ std::string Exchange(uint16_t port, const std::string& text) {
 }
 
 RunResult RunHerd(const std::vector<std::string>& args) {
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) return {};
-  const pid_t pid = Spawn(args, pipe_fds[1], "");
-  close(pipe_fds[1]);
+  int err_fds[2];
+  int out_fds[2];
+  if (pipe(err_fds) != 0) return {};
+  if (pipe(out_fds) != 0) {
+    close(err_fds[0]);
+    close(err_fds[1]);
+    return {};
+  }
+  const pid_t pid = Spawn(args, err_fds[1], "", out_fds[1]);
+  close(err_fds[1]);
+  close(out_fds[1]);
   RunResult result;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(pipe_fds[0], buffer, sizeof buffer)) > 0) result.stderr_text.append(buffer, n);
-  close(pipe_fds[0]);
+  // Both pipes at once, so a child that fills one is never blocked on it.
+  pollfd fds[2] = {{out_fds[0], POLLIN, 0}, {err_fds[0], POLLIN, 0}};
+  std::string* texts[2] = {&result.stdout_text, &result.stderr_text};
+  int open_pipes = 2;
+  while (open_pipes > 0 && poll(fds, 2, -1) > 0) {
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buffer[4096];
+      const ssize_t n = read(fds[i].fd, buffer, sizeof buffer);
+      if (n > 0) {
+        texts[i]->append(buffer, static_cast<size_t>(n));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;  // poll() ignores it from now on
+        --open_pipes;
+      }
+    }
+  }
+  for (const pollfd& fd : fds) {
+    if (fd.fd >= 0) close(fd.fd);
+  }
   int status = 0;
   waitpid(pid, &status, 0);
   result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -42,10 +42,12 @@ bool Accepting(uint16_t port);
 // The result of running the herd binary to completion.
 struct RunResult {
   int exit_status = -1;
+  std::string stdout_text;
   std::string stderr_text;
 };
 
-// Runs `herd ARGS...` to completion (with a deadline) and captures stderr.
+// Runs `herd ARGS...` to completion (with a deadline) and captures its
+// stdout and stderr.
 RunResult RunHerd(const std::vector<std::string>& args);
 
 // A herd of real `herd serve` processes from a generated config with free

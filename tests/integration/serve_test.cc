@@ -102,6 +102,13 @@ TEST(CommandLineTest, BadFlagsExitTwoWithOneLine) {
   EXPECT_EQ(RunHerd({"serve", "--help"}).exit_status, 0);
 }
 
+TEST(CommandLineTest, VersionPrintsTheProjectVersion) {
+  const RunResult result = RunHerd({"--version"});
+  EXPECT_EQ(result.exit_status, 0) << result.stderr_text;
+  EXPECT_EQ(result.stdout_text, "herd " HERD_VERSION "\n");
+  EXPECT_EQ(result.stderr_text, "");
+}
+
 TEST(CommandLineTest, PortInUseIsAClearError) {
   HerdProcesses herd({"Riley"}, {});
   ASSERT_TRUE(herd.StartAll());
