@@ -18,6 +18,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/limits.h"
+#include "common/strings.h"
 
 #ifndef HERD_DEFAULT_GAZETTEER
 // Set by places/CMakeLists.txt; this fallback only works from the source root.
@@ -107,42 +109,6 @@ Window CoveringWindow(double lat, double lng, double radius_km) {
   return window;
 }
 
-// Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF),
-// so that JSON serialisation of names can never fail later.
-bool IsValidUtf8(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int extra;
-    uint32_t min;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      extra = 1, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3, min = 0x10000, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= static_cast<size_t>(extra)) return false;
-    for (int k = 1; k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
 // A field quoted for an error message: escaped and cut short.
 std::string Quote(absl::string_view field) {
   constexpr size_t kMax = 40;
@@ -221,7 +187,8 @@ class Gazetteer::Builder {
   absl::Status Add(absl::string_view name, double lat, double lng,
                    absl::string_view country_code, absl::string_view admin1) {
     if (name.empty()) return absl::InvalidArgumentError("empty name");
-    if (!IsValidUtf8(name) || !IsValidUtf8(admin1)) {
+    // Strict UTF-8, so that JSON serialisation of names can never fail later.
+    if (!IsValidUtf8(AsStd(name)) || !IsValidUtf8(AsStd(admin1))) {
       return absl::InvalidArgumentError("name or admin1 is not valid UTF-8");
     }
     if (name.size() > std::numeric_limits<uint16_t>::max()) {

@@ -77,7 +77,7 @@ void CachingPlacesProvider::Nearby(const PlacesQuery& query, Callback done) {
     return;
   }
   PlacesQuery upstream = query;
-  upstream.max_results = kMaxPlacesResults;
+  upstream.max_results = kMaxResults;
   inner_->Nearby(upstream, [this, key](json answer) { OnAnswer(key, std::move(answer)); });
 }
 
