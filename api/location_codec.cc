@@ -6,9 +6,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/geo.h"
 #include "common/limits.h"
 #include "common/strings.h"
-#include "places/gazetteer.h"
 
 namespace herd {
 namespace {

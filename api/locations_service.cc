@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/location_codec.h"
+#include "common/geo.h"
 #include "common/strings.h"
 
 namespace herd {
@@ -346,7 +347,7 @@ grpc::ServerUnaryReactor* LocationsService::Within(grpc::CallbackServerContext* 
     }
     // The store may already hold a newer position than the index read.
     const double distance =
-        GreatCircleKm(request->latitude(), request->longitude(), latitude, longitude);
+        HaversineKm(request->latitude(), request->longitude(), latitude, longitude);
     if (distance > request->radius_km()) {
       --total;
       continue;

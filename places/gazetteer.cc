@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/geo.h"
 #include "common/limits.h"
 #include "common/strings.h"
 
@@ -28,9 +29,6 @@
 
 namespace herd {
 namespace {
-
-constexpr double kDegToRad = std::numbers::pi / 180;
-constexpr double kRadToDeg = 180 / std::numbers::pi;
 
 // The grid: rows of latitude from -90, columns of longitude from -180.
 constexpr int kRows = static_cast<int>(180 / Gazetteer::kCellDegrees);
@@ -168,16 +166,6 @@ absl::Status ParseDegrees(absl::string_view field, absl::string_view what,
 }  // namespace
 
 std::string DefaultGazetteerPath() { return HERD_DEFAULT_GAZETTEER; }
-
-double HaversineKm(double lat1, double lng1, double lat2, double lng2) {
-  const double sin_dlat = std::sin((lat2 - lat1) * kDegToRad / 2);
-  const double sin_dlng = std::sin((lng2 - lng1) * kDegToRad / 2);
-  const double h = sin_dlat * sin_dlat + std::cos(lat1 * kDegToRad) *
-                                             std::cos(lat2 * kDegToRad) *
-                                             sin_dlng * sin_dlng;
-  // min(): rounding can push h a hair above 1 for antipodal points.
-  return 2 * kEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(h)));
-}
 
 // Collects checked places, then sorts them into a Gazetteer.
 class Gazetteer::Builder {

@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "api/location_codec.h"
+#include "common/geo.h"
 #include "edge/protocol.h"
 #include "places/gazetteer.h"
 #include "places/offline_provider.h"
@@ -621,7 +622,7 @@ TEST_F(LocationsServiceTest, WithinAgreesWithABruteForceScanAsClientsMove) {
       const double radius = std::uniform_real_distribution<double>(0.5, 50)(random);
       std::set<std::string> expected;
       for (const auto& [id, point] : clients) {
-        if (GreatCircleKm(lat, lng, point.first, point.second) <= radius) expected.insert(id);
+        if (HaversineKm(lat, lng, point.first, point.second) <= radius) expected.insert(id);
       }
       v1::WithinResponse response;
       ASSERT_TRUE(Within(lat, lng, radius, 1000, &response).ok());
