@@ -9,6 +9,7 @@
 #include "common/geo.h"
 #include "common/limits.h"
 #include "common/strings.h"
+#include "proto/record_codec.h"
 
 namespace herd {
 namespace {
@@ -57,12 +58,7 @@ void ToPlace(const nlohmann::json& result, double latitude, double longitude, v1
 }  // namespace
 
 void ToLocation(const Record& record, v1::Location* out) {
-  v1::Record* fields = out->mutable_record();
-  fields->set_client_id(record.client_id);
-  fields->set_origin(record.origin);
-  fields->set_skew(record.skew);
-  fields->set_location(record.location);
-  fields->set_client_time(record.client_time);
+  ToProto(record, out->mutable_record());
   double latitude = 0, longitude = 0;
   ParseLocation(record.location, &latitude, &longitude);
   out->set_latitude(latitude);
