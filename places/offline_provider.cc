@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/macros.h"
 #include "absl/strings/str_cat.h"
 
 namespace herd {
@@ -61,7 +62,9 @@ std::string GeoNamesPlaceId(const Place& place) {
 
 OfflinePlacesProvider::OfflinePlacesProvider(
     std::shared_ptr<const Gazetteer> gazetteer)
-    : gazetteer_(std::move(gazetteer)) {}
+    : gazetteer_(std::move(gazetteer)) {
+  ABSL_ASSERT(gazetteer_ != nullptr);
+}
 
 void OfflinePlacesProvider::Nearby(const PlacesQuery& query, Callback done) {
   std::move(done)(Answer(query));

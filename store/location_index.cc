@@ -85,6 +85,7 @@ bool LocationIndex::CatchUp(size_t max) {
 }
 
 void LocationIndex::Put(std::string_view client_id, std::string_view location) {
+  mu_.AssertHeld();
   double latitude, longitude;
   if (!ParseLocation(location, &latitude, &longitude)) return;  // never stored
   const uint32_t cell = CellOf(latitude, longitude);
