@@ -35,6 +35,7 @@
 #include "places/offline_provider.h"
 #include "store/location_index.h"
 #include "store/record.h"
+#include "tests/testing/wait.h"
 
 namespace herd {
 namespace {
@@ -45,15 +46,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kNow = 1621464828'223371889;  // the server's clock, fixed
 
-bool WaitFor(const std::function<bool()>& condition,
-             std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling interval
-  }
-  return condition();
-}
+using ::herd::testing::WaitFor;
 
 std::shared_ptr<const Gazetteer> SmallGazetteer() {
   absl::StatusOr<std::unique_ptr<Gazetteer>> g = Gazetteer::FromPlaces({

@@ -1,7 +1,5 @@
 #include "tests/integration/herd_process.h"
 
-#include "tests/testing/ports.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -40,17 +38,6 @@ pid_t Spawn(const std::vector<std::string>& args, int stderr_fd, const std::stri
 }
 
 }  // namespace
-
-std::vector<uint16_t> FreePorts(int count) { return PickFreePorts(count); }
-
-bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling interval
-  }
-  return condition();
-}
 
 bool Accepting(uint16_t port) {
   const int fd = ConnectLoopback(port);
@@ -109,7 +96,7 @@ HerdProcesses::HerdProcesses(const std::vector<std::string>& names,
     : names_(names) {
   char pattern[] = "/tmp/herd-test-XXXXXX";
   dir_ = mkdtemp(pattern);
-  const std::vector<uint16_t> ports = FreePorts(3 * static_cast<int>(names.size()));
+  const std::vector<uint16_t> ports = MorePorts(3 * static_cast<int>(names.size()));
   nlohmann::json config = {{"servers", nlohmann::json::array()},
                            {"links", nlohmann::json::array()},
                            {"places", {{"provider", "offline"}}},
@@ -176,12 +163,23 @@ bool HerdProcesses::Exited(const std::string& name) {
   return true;
 }
 
-void HerdProcesses::Stop(const std::string& name, int signal) {
+int HerdProcesses::Stop(const std::string& name, int signal) {
   auto it = pids_.find(name);
-  if (it == pids_.end()) return;
+  if (it == pids_.end()) return -1;
   kill(it->second, signal);
-  waitpid(it->second, nullptr, 0);
+  int status = 0;
+  waitpid(it->second, &status, 0);
   pids_.erase(it);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::vector<uint16_t> HerdProcesses::MorePorts(int count) {
+  std::vector<uint16_t> ports;
+  for (int i = 0; i < count; ++i) {
+    reserved_.emplace_back();
+    ports.push_back(reserved_.back().port());
+  }
+  return ports;
 }
 
 }  // namespace herd::testing
