@@ -6,9 +6,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/escape.h"
+#include "common/geo.h"
+#include "common/limits.h"
 #include "common/strings.h"
-#include "places/gazetteer.h"
+#include "proto/record_codec.h"
 
 namespace herd {
 namespace {
@@ -57,12 +58,7 @@ void ToPlace(const nlohmann::json& result, double latitude, double longitude, v1
 }  // namespace
 
 void ToLocation(const Record& record, v1::Location* out) {
-  v1::Record* fields = out->mutable_record();
-  fields->set_client_id(record.client_id);
-  fields->set_origin(record.origin);
-  fields->set_skew(record.skew);
-  fields->set_location(record.location);
-  fields->set_client_time(record.client_time);
+  ToProto(record, out->mutable_record());
   double latitude = 0, longitude = 0;
   ParseLocation(record.location, &latitude, &longitude);
   out->set_latitude(latitude);
@@ -71,41 +67,25 @@ void ToLocation(const Record& record, v1::Location* out) {
 }
 
 absl::Status CheckClientId(std::string_view id, std::string_view field) {
-  if (id.empty()) return Invalid(field, "required");
-  if (id.size() > kMaxClientIdBytes) {
-    return Invalid(field,
-                   absl::StrCat("longer than ", kMaxClientIdBytes, " bytes (", id.size(), ")"));
-  }
-  if (HasProtocolWhitespace(id)) {
-    return Invalid(field, "contains whitespace");
-  }
-  if (HasControlBytes(id)) {  // SPEC section 3, as on the edge (IsValidClientId)
-    return Invalid(field, "contains a control byte (0x00-0x1F, 0x7F)");
-  }
-  return absl::OkStatus();
+  return NameField(field, ValidateClientId(id));
 }
 
 absl::Status CheckLatitude(bool present, double latitude, std::string_view field) {
   if (!present) return Invalid(field, "required");
-  if (!(latitude >= -90 && latitude <= 90)) {
-    return Invalid(field, absl::StrCat("must be in [-90, 90] degrees, got ", latitude));
-  }
-  return absl::OkStatus();
+  return NameField(field, ValidateLatitude(latitude));
 }
 
 absl::Status CheckLongitude(bool present, double longitude, std::string_view field) {
   if (!present) return Invalid(field, "required");
-  if (!(longitude >= -180 && longitude <= 180)) {
-    return Invalid(field, absl::StrCat("must be in [-180, 180] degrees, got ", longitude));
-  }
-  return absl::OkStatus();
+  return NameField(field, ValidateLongitude(longitude));
 }
 
 absl::Status CheckRadius(double radius_km, std::string_view field) {
-  if (!(radius_km > 0 && radius_km <= kMaxRadiusKm)) {
-    return Invalid(field, absl::StrCat("must be in (0, ", kMaxRadiusKm, "] km, got ", radius_km));
-  }
-  return absl::OkStatus();
+  return NameField(field, ValidateRadiusKm(radius_km));
+}
+
+absl::Status CheckResultCount(int64_t count, std::string_view field) {
+  return NameField(field, ValidateResultCount(count));
 }
 
 std::string FormatCoordinate(double degrees) {

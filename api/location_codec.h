@@ -15,21 +15,21 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/limits.h"
 #include "herd/v1/locations.pb.h"
 #include "store/record.h"
 
 namespace herd {
 
-// The API's bounds (the text protocol's where it has one).
-inline constexpr double kMaxRadiusKm = 50;
-inline constexpr int kMaxNearbyResults = 20;
-
 // A record as the API shows it: its AT fields, its position as numbers and
 // its AT line.
 void ToLocation(const Record& record, v1::Location* out);
 
-// OK, or INVALID_ARGUMENT naming `field`: a client id must be 1 to 256 bytes
-// with no whitespace (space, tab, CR, LF, FF, VT), as IAMAT's field is.
+// The checks of the API's fields: the protocol's rules (common/limits.h,
+// the same the edge applies to IAMAT and WHATSAT) with errors that name the
+// field ("client_id: contains whitespace").
+
+// OK, or INVALID_ARGUMENT naming `field`: IsValidClientId.
 absl::Status CheckClientId(std::string_view id, std::string_view field);
 
 // OK, or INVALID_ARGUMENT naming the field: present, and within [-90, 90] /
@@ -37,8 +37,11 @@ absl::Status CheckClientId(std::string_view id, std::string_view field);
 absl::Status CheckLatitude(bool present, double latitude, std::string_view field);
 absl::Status CheckLongitude(bool present, double longitude, std::string_view field);
 
-// OK, or INVALID_ARGUMENT naming `field`: 0 < radius <= 50 km, as WHATSAT's.
+// OK, or INVALID_ARGUMENT naming `field`: 0 < radius <= kMaxRadiusKm, as WHATSAT's.
 absl::Status CheckRadius(double radius_km, std::string_view field);
+
+// OK, or INVALID_ARGUMENT naming `field`: [1, kMaxResults], as WHATSAT's bound.
+absl::Status CheckResultCount(int64_t count, std::string_view field);
 
 // One coordinate as IAMAT writes it: a sign ('+' for zero) and the degrees,
 // rounded to nine fraction digits (0.1 mm) and printed with six to nine of

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/location_codec.h"
+#include "common/geo.h"
 #include "common/strings.h"
 
 namespace herd {
@@ -36,6 +37,18 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
 grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
                                     const absl::Status& status) {
   return FinishNow(context, ToGrpc(status));
+}
+
+// The record `store` holds for the client `client_id` names (checked, as the
+// field of that name), or NOT_FOUND naming it.
+absl::StatusOr<Record> StoredRecord(const Store& store, const std::string& client_id) {
+  if (absl::Status s = CheckClientId(client_id, "client_id"); !s.ok()) return s;
+  std::optional<Record> record = store.Get(client_id);
+  if (!record) {
+    return absl::NotFoundError(
+        absl::StrCat("client_id: no location known for \"", client_id, "\""));
+  }
+  return *std::move(record);
 }
 
 // A Watch refused before it started (bad arguments, too many watchers).
@@ -142,15 +155,8 @@ void LocationsService::SyncIndex() { index_->CatchUp(kIndexSyncMax); }
 grpc::ServerUnaryReactor* LocationsService::Get(grpc::CallbackServerContext* context,
                                                 const v1::GetRequest* request,
                                                 v1::Location* response) {
-  if (absl::Status s = CheckClientId(request->client_id(), "client_id"); !s.ok()) {
-    return FinishNow(context, s);
-  }
-  std::optional<Record> record = store_->Get(request->client_id());
-  if (!record) {
-    return FinishNow(context, grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                           absl::StrCat("client_id: no location known for \"",
-                                                        request->client_id(), "\"")));
-  }
+  absl::StatusOr<Record> record = StoredRecord(*store_, request->client_id());
+  if (!record.ok()) return FinishNow(context, record.status());
   ToLocation(*record, response);
   return FinishNow(context, grpc::Status::OK);
 }
@@ -283,17 +289,11 @@ grpc::ServerUnaryReactor* LocationsService::Nearby(grpc::CallbackServerContext* 
   if (absl::Status s = CheckRadius(request->radius_km(), "radius_km"); !s.ok()) {
     return FinishNow(context, s);
   }
-  if (request->max_results() < 1 || request->max_results() > kMaxNearbyResults) {
-    return FinishNow(context, absl::InvalidArgumentError(
-                                  absl::StrCat("max_results: must be in [1, ", kMaxNearbyResults,
-                                               "], got ", request->max_results())));
+  if (absl::Status s = CheckResultCount(request->max_results(), "max_results"); !s.ok()) {
+    return FinishNow(context, s);
   }
-  std::optional<Record> record = store_->Get(request->client_id());
-  if (!record) {
-    return FinishNow(context, grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                           absl::StrCat("client_id: no location known for \"",
-                                                        request->client_id(), "\"")));
-  }
+  absl::StatusOr<Record> record = StoredRecord(*store_, request->client_id());
+  if (!record.ok()) return FinishNow(context, record.status());
   if (context->deadline() <= std::chrono::system_clock::now()) {
     return FinishNow(context, grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                                            "the deadline passed before the search began"));
@@ -347,7 +347,7 @@ grpc::ServerUnaryReactor* LocationsService::Within(grpc::CallbackServerContext* 
     }
     // The store may already hold a newer position than the index read.
     const double distance =
-        GreatCircleKm(request->latitude(), request->longitude(), latitude, longitude);
+        HaversineKm(request->latitude(), request->longitude(), latitude, longitude);
     if (distance > request->radius_km()) {
       --total;
       continue;

@@ -171,26 +171,27 @@ absl::Status ParseLinks(const json& root, HerdConfig* config) {
 }
 
 absl::Status ParsePlaces(const json& root, const std::string& base_dir,
-                         PlacesConfig* places) {
+                         PlacesSettings* places) {
   places->gazetteer = DefaultGazetteerPath();
   const auto it = root.find("places");
   if (it == root.end()) return absl::OkStatus();
   if (!it->is_object()) return FieldError("places", "expected an object");
-  for (auto [key, out] : {std::pair{"provider", &places->provider},
+  std::string provider(PlacesProviderName(places->provider));
+  for (auto [key, out] : {std::pair{"provider", &provider},
                           std::pair{"endpoint", &places->endpoint},
                           std::pair{"api_key_env", &places->api_key_env},
                           std::pair{"gazetteer", &places->gazetteer}}) {
     if (absl::Status s = Read(*it, key, "places", out); !s.ok()) return s;
   }
-  if (absl::Status s = Read(*it, "timeout_ms", "places", &places->timeout_ms); !s.ok()) {
-    return s;
-  }
+  int timeout_ms = static_cast<int>(places->timeout.count());
+  if (absl::Status s = Read(*it, "timeout_ms", "places", &timeout_ms); !s.ok()) return s;
+  places->timeout = std::chrono::milliseconds(timeout_ms);
   for (auto [key, out] : {std::pair{"cache_entries", &places->cache_entries},
                           std::pair{"max_in_flight", &places->max_in_flight}}) {
     if (absl::Status s = Read(*it, key, "places", out); !s.ok()) return s;
   }
   // These two may also be 0 (no caching; no waiting for a slot).
-  int64_t ttl = places->cache_ttl_ms, queued = static_cast<int64_t>(places->max_queued);
+  int64_t ttl = places->cache_ttl.count(), queued = static_cast<int64_t>(places->max_queued);
   for (auto [key, out] : {std::pair{"cache_ttl_ms", &ttl}, std::pair{"max_queued", &queued}}) {
     const auto value = it->find(key);
     if (value == it->end()) continue;
@@ -200,15 +201,15 @@ absl::Status ParsePlaces(const json& root, const std::string& base_dir,
     }
     *out = value->get<int64_t>();
   }
-  places->cache_ttl_ms = static_cast<int>(ttl);
+  places->cache_ttl = std::chrono::milliseconds(ttl);
   places->max_queued = static_cast<size_t>(queued);
-  static const std::set<std::string> kProviders = {"auto", "google", "google-legacy",
-                                                   "offline"};
-  if (!kProviders.contains(places->provider)) {
+  const std::optional<PlacesProviderKind> kind = ParsePlacesProviderKind(provider);
+  if (!kind) {
     return FieldError("places.provider",
-                      absl::StrCat("\"", places->provider,
+                      absl::StrCat("\"", provider,
                                    "\" is not one of auto, google, google-legacy, offline"));
   }
+  places->provider = *kind;
   if (places->api_key_env.empty()) return FieldError("places.api_key_env", "empty");
   places->gazetteer = Resolve(base_dir, places->gazetteer);
   return absl::OkStatus();
@@ -218,14 +219,16 @@ absl::Status ParseEdge(const json& root, EdgeConfig* edge) {
   const auto it = root.find("edge");
   if (it == root.end()) return absl::OkStatus();
   if (!it->is_object()) return FieldError("edge", "expected an object");
-  for (auto [key, out] : {std::pair{"max_line_bytes", &edge->max_line_bytes},
-                          std::pair{"max_connections", &edge->max_connections}}) {
+  for (auto [key, out] : {std::pair{"max_line_bytes", &edge->options.max_line_bytes},
+                          std::pair{"max_connections", &edge->options.max_connections}}) {
     if (absl::Status s = Read(*it, key, "edge", out); !s.ok()) return s;
   }
-  for (auto [key, out] : {std::pair{"idle_timeout_ms", &edge->idle_timeout_ms},
+  int idle_timeout_ms = static_cast<int>(edge->options.idle_timeout.count());
+  for (auto [key, out] : {std::pair{"idle_timeout_ms", &idle_timeout_ms},
                           std::pair{"threads", &edge->threads}}) {
     if (absl::Status s = Read(*it, key, "edge", out); !s.ok()) return s;
   }
+  edge->options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   return absl::OkStatus();
 }
 
@@ -239,8 +242,8 @@ absl::Status ParseLog(const json& root, const std::string& base_dir, LogConfig* 
   const auto it = root.find("log");
   if (it == root.end()) return absl::OkStatus();
   if (!it->is_object()) return FieldError("log", "expected an object");
-  for (auto [key, out] : {std::pair{"max_file_bytes", &log->max_file_bytes},
-                          std::pair{"max_files", &log->max_files}}) {
+  for (auto [key, out] : {std::pair{"max_file_bytes", &log->options.max_file_bytes},
+                          std::pair{"max_files", &log->options.max_files}}) {
     if (absl::Status s = Read(*it, key, "log", out); !s.ok()) return s;
   }
   return absl::OkStatus();
@@ -399,10 +402,11 @@ absl::Status ReadNonNegative(const json& object, const char* key, std::string_vi
 absl::Status ParseEdgeLimits(const json& root, EdgeConfig* edge) {
   const auto it = root.find("edge");
   if (it == root.end() || !it->is_object()) return absl::OkStatus();  // ParseEdge says
-  if (absl::Status s = Read(*it, "line_timeout_ms", "edge", &edge->line_timeout_ms); !s.ok()) {
-    return s;
-  }
-  return ReadNonNegative(*it, "max_connections_per_ip", "edge", &edge->max_connections_per_ip);
+  int line_timeout_ms = static_cast<int>(edge->options.line_timeout.count());
+  if (absl::Status s = Read(*it, "line_timeout_ms", "edge", &line_timeout_ms); !s.ok()) return s;
+  edge->options.line_timeout = std::chrono::milliseconds(line_timeout_ms);
+  return ReadNonNegative(*it, "max_connections_per_ip", "edge",
+                         &edge->options.max_connections_per_ip);
 }
 
 absl::Status ParseStore(const json& root, StoreConfig* store) {

@@ -10,6 +10,9 @@
 
 #include "absl/status/statusor.h"
 #include "api/token_auth.h"
+#include "common/server_log.h"
+#include "edge/edge_options.h"
+#include "places/provider_factory.h"
 #include "store/record.h"
 
 namespace herd {
@@ -46,31 +49,13 @@ struct TlsConfig {
   static std::string ForServer(const std::string& path, const std::string& server);
 };
 
-struct PlacesConfig {
-  std::string provider = "auto";  // auto | google | google-legacy | offline
-  std::string endpoint;           // overrides the provider's URL
-  std::string api_key_env = "GOOGLE_PLACES_API_KEY";
-  std::string gazetteer;          // absolute path of the offline data
-  int timeout_ms = 3000;          // deadline of one Places request
-  int cache_ttl_ms = 60'000;      // how long an answer is reused; 0: never
-  size_t cache_entries = 1000;    // answers kept (least recently used dropped)
-  size_t max_in_flight = 16;      // concurrent HTTP requests to Google
-  size_t max_queued = 256;        // more waiting for a slot; 0: fail at once
-};
-
+// "edge": straight into the edge's options (server_name, max_future_s and
+// metrics are the wiring's to fill in), and its threads.
 struct EdgeConfig {
-  size_t max_line_bytes = 8 << 10;
-  size_t max_connections = 10'000;
-  int idle_timeout_ms = 300'000;
+  EdgeOptions options;
   // Event-loop threads for client connections. One per core the server may
   // use; the default herd runs five servers on one machine, so one each.
   int threads = 1;
-  // A line must end this long after its first byte (like nginx's
-  // client_header_timeout), or the connection is closed.
-  int line_timeout_ms = 30'000;
-  // Open connections from one client address; 0: no cap (like nginx's
-  // limit_conn, off unless configured).
-  size_t max_connections_per_ip = 0;
 };
 
 // "store": bounds on what a server remembers. Both off (0) by default.
@@ -94,10 +79,11 @@ struct GrpcLimitsConfig {
   int max_threads = 64;                     // gRPC's thread quota
 };
 
+// "log_dir" and "log": where each server's log goes, and the log's own
+// options (max_file_bytes, max_files).
 struct LogConfig {
   std::string dir;  // absolute
-  size_t max_file_bytes = 64 << 20;
-  size_t max_files = 3;
+  ServerLog::Options options;
 };
 
 // The whole herd as described by a config file (spec section 1). Immutable
@@ -106,7 +92,7 @@ struct HerdConfig {
   std::string path;
   std::vector<ServerConfig> servers;
   std::vector<std::pair<std::string, std::string>> links;
-  PlacesConfig places;
+  PlacesSettings places;  // "places", straight into the factory's settings
   EdgeConfig edge;
   LogConfig log;
   std::optional<TlsConfig> tls;             // SPEC section 8; absent: plaintext

@@ -28,18 +28,8 @@ uint64_t RandomEpoch() {
 }
 
 absl::StatusOr<std::unique_ptr<PlacesProvider>> MakePlacesProvider(
-    const PlacesConfig& places, ServerLog* log) {
-  PlacesSettings settings;
-  settings.provider = places.provider;
-  settings.endpoint = places.endpoint;
-  settings.api_key_env = places.api_key_env;
-  settings.gazetteer = places.gazetteer;
-  settings.timeout = std::chrono::milliseconds(places.timeout_ms);
-  settings.cache_ttl = std::chrono::milliseconds(places.cache_ttl_ms);
-  settings.cache_entries = places.cache_entries;
-  settings.max_in_flight = places.max_in_flight;
-  settings.max_queued = places.max_queued;
-  return CreatePlacesProvider(settings, std::getenv(places.api_key_env.c_str()), log);
+    const PlacesSettings& places, ServerLog* log) {
+  return CreatePlacesProvider(places, std::getenv(places.api_key_env.c_str()), log);
 }
 
 // Leaves gRPC server reflection out of one server (the health port must
@@ -133,11 +123,8 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
     if (!tls.ok()) return tls.status();
     server->tls_ = *std::move(tls);
   }
-  ServerLog::Options log_options;
-  log_options.max_file_bytes = config.log.max_file_bytes;
-  log_options.max_files = config.log.max_files;
   absl::StatusOr<std::unique_ptr<ServerLog>> log =
-      ServerLog::Open(absl::StrCat(config.log.dir, "/", name, ".log"), log_options);
+      ServerLog::Open(absl::StrCat(config.log.dir, "/", name, ".log"), config.log.options);
   if (!log.ok()) return log.status();
   server->log_ = *std::move(log);
   absl::StatusOr<std::unique_ptr<PlacesProvider>> places =
@@ -147,20 +134,16 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   server->store_ =
       std::make_unique<Store>(RandomEpoch(), StoreLimitsOf(config.store, server->clock_));
   server->CreateMetrics();
-  EdgeServer::Options edge;
+  EdgeServer::Options edge = config.edge.options;
   edge.server_name = name;
-  edge.max_line_bytes = config.edge.max_line_bytes;
   const uint64_t file_limit = RaiseFileLimit();
-  edge.max_connections = EdgeConnectionBudget(config.edge.max_connections, file_limit);
-  if (edge.max_connections < config.edge.max_connections) {
+  edge.max_connections = EdgeConnectionBudget(config.edge.options.max_connections, file_limit);
+  if (edge.max_connections < config.edge.options.max_connections) {
     server->log_->Warn("edge.max_connections lowered to {}: {} file descriptors, {} kept for "
                        "gRPC, peers, the log and Places",
                        edge.max_connections, file_limit, ReservedFileDescriptors(file_limit));
   }
-  edge.idle_timeout = std::chrono::milliseconds(config.edge.idle_timeout_ms);
   edge.max_future_s = config.max_future_s;
-  edge.line_timeout = std::chrono::milliseconds(config.edge.line_timeout_ms);
-  edge.max_connections_per_ip = config.edge.max_connections_per_ip;
   edge.metrics = server->metrics_.get();
   std::vector<asio::io_context*> workers;
   for (int i = 0; i < config.edge.threads; ++i) {

@@ -9,6 +9,7 @@
 #include "metrics/metered_places_provider.h"
 #include "metrics/process_stats.h"
 #include "places/places_cache.h"
+#include "places/provider_factory.h"
 
 namespace herd {
 namespace {
@@ -25,11 +26,10 @@ const char* GrpcCodeName(int code) {
   return code >= 0 && code < 17 ? kNames[code] : "UNKNOWN";
 }
 
-// The provider a PlacesConfig means, as the factory resolves "auto".
-std::string ProviderName(const PlacesConfig& places) {
-  if (places.provider != "auto") return places.provider;
-  const char* key = std::getenv(places.api_key_env.c_str());
-  return key != nullptr && *key != '\0' ? "google" : "offline";
+// The provider `places` means, as the factory resolves "auto".
+std::string ProviderName(const PlacesSettings& places) {
+  return std::string(PlacesProviderName(
+      ResolvePlacesProvider(places.provider, std::getenv(places.api_key_env.c_str()))));
 }
 
 // civetweb listens on numeric addresses only: "127.0.0.1:12400", "[::1]:12400".

@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
     ~CurlGlobalCleanup() { curl_global_cleanup(); }
   } curl_global_cleanup_at_exit;
   CLI::App app{"herd: a server herd for rapidly changing location data"};
+  app.set_version_flag("--version", "herd " HERD_VERSION);  // CMake's project(VERSION)
   app.require_subcommand(1);
   std::string config_path = HERD_DEFAULT_CONFIG;
   std::string name;
@@ -85,6 +86,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "herd: %s (see herd --help)\n", e.what());

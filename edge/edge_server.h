@@ -12,6 +12,7 @@
 #include "common/asio.h"
 #include "common/clock.h"
 #include "common/server_log.h"
+#include "edge/edge_options.h"
 #include "edge/edge_session.h"
 #include "places/places_provider.h"
 #include "store/store.h"
@@ -37,18 +38,7 @@ namespace herd {
 // provider and log must outlive the io_context's last handler.
 class EdgeServer {
  public:
-  struct Options {
-    std::string server_name;
-    size_t max_line_bytes = 8 << 10;
-    size_t max_connections = 10'000;
-    std::chrono::milliseconds idle_timeout = std::chrono::minutes(5);
-    // An IAMAT whose client time is further ahead of the server's clock is
-    // invalid (it would freeze its client: nothing honest is newer).
-    int64_t max_future_s = kDefaultMaxFutureSeconds;
-    std::chrono::milliseconds line_timeout = std::chrono::seconds(30);
-    size_t max_connections_per_ip = 0;  // 0: no cap
-    ServerMetrics* metrics = nullptr;  // counters to bump; null: none
-  };
+  using Options = EdgeOptions;
 
   EdgeServer(asio::io_context& io, Options options, Store* store,
              PlacesProvider* places, std::shared_ptr<ServerLog> log, Clock clock,

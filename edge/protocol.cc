@@ -2,10 +2,12 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/limits.h"
 #include "common/strings.h"
 #include "store/decimal.h"
 
@@ -34,10 +36,15 @@ absl::Status Invalid(std::string_view why) {
   return absl::InvalidArgumentError(AsAbsl(why));
 }
 
+// The field's rule broken (for the log): "radius: must be in (0, 50] km, got 60".
+absl::Status Invalid(std::string_view field, const absl::Status& why) {
+  return NameField(field, why);
+}
+
 absl::StatusOr<Command> ParseIamat(std::string_view client, std::string_view location,
                                    std::string_view time) {
   IamatCommand command{client, location, time};
-  if (!IsValidClientId(client)) return Invalid("client id too long, not UTF-8 or with control bytes");
+  if (!IsValidClientId(client)) return Invalid("client id", ValidateClientId(client));
   if (!ParseLocation(location, &command.latitude, &command.longitude)) {
     return Invalid("location is not +DD.D+DDD.D within range");
   }
@@ -50,19 +57,21 @@ absl::StatusOr<Command> ParseIamat(std::string_view client, std::string_view loc
 absl::StatusOr<Command> ParseWhatsat(std::string_view client, std::string_view radius,
                                      std::string_view bound) {
   WhatsatCommand command{client};
-  if (!IsValidClientId(client)) return Invalid("client id too long, not UTF-8 or with control bytes");
+  if (!IsValidClientId(client)) return Invalid("client id", ValidateClientId(client));
   if (!IsUnsignedDecimal(radius, 6)) return Invalid("radius is not a decimal number");
   command.radius_km = ToDouble(radius);
-  if (!(command.radius_km > 0 && command.radius_km <= 50)) {
-    return Invalid("radius must be in (0, 50] km");
+  if (!IsValidRadiusKm(command.radius_km)) {
+    return Invalid("radius", ValidateRadiusKm(command.radius_km));
   }
   if (!AllDigits(bound)) return Invalid("bound is not an integer");
   // Leading zeros are allowed (docs/protocol.md): "0000020" is 20.
   const size_t first_nonzero = bound.find_first_not_of('0');
   bound = first_nonzero == std::string_view::npos ? "0" : bound.substr(first_nonzero);
-  if (bound.size() > 2) return Invalid("bound must be in [1, 20]");
-  std::from_chars(bound.data(), bound.data() + bound.size(), command.bound);
-  if (command.bound < 1 || command.bound > 20) return Invalid("bound must be in [1, 20]");
+  // 19 digits and more would overflow, and are out of range anyway.
+  int64_t value = INT64_MAX;
+  if (bound.size() <= 18) std::from_chars(bound.data(), bound.data() + bound.size(), value);
+  if (!IsValidResultCount(value)) return Invalid("bound", ValidateResultCount(value));
+  command.bound = static_cast<int>(value);
   return command;
 }
 

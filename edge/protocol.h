@@ -29,8 +29,8 @@ struct IamatCommand {
 // WHATSAT CLIENT RADIUS_KM BOUND. The view points into the parsed line.
 struct WhatsatCommand {
   std::string_view client_id;
-  double radius_km = 0;  // (0, 50]
-  int bound = 0;         // [1, 20]
+  double radius_km = 0;  // (0, kMaxRadiusKm]: common/limits.h
+  int bound = 0;         // [1, kMaxResults]
 };
 
 using Command = std::variant<BlankLine, IamatCommand, WhatsatCommand>;

@@ -2,24 +2,14 @@
 
 namespace herd {
 
-void ToProto(const Record& record, v1::Record* out) {
-  out->set_client_id(record.client_id);
-  out->set_origin(record.origin);
-  out->set_skew(record.skew);
-  out->set_location(record.location);
-  out->set_client_time(record.client_time);
-}
-
 std::optional<Record> FromProto(const v1::Record& record) {
-  Record out{record.client_id(), record.origin(), record.skew(), record.location(),
-             record.client_time()};
+  Record out = RecordFieldsFromProto<Record>(record);
   if (!IsWellFormedRecord(out)) return std::nullopt;
   return out;
 }
 
 std::optional<RecordView> ViewOf(const v1::Record& record) {
-  RecordView view{record.client_id(), record.origin(), record.skew(), record.location(),
-                  record.client_time()};
+  RecordView view = RecordFieldsFromProto<RecordView>(record);
   if (!IsWellFormedRecord(view)) return std::nullopt;
   return view;
 }

@@ -3,17 +3,17 @@
 
 // Conversions between store types and their herd.v1 messages. Everything from
 // the wire is checked: a peer is trusted to be a configured neighbour, not to
-// send well-formed data. Pure functions, thread-safe.
+// send well-formed data. Records map to herd.v1.Record with proto/'s codec
+// (ToProto there). Pure functions, thread-safe.
 
 #include <optional>
 
 #include "herd/v1/herd.pb.h"
+#include "proto/record_codec.h"
 #include "store/record.h"
 #include "store/store.h"
 
 namespace herd {
-
-void ToProto(const Record& record, v1::Record* out);
 
 // The record if every field is well formed (IsWellFormedRecord).
 std::optional<Record> FromProto(const v1::Record& record);

@@ -18,6 +18,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/geo.h"
+#include "common/limits.h"
+#include "common/strings.h"
 
 #ifndef HERD_DEFAULT_GAZETTEER
 // Set by places/CMakeLists.txt; this fallback only works from the source root.
@@ -26,9 +29,6 @@
 
 namespace herd {
 namespace {
-
-constexpr double kDegToRad = std::numbers::pi / 180;
-constexpr double kRadToDeg = 180 / std::numbers::pi;
 
 // The grid: rows of latitude from -90, columns of longitude from -180.
 constexpr int kRows = static_cast<int>(180 / Gazetteer::kCellDegrees);
@@ -107,42 +107,6 @@ Window CoveringWindow(double lat, double lng, double radius_km) {
   return window;
 }
 
-// Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF),
-// so that JSON serialisation of names can never fail later.
-bool IsValidUtf8(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int extra;
-    uint32_t min;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      extra = 1, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3, min = 0x10000, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= static_cast<size_t>(extra)) return false;
-    for (int k = 1; k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
 // A field quoted for an error message: escaped and cut short.
 std::string Quote(absl::string_view field) {
   constexpr size_t kMax = 40;
@@ -203,16 +167,6 @@ absl::Status ParseDegrees(absl::string_view field, absl::string_view what,
 
 std::string DefaultGazetteerPath() { return HERD_DEFAULT_GAZETTEER; }
 
-double HaversineKm(double lat1, double lng1, double lat2, double lng2) {
-  const double sin_dlat = std::sin((lat2 - lat1) * kDegToRad / 2);
-  const double sin_dlng = std::sin((lng2 - lng1) * kDegToRad / 2);
-  const double h = sin_dlat * sin_dlat + std::cos(lat1 * kDegToRad) *
-                                             std::cos(lat2 * kDegToRad) *
-                                             sin_dlng * sin_dlng;
-  // min(): rounding can push h a hair above 1 for antipodal points.
-  return 2 * kEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(h)));
-}
-
 // Collects checked places, then sorts them into a Gazetteer.
 class Gazetteer::Builder {
  public:
@@ -221,7 +175,8 @@ class Gazetteer::Builder {
   absl::Status Add(absl::string_view name, double lat, double lng,
                    absl::string_view country_code, absl::string_view admin1) {
     if (name.empty()) return absl::InvalidArgumentError("empty name");
-    if (!IsValidUtf8(name) || !IsValidUtf8(admin1)) {
+    // Strict UTF-8, so that JSON serialisation of names can never fail later.
+    if (!IsValidUtf8(AsStd(name)) || !IsValidUtf8(AsStd(admin1))) {
       return absl::InvalidArgumentError("name or admin1 is not valid UTF-8");
     }
     if (name.size() > std::numeric_limits<uint16_t>::max()) {

@@ -15,12 +15,6 @@ namespace herd {
 // as an absolute path fixed at build time.
 std::string DefaultGazetteerPath();
 
-// Mean Earth radius (IUGG), the one used for every distance in places/.
-inline constexpr double kEarthRadiusKm = 6371.0088;
-
-// Great-circle distance in km between two points given in degrees (haversine).
-double HaversineKm(double lat1, double lng1, double lat2, double lng2);
-
 // A named place: a town or city.
 struct Place {
   std::string name;

@@ -6,17 +6,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/macros.h"
 #include "absl/strings/str_cat.h"
 
 namespace herd {
 namespace {
-
-// The ranges PlacesQuery documents; outside them Google says INVALID_REQUEST.
-bool IsValid(const PlacesQuery& q) {
-  return q.latitude >= -90 && q.latitude <= 90 && q.longitude >= -180 &&
-         q.longitude <= 180 && q.radius_km > 0 && q.radius_km <= 50 &&
-         q.max_results >= 1 && q.max_results <= 20;
-}
 
 // FNV-1a, 64 bits: tiny, and unlike absl::Hash the same in every process.
 class Fnv1a64 {
@@ -68,14 +62,17 @@ std::string GeoNamesPlaceId(const Place& place) {
 
 OfflinePlacesProvider::OfflinePlacesProvider(
     std::shared_ptr<const Gazetteer> gazetteer)
-    : gazetteer_(std::move(gazetteer)) {}
+    : gazetteer_(std::move(gazetteer)) {
+  ABSL_ASSERT(gazetteer_ != nullptr);
+}
 
 void OfflinePlacesProvider::Nearby(const PlacesQuery& query, Callback done) {
   std::move(done)(Answer(query));
 }
 
 nlohmann::json OfflinePlacesProvider::Answer(const PlacesQuery& query) const {
-  if (!IsValid(query)) return PlacesFailure("INVALID_REQUEST");
+  // Outside PlacesQuery's ranges Google says INVALID_REQUEST too.
+  if (!IsValidPlacesQuery(query)) return PlacesFailure("INVALID_REQUEST");
   const std::vector<Match> matches = gazetteer_->Nearest(
       query.latitude, query.longitude, query.radius_km, query.max_results);
   // Not a failure, but the same shape: nothing found, nothing to credit.

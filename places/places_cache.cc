@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/base/macros.h"
+
 namespace herd {
 namespace {
 
@@ -39,7 +41,9 @@ CachingPlacesProvider::CachingPlacesProvider(std::unique_ptr<PlacesProvider> inn
         if (!options.clock) options.clock = [] { return Clock::now(); };
         return std::move(options);
       }()),
-      inner_(std::move(inner)) {}
+      inner_(std::move(inner)) {
+  ABSL_ASSERT(inner_ != nullptr);
+}
 
 CachingPlacesProvider::~CachingPlacesProvider() { inner_.reset(); }
 
@@ -77,7 +81,7 @@ void CachingPlacesProvider::Nearby(const PlacesQuery& query, Callback done) {
     return;
   }
   PlacesQuery upstream = query;
-  upstream.max_results = kMaxPlacesResults;
+  upstream.max_results = kMaxResults;
   inner_->Nearby(upstream, [this, key](json answer) { OnAnswer(key, std::move(answer)); });
 }
 
@@ -153,6 +157,7 @@ void CachingPlacesProvider::OnAnswer(const Key& key, json answer) {
 }
 
 void CachingPlacesProvider::EvictLocked(Clock::time_point now) {
+  mu_.AssertHeld();
   // Expired answers at the cold end go first, then whatever is over the bound.
   while (!lru_.empty()) {
     const auto it = entries_.find(lru_.back());

@@ -24,7 +24,7 @@ namespace herd {
 // and that collapses concurrent identical questions into one (single-flight):
 // while a question is being answered upstream, the same question joins it.
 //
-// The inner provider is always asked for kMaxPlacesResults results; each
+// The inner provider is always asked for kMaxResults results; each
 // caller gets the first `max_results` of them, so WHATSATs that differ only
 // in their bound share one upstream request. Only OK and ZERO_RESULTS answers
 // are kept; failures reach everyone waiting at the time, then are forgotten.

@@ -20,9 +20,8 @@ nlohmann::json PlacesFailure(const char* status) {
 }
 
 bool IsValidPlacesQuery(const PlacesQuery& q) {
-  return q.latitude >= -90 && q.latitude <= 90 && q.longitude >= -180 &&
-         q.longitude <= 180 && q.radius_km > 0 && q.radius_km <= 50 &&
-         q.max_results >= 1 && q.max_results <= kMaxPlacesResults;
+  return IsValidLatitude(q.latitude) && IsValidLongitude(q.longitude) &&
+         IsValidRadiusKm(q.radius_km) && IsValidResultCount(q.max_results);
 }
 
 void CutResults(nlohmann::json* response, int max_results) {

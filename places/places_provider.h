@@ -7,15 +7,17 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/functional/any_invocable.h"
+#include "common/limits.h"
 
 namespace herd {
 
 // A question for a Places provider: places around a point.
+// The ranges are the protocol's (common/limits.h).
 struct PlacesQuery {
   double latitude = 0;   // degrees, [-90, 90]
   double longitude = 0;  // degrees, [-180, 180]
-  double radius_km = 0;  // (0, 50]
-  int max_results = 0;   // [1, 20]
+  double radius_km = 0;  // (0, kMaxRadiusKm]
+  int max_results = 0;   // [1, kMaxResults]
 };
 
 // An answer rendered as text, once, for every reply and log line that shows
@@ -55,9 +57,6 @@ class PlacesProvider {
 
 // The Nearby Search response used for failures: empty results, `status` set.
 nlohmann::json PlacesFailure(const char* status);
-
-// The most results one answer may carry (WHATSAT's bound, Google's page).
-inline constexpr int kMaxPlacesResults = 20;
 
 // Whether `query` is inside the ranges PlacesQuery documents.
 bool IsValidPlacesQuery(const PlacesQuery& query);

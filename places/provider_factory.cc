@@ -25,27 +25,49 @@ absl::StatusOr<std::unique_ptr<PlacesProvider>> Offline(const PlacesSettings& se
       std::shared_ptr<const Gazetteer>(*std::move(gazetteer)));
 }
 
+constexpr std::pair<PlacesProviderKind, std::string_view> kProviderNames[] = {
+    {PlacesProviderKind::kAuto, "auto"},
+    {PlacesProviderKind::kGoogle, "google"},
+    {PlacesProviderKind::kGoogleLegacy, "google-legacy"},
+    {PlacesProviderKind::kOffline, "offline"}};
+
+bool HaveKey(const char* api_key) { return api_key != nullptr && *api_key != '\0'; }
+
 }  // namespace
+
+std::string_view PlacesProviderName(PlacesProviderKind kind) {
+  for (const auto& [k, name] : kProviderNames) {
+    if (k == kind) return name;
+  }
+  return "auto";
+}
+
+std::optional<PlacesProviderKind> ParsePlacesProviderKind(std::string_view name) {
+  for (const auto& [kind, n] : kProviderNames) {
+    if (n == name) return kind;
+  }
+  return std::nullopt;
+}
+
+PlacesProviderKind ResolvePlacesProvider(PlacesProviderKind kind, const char* api_key) {
+  if (kind != PlacesProviderKind::kAuto) return kind;
+  return HaveKey(api_key) ? PlacesProviderKind::kGoogle : PlacesProviderKind::kOffline;
+}
 
 absl::StatusOr<std::unique_ptr<PlacesProvider>> CreatePlacesProvider(
     const PlacesSettings& settings, const char* api_key, ServerLog* log) {
-  const bool have_key = api_key != nullptr && *api_key != '\0';
-  std::string provider = settings.provider;
-  if (provider == "auto") provider = have_key ? "google" : "offline";
-  if (provider == "offline") return Offline(settings, log);
-  if (provider != "google" && provider != "google-legacy") {
+  const PlacesProviderKind kind = ResolvePlacesProvider(settings.provider, api_key);
+  if (kind == PlacesProviderKind::kOffline) return Offline(settings, log);
+  const std::string_view provider = PlacesProviderName(kind);
+  if (!HaveKey(api_key)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "places.provider: \"", settings.provider,
-        "\" is not one of auto, google, google-legacy, offline"));
-  }
-  if (!have_key) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "places.provider: \"", provider, "\" needs a Google API key in the environment "
+        "places.provider: \"", AsAbsl(provider), "\" needs a Google API key in the environment "
         "variable ", settings.api_key_env, " (places.api_key_env), which is ",
         api_key == nullptr ? "not set" : "empty"));
   }
   GoogleOptions google;
-  google.api = provider == "google" ? GoogleApi::kPlacesNew : GoogleApi::kLegacyNearby;
+  google.api =
+      kind == PlacesProviderKind::kGoogle ? GoogleApi::kPlacesNew : GoogleApi::kLegacyNearby;
   google.endpoint = settings.endpoint;
   google.api_key = api_key;
   google.timeout = settings.timeout;
@@ -60,7 +82,7 @@ absl::StatusOr<std::unique_ptr<PlacesProvider>> CreatePlacesProvider(
   const std::string endpoint =
       !settings.endpoint.empty()
           ? settings.endpoint
-          : (provider == "google" ? kPlacesNewEndpoint : kLegacyNearbyEndpoint);
+          : (kind == PlacesProviderKind::kGoogle ? kPlacesNewEndpoint : kLegacyNearbyEndpoint);
   // The key's name, never its value.
   log->Info("places: {} at {} with the key in {}; timeout {} ms, {} in flight + {} "
             "queued; cache {} ms, {} entries",

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "common/server_log.h"
@@ -12,9 +14,22 @@
 
 namespace herd {
 
-// How to build the server's Places provider (the config's "places" object).
+// Which provider answers. kAuto: Google (Places API New) when a key is set,
+// else offline.
+enum class PlacesProviderKind { kAuto, kGoogle, kGoogleLegacy, kOffline };
+
+// The kind's name in the config: "auto", "google", "google-legacy", "offline".
+std::string_view PlacesProviderName(PlacesProviderKind kind);
+// The kind a config names, or nullopt for any other name.
+std::optional<PlacesProviderKind> ParsePlacesProviderKind(std::string_view name);
+// What kAuto means for `api_key` (the value of api_key_env, nullptr when
+// unset): kGoogle when set and not empty, else kOffline. Others are themselves.
+PlacesProviderKind ResolvePlacesProvider(PlacesProviderKind kind, const char* api_key);
+
+// How to build the server's Places provider: the config's "places" object,
+// parsed straight into this (app/config.cc), checked there once.
 struct PlacesSettings {
-  std::string provider = "auto";  // auto | google | google-legacy | offline
+  PlacesProviderKind provider = PlacesProviderKind::kAuto;
   std::string endpoint;           // empty: Google's
   std::string api_key_env = "GOOGLE_PLACES_API_KEY";
   std::string gazetteer;          // the offline provider's data file
@@ -26,8 +41,8 @@ struct PlacesSettings {
 };
 
 // The provider `settings` describe. `api_key` is the value of the variable
-// settings.api_key_env names (nullptr when unset). "auto" means "google"
-// when the key is set and not empty, else "offline". Google providers sit
+// settings.api_key_env names (nullptr when unset); kAuto resolves as
+// ResolvePlacesProvider says. Google providers sit
 // behind a CachingPlacesProvider; the offline one answers directly (it costs
 // microseconds and no quota).
 //

@@ -10,8 +10,6 @@
 namespace herd {
 namespace {
 
-constexpr double kDegToRad = std::numbers::pi / 180;
-constexpr double kRadToDeg = 180 / std::numbers::pi;
 constexpr uint32_t kRows = 18000;  // 180 / kCellDegrees
 constexpr uint32_t kCols = 36000;  // 360 / kCellDegrees; kRows * kCols < 2^32
 // Widens every bounding box so rounding in its computation never leaves out
@@ -35,15 +33,6 @@ uint32_t CellOf(double latitude, double longitude) {
 }
 
 }  // namespace
-
-double GreatCircleKm(double lat1, double lng1, double lat2, double lng2) {
-  const double sin_dlat = std::sin((lat2 - lat1) * kDegToRad / 2);
-  const double sin_dlng = std::sin((lng2 - lng1) * kDegToRad / 2);
-  const double h = sin_dlat * sin_dlat +
-                   std::cos(lat1 * kDegToRad) * std::cos(lat2 * kDegToRad) * sin_dlng * sin_dlng;
-  // min(): rounding can push h a hair above 1 for antipodal points.
-  return 2 * kIndexEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(h)));
-}
 
 LocationIndex::LocationIndex(Store* store)
     : store_(store), tracks_moves_(store->ClaimMoveTracking()) {}
@@ -96,6 +85,7 @@ bool LocationIndex::CatchUp(size_t max) {
 }
 
 void LocationIndex::Put(std::string_view client_id, std::string_view location) {
+  mu_.AssertHeld();
   double latitude, longitude;
   if (!ParseLocation(location, &latitude, &longitude)) return;  // never stored
   const uint32_t cell = CellOf(latitude, longitude);
@@ -144,7 +134,7 @@ void LocationIndex::Scan(uint32_t first, uint32_t last, double latitude, double 
                          std::vector<double>* distances) const {
   for (auto it = by_cell_.lower_bound(first); it != by_cell_.end() && (*it)->cell <= last; ++it) {
     const Item* item = *it;
-    const double d = GreatCircleKm(latitude, longitude, item->latitude, item->longitude);
+    const double d = HaversineKm(latitude, longitude, item->latitude, item->longitude);
     if (d <= radius_km) {
       items->push_back(item);
       distances->push_back(d);
@@ -162,7 +152,7 @@ LocationIndex::CircleResult LocationIndex::Within(double latitude, double longit
   // The circle's bounding box. Every longitude when it reaches a pole;
   // otherwise the widest longitude difference on the circle is
   // asin(sin(r) / cos(latitude)) (at its two tangent points).
-  const double angle = radius_km / kIndexEarthRadiusKm;  // radians
+  const double angle = radius_km / kEarthRadiusKm;  // radians
   const double dlat = angle * kRadToDeg + kMarginDegrees;
   const double lat_lo = std::max(-90.0, latitude - dlat);
   const double lat_hi = std::min(90.0, latitude + dlat);

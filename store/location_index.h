@@ -11,17 +11,11 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "common/geo.h"
 #include "store/block_arena.h"
 #include "store/store.h"
 
 namespace herd {
-
-// Mean Earth radius (IUGG), the same as places/ uses.
-inline constexpr double kIndexEarthRadiusKm = 6371.0088;
-
-// Great-circle distance in km between two points in degrees (haversine; the
-// same formula as places/HaversineKm, which store/ cannot include).
-double GreatCircleKm(double lat1, double lng1, double lat2, double lng2);
 
 // A secondary index over a Store's clients: their ids in order (to page
 // through them) and their positions on a latitude/longitude grid (to find

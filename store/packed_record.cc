@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <type_traits>
+
+#include "absl/base/macros.h"
 
 namespace herd {
 namespace {
@@ -99,6 +102,13 @@ size_t PackedRecord::BytesFor(const RecordView& record, uint8_t packed) {
   return offsetof(PackedRecord, data_) + size;
 }
 
+bool PackedRecord::Fits(const RecordView& record) {
+  // The header's size fields, and the Scratch that unpacks the numeric ones.
+  return record.client_id.size() <= UINT16_MAX && record.origin.size() <= UINT8_MAX &&
+         record.skew.size() <= UINT8_MAX && record.location.size() <= kMaxNumberBytes &&
+         record.client_time.size() <= kMaxNumberBytes;
+}
+
 PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source,
                                      uint64_t seq) {
   Ptr made;
@@ -108,6 +118,9 @@ PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source,
 
 void PackedRecord::Assign(const RecordView& record, uint32_t source, uint64_t seq,
                           Ptr* target, bool* location_changed) {
+  // Checked in every build: a size cut to its header field would corrupt the
+  // store silently (the edge and the peers never get this far with one).
+  if (!Fits(record)) throw std::length_error("record field too long for a PackedRecord");
   if (BytesFor(record, 0) > kMaxStagedBytes) {  // never from a well-formed record
     const uint8_t packed = PackableFields(record);
     void* block = std::malloc(BytesFor(record, packed));
@@ -146,6 +159,7 @@ void PackedRecord::Assign(const RecordView& record, uint32_t source, uint64_t se
 
 bool PackedRecord::Fill(const RecordView& record, uint8_t packed, uint32_t source,
                         uint64_t seq) {
+  ABSL_ASSERT(Fits(record));
   seq_ = seq;
   source_ = source;
   client_id_size_ = static_cast<uint16_t>(record.client_id.size());

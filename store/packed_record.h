@@ -33,14 +33,18 @@ class PackedRecord {
     char text[2 * kMaxNumberBytes + 256];
   };
 
-  // REQUIRES: origin and skew under 256 bytes, location and client time at
-  // most kMaxNumberBytes, the client id under 64 KiB (IsWellFormedRecord
-  // guarantees less).
+  // Whether `record`'s fields fit a PackedRecord: origin and skew under 256
+  // bytes, location and client time at most kMaxNumberBytes (a Scratch holds
+  // them), the client id under 64 KiB. IsWellFormedRecord guarantees less.
+  static bool Fits(const RecordView& record);
+
+  // REQUIRES: Fits(record); checked: std::length_error if not.
   static Ptr Make(const RecordView& record, uint32_t source, uint64_t seq);
   // Makes *target hold `record`, in *target's block when it fits (a
   // client's reports are mostly the same size). If memory runs out
-  // (std::bad_alloc), *target is left as it was.
-  // REQUIRES: `record` does not point into *target.
+  // (std::bad_alloc) or the record does not fit (std::length_error),
+  // *target is left as it was.
+  // REQUIRES: Fits(record); `record` does not point into *target.
   // `location_changed` (optional) tells whether the new location differs
   // from *target's (true when *target was empty).
   static void Assign(const RecordView& record, uint32_t source, uint64_t seq, Ptr* target,
@@ -91,6 +95,7 @@ class PackedRecord {
   static size_t BytesFor(const RecordView& record, uint8_t packed);
   // Writes `record` into this block (at least BytesFor large); false if a
   // field flagged in `packed` does not pack (the block is then garbage).
+  // REQUIRES: Fits(record), so no size is cut to its header field.
   bool Fill(const RecordView& record, uint8_t packed, uint32_t source, uint64_t seq);
   size_t TextSize(NumericField field) const;
   std::string_view Numeric(NumericField field, Scratch* scratch) const;

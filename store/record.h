@@ -6,13 +6,11 @@
 #include <string>
 #include <string_view>
 
-namespace herd {
+// The field limits and rules (kMaxClientIdBytes, IsValidClientId,
+// IsProtocolWhitespace...) are common/limits.h's, shared with places/.
+#include "common/limits.h"
 
-// The longest client id a server accepts, in bytes.
-inline constexpr size_t kMaxClientIdBytes = 256;
-// The longest location or client time accepted, in bytes (digits beyond a
-// few dozen carry no information; the bound keeps records small).
-inline constexpr size_t kMaxNumberBytes = 1024;
+namespace herd {
 
 // One client's reported position as its origin server stamped it. The fields
 // are kept byte for byte as the client sent them (and as the origin computed
@@ -91,29 +89,6 @@ bool IsWellFormedSkew(std::string_view text);
 // same on every server, so expiry computed from it needs no coordination.
 // REQUIRES: well-formed client time and skew.
 int64_t OriginReceiveNs(std::string_view client_time, std::string_view skew);
-
-// The protocol's field separators: space, tab, CR, LF, FF, VT.
-inline constexpr bool IsProtocolWhitespace(char c) {
-  return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-// Whether `text` has any protocol whitespace (a plain loop: find_first_of
-// with a set calls memchr once per byte).
-inline bool HasProtocolWhitespace(std::string_view text) {
-  for (char c : text) {
-    if (IsProtocolWhitespace(c)) return true;
-  }
-  return false;
-}
-
-// True if `text` is well-formed UTF-8 (no overlong forms or surrogates).
-bool IsValidUtf8(std::string_view text);
-
-// A client id: 1 to kMaxClientIdBytes bytes of UTF-8 without whitespace or
-// control bytes (0x00-0x1F, 0x7F; SPEC section 3), UTF-8 because gRPC peers
-// and the Locations API carry it as a proto string. The edge, the store, the
-// peers and the gRPC API all check ids with this one function.
-bool IsValidClientId(std::string_view id);
 
 // True if every field of `record` could have been produced by an origin
 // server from a valid IAMAT (records from peers are checked with this).

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "absl/base/macros.h"
 #include "absl/hash/hash.h"
 #include "common/strings.h"
 
@@ -13,6 +14,7 @@ namespace {
 // REQUIRES: the shard's lock (the only writer), so no atomic add is needed.
 template <typename Shard>
 void AddRecordBytes(Shard* shard, int64_t delta) {
+  shard->mu.AssertHeld();
   shard->record_bytes.store(shard->record_bytes.load(std::memory_order_relaxed) + delta,
                             std::memory_order_relaxed);
 }
@@ -78,6 +80,7 @@ int64_t Store::record_bytes() const {
 }
 
 Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
+  ABSL_ASSERT(IsWellFormedClientTime(record.client_time));
   if (limits_.client_ttl_ns > 0 && ExpiredAt(record.client_time, record.skew, limits_.now())) {
     expired_total_.fetch_add(1, std::memory_order_relaxed);
     return Outcome::kExpired;
@@ -231,6 +234,7 @@ bool Store::ClaimMoveTracking() { return !move_tracking_claimed_.exchange(true);
 
 size_t Store::VisitMovedAfter(Cursor* cursor, size_t max,
                               absl::FunctionRef<void(const PackedRecord& record)> visit) {
+  ABSL_ASSERT(move_tracking_claimed_.load());
   size_t walked = 0;
   WalkAfter(cursor, max, std::nullopt, [&](const PackedRecord& record, int) {
     ++walked;

@@ -100,7 +100,8 @@ class Store {
 
   // Keeps `record` if it supersedes the stored one. `via` says where it came
   // from (default: a local client) so a link can skip sending it back.
-  // REQUIRES: record.client_time is well formed (IsWellFormedClientTime).
+  // REQUIRES: record.client_time is well formed (IsWellFormedClientTime),
+  // and the fields fit (PackedRecord::Fits; std::length_error if not).
   Outcome Apply(const RecordView& record, const Source& via = {});
   Outcome Apply(const Record& record, const Source& via = {}) {
     return Apply(record.view(), via);

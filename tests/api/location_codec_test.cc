@@ -106,6 +106,10 @@ TEST(RecordFromReportTest, TheFirstBadFieldIsNamed) {
     EXPECT_THAT(std::string(RecordFromReport(request, "Riley", 0).status().message()),
                 StartsWith("client_id: contains a control byte"));
   }
+  // The edge's rule (IsValidClientId), UTF-8 included.
+  request.set_client_id("caf\xc3");
+  EXPECT_THAT(std::string(RecordFromReport(request, "Riley", 0).status().message()),
+              StartsWith("client_id: is not valid UTF-8"));
   request.set_client_id(std::string(256, 'x'));
   EXPECT_THAT(std::string(RecordFromReport(request, "Riley", 0).status().message()),
               StartsWith("latitude: required"));
@@ -126,14 +130,17 @@ TEST(RecordFromReportTest, TheFirstBadFieldIsNamed) {
 }
 
 TEST(PageTokenTest, RoundTripsAndRejectsForgeries) {
-  for (const std::string& id :
-       std::vector<std::string>{"kiwi.cs.ucla.edu", std::string(256, '\xff'), "a"}) {
+  // The longest id a client may have: 256 bytes of UTF-8 ("é" is two).
+  std::string longest;
+  for (int i = 0; i < 128; ++i) longest += "\xc3\xa9";
+  for (const std::string& id : std::vector<std::string>{"kiwi.cs.ucla.edu", longest, "a"}) {
     absl::StatusOr<std::string> decoded = DecodePageToken(EncodePageToken(id));
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(*decoded, id);
   }
   for (const std::string& token :
-       std::vector<std::string>{"!!", "djI6eA", "djE6", "djE6YSBi", std::string(1000, 'A')}) {
+       std::vector<std::string>{"!!", "djI6eA", "djE6", "djE6YSBi", std::string(1000, 'A'),
+                                EncodePageToken(std::string(256, '\xff'))}) {
     absl::StatusOr<std::string> decoded = DecodePageToken(token);
     EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument) << token;
     EXPECT_THAT(std::string(decoded.status().message()), StartsWith("page_token: ")) << token;

@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/location_codec.h"
+#include "common/geo.h"
 #include "store/store.h"
 
 namespace herd {
@@ -98,7 +99,7 @@ std::vector<std::pair<double, std::string>> BruteForce(const std::vector<Client>
                                                        Point centre, double radius_km) {
   std::vector<std::pair<double, std::string>> inside;
   for (const Client& client : clients) {
-    const double d = GreatCircleKm(centre.latitude, centre.longitude, client.point.latitude,
+    const double d = HaversineKm(centre.latitude, centre.longitude, client.point.latitude,
                                    client.point.longitude);
     if (d <= radius_km) inside.emplace_back(d, client.id);
   }

@@ -29,11 +29,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "api/location_codec.h"
+#include "common/geo.h"
 #include "edge/protocol.h"
 #include "places/gazetteer.h"
 #include "places/offline_provider.h"
 #include "store/location_index.h"
 #include "store/record.h"
+#include "tests/testing/wait.h"
 
 namespace herd {
 namespace {
@@ -44,15 +46,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kNow = 1621464828'223371889;  // the server's clock, fixed
 
-bool WaitFor(const std::function<bool()>& condition,
-             std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling interval
-  }
-  return condition();
-}
+using ::herd::testing::WaitFor;
 
 std::shared_ptr<const Gazetteer> SmallGazetteer() {
   absl::StatusOr<std::unique_ptr<Gazetteer>> g = Gazetteer::FromPlaces({
@@ -621,7 +615,7 @@ TEST_F(LocationsServiceTest, WithinAgreesWithABruteForceScanAsClientsMove) {
       const double radius = std::uniform_real_distribution<double>(0.5, 50)(random);
       std::set<std::string> expected;
       for (const auto& [id, point] : clients) {
-        if (GreatCircleKm(lat, lng, point.first, point.second) <= radius) expected.insert(id);
+        if (HaversineKm(lat, lng, point.first, point.second) <= radius) expected.insert(id);
       }
       v1::WithinResponse response;
       ASSERT_TRUE(Within(lat, lng, radius, 1000, &response).ok());

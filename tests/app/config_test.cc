@@ -31,7 +31,7 @@ TEST(ConfigTest, TheDefaultHerdParses) {
   EXPECT_EQ(config->NeighboursOf("Bernard"),
             (std::vector<std::string>{"Jaquez", "Juzang", "Campbell"}));
   EXPECT_EQ(config->NeighboursOf("Riley"), (std::vector<std::string>{"Jaquez", "Juzang"}));
-  EXPECT_EQ(config->places.provider, "auto");
+  EXPECT_EQ(config->places.provider, PlacesProviderKind::kAuto);
   EXPECT_EQ(config->log.dir, HERD_SOURCE_DIR "/logs");
 }
 
@@ -227,8 +227,8 @@ TEST(ConfigTest, LimitsHaveDefaultsAndNameTheirField) {
   ASSERT_TRUE(defaults.ok()) << defaults.status();
   EXPECT_EQ(defaults->store.max_clients, 0u);
   EXPECT_EQ(defaults->store.client_ttl_s, 0);
-  EXPECT_EQ(defaults->edge.max_connections_per_ip, 0u);
-  EXPECT_EQ(defaults->edge.line_timeout_ms, 30'000);
+  EXPECT_EQ(defaults->edge.options.max_connections_per_ip, 0u);
+  EXPECT_EQ(defaults->edge.options.line_timeout, std::chrono::seconds(30));
   EXPECT_EQ(defaults->grpc_limits.max_watch_streams, 1000u);
 
   absl::StatusOr<HerdConfig> set = ParseConfig(
@@ -241,8 +241,8 @@ TEST(ConfigTest, LimitsHaveDefaultsAndNameTheirField) {
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_EQ(set->store.max_clients, 5u);
   EXPECT_EQ(set->store.client_ttl_s, 60);
-  EXPECT_EQ(set->edge.max_connections_per_ip, 3u);
-  EXPECT_EQ(set->edge.line_timeout_ms, 500);
+  EXPECT_EQ(set->edge.options.max_connections_per_ip, 3u);
+  EXPECT_EQ(set->edge.options.line_timeout, std::chrono::milliseconds(500));
   EXPECT_EQ(set->grpc_limits.max_watch_streams, 7u);
   EXPECT_EQ(set->grpc_limits.max_watch_streams_per_caller, 2u);
   EXPECT_EQ(set->grpc_limits.max_watch_filter_ids, 10u);

@@ -1,10 +1,9 @@
 #include "tests/integration/herd_process.h"
 
-#include "tests/testing/ports.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -18,14 +17,15 @@
 namespace herd::testing {
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& args, int stderr_fd, const std::string& cwd) {
+pid_t Spawn(const std::vector<std::string>& args, int stderr_fd, const std::string& cwd,
+            int stdout_fd = -1) {
   const pid_t pid = fork();
   if (pid != 0) return pid;
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // no orphans if the test itself dies
   if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
   const int null_fd = open("/dev/null", O_RDWR);
   dup2(null_fd, STDIN_FILENO);
-  dup2(null_fd, STDOUT_FILENO);
+  dup2(stdout_fd >= 0 ? stdout_fd : null_fd, STDOUT_FILENO);
   dup2(stderr_fd >= 0 ? stderr_fd : null_fd, STDERR_FILENO);
   std::vector<char*> argv;
   std::string binary = HERD_BINARY;
@@ -39,17 +39,6 @@ pid_t Spawn(const std::vector<std::string>& args, int stderr_fd, const std::stri
 
 }  // namespace
 
-std::vector<uint16_t> FreePorts(int count) { return PickFreePorts(count); }
-
-bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling interval
-  }
-  return condition();
-}
-
 bool Accepting(uint16_t port) {
   const int fd = ConnectLoopback(port);
   if (fd < 0) return false;
@@ -62,15 +51,39 @@ std::string Exchange(uint16_t port, const std::string& text) {
 }
 
 RunResult RunHerd(const std::vector<std::string>& args) {
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) return {};
-  const pid_t pid = Spawn(args, pipe_fds[1], "");
-  close(pipe_fds[1]);
+  int err_fds[2];
+  int out_fds[2];
+  if (pipe(err_fds) != 0) return {};
+  if (pipe(out_fds) != 0) {
+    close(err_fds[0]);
+    close(err_fds[1]);
+    return {};
+  }
+  const pid_t pid = Spawn(args, err_fds[1], "", out_fds[1]);
+  close(err_fds[1]);
+  close(out_fds[1]);
   RunResult result;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(pipe_fds[0], buffer, sizeof buffer)) > 0) result.stderr_text.append(buffer, n);
-  close(pipe_fds[0]);
+  // Both pipes at once, so a child that fills one is never blocked on it.
+  pollfd fds[2] = {{out_fds[0], POLLIN, 0}, {err_fds[0], POLLIN, 0}};
+  std::string* texts[2] = {&result.stdout_text, &result.stderr_text};
+  int open_pipes = 2;
+  while (open_pipes > 0 && poll(fds, 2, -1) > 0) {
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buffer[4096];
+      const ssize_t n = read(fds[i].fd, buffer, sizeof buffer);
+      if (n > 0) {
+        texts[i]->append(buffer, static_cast<size_t>(n));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;  // poll() ignores it from now on
+        --open_pipes;
+      }
+    }
+  }
+  for (const pollfd& fd : fds) {
+    if (fd.fd >= 0) close(fd.fd);
+  }
   int status = 0;
   waitpid(pid, &status, 0);
   result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -83,7 +96,7 @@ HerdProcesses::HerdProcesses(const std::vector<std::string>& names,
     : names_(names) {
   char pattern[] = "/tmp/herd-test-XXXXXX";
   dir_ = mkdtemp(pattern);
-  const std::vector<uint16_t> ports = FreePorts(3 * static_cast<int>(names.size()));
+  const std::vector<uint16_t> ports = MorePorts(3 * static_cast<int>(names.size()));
   nlohmann::json config = {{"servers", nlohmann::json::array()},
                            {"links", nlohmann::json::array()},
                            {"places", {{"provider", "offline"}}},
@@ -150,12 +163,23 @@ bool HerdProcesses::Exited(const std::string& name) {
   return true;
 }
 
-void HerdProcesses::Stop(const std::string& name, int signal) {
+int HerdProcesses::Stop(const std::string& name, int signal) {
   auto it = pids_.find(name);
-  if (it == pids_.end()) return;
+  if (it == pids_.end()) return -1;
   kill(it->second, signal);
-  waitpid(it->second, nullptr, 0);
+  int status = 0;
+  waitpid(it->second, &status, 0);
   pids_.erase(it);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::vector<uint16_t> HerdProcesses::MorePorts(int count) {
+  std::vector<uint16_t> ports;
+  for (int i = 0; i < count; ++i) {
+    reserved_.emplace_back();
+    ports.push_back(reserved_.back().port());
+  }
+  return ports;
 }
 
 }  // namespace herd::testing

@@ -12,6 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/testing/ports.h"
+#include "tests/testing/wait.h"
+
 namespace herd::testing {
 
 // The default herd of the spec: five servers, six links.
@@ -26,12 +29,6 @@ inline std::string FirstLine(const std::string& text) {
   return text.substr(0, text.find('\n'));
 }
 
-// Free loopback TCP ports (see tests/testing/ports.h).
-std::vector<uint16_t> FreePorts(int count);
-
-// Polls `condition` until it holds or `timeout` passes; true if it held.
-bool WaitFor(const std::function<bool()>& condition,
-             std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // Sends `text` to 127.0.0.1:port, half-closes, and reads to EOF.
 std::string Exchange(uint16_t port, const std::string& text);
@@ -42,15 +39,19 @@ bool Accepting(uint16_t port);
 // The result of running the herd binary to completion.
 struct RunResult {
   int exit_status = -1;
+  std::string stdout_text;
   std::string stderr_text;
 };
 
-// Runs `herd ARGS...` to completion (with a deadline) and captures stderr.
+// Runs `herd ARGS...` to completion (with a deadline) and captures its
+// stdout and stderr.
 RunResult RunHerd(const std::vector<std::string>& args);
 
-// A herd of real `herd serve` processes from a generated config with free
-// ports (edge, grpc and metrics), in a temporary folder. Servers can be
-// killed and restarted.
+// A herd of real `herd serve` processes from a generated config, in a
+// temporary folder. Its ports (edge, grpc and metrics, and any MorePorts)
+// are ReservedPorts held for the herd's life, so a restarted server gets
+// its port back and nothing else on the machine takes one meanwhile.
+// Servers can be killed and restarted.
 // Not thread-safe; kills every process it started when destroyed.
 class HerdProcesses {
  public:
@@ -65,8 +66,9 @@ class HerdProcesses {
   // Starts server `name` and waits until its edge accepts connections.
   bool Start(const std::string& name);
   bool StartAll();
-  // Sends `signal` and waits for the process to end.
-  void Stop(const std::string& name, int signal);
+  // Sends `signal` and waits for the process to end; its exit status, or
+  // 128 + the signal that ended it (-1 if the server was not running).
+  int Stop(const std::string& name, int signal);
   // Sends `signal` (SIGSTOP, SIGCONT...) without waiting.
   void Signal(const std::string& name, int signal);
   // The CS 131 graders' restart: sends `signal`, waits `pause` (not for
@@ -88,6 +90,9 @@ class HerdProcesses {
   const std::string& dir() const { return dir_; }
   const std::string& config_path() const { return config_path_; }
   const std::vector<std::string>& names() const { return names_; }
+  // `count` more ports held for the herd's life (for config edits: a peer,
+  // health or TLS port).
+  std::vector<uint16_t> MorePorts(int count);
 
  private:
   std::vector<std::string> names_;
@@ -97,6 +102,7 @@ class HerdProcesses {
   std::map<std::string, uint16_t> grpc_ports_;
   std::map<std::string, uint16_t> metrics_ports_;
   std::map<std::string, pid_t> pids_;
+  std::vector<ReservedPort> reserved_;
 };
 
 }  // namespace herd::testing

@@ -248,7 +248,7 @@ TEST(MetricsTest, AMetricsPortInUseIsAnErrorNamingIt) {
   ASSERT_FALSE(ScrapeWhenUp(first.metrics_port("Riley")).empty());
   std::ifstream in(first.config_path());
   nlohmann::json config = nlohmann::json::parse(in);
-  const std::vector<uint16_t> ports = FreePorts(2);
+  const std::vector<uint16_t> ports = first.MorePorts(2);
   config["servers"][0]["edge"] = "127.0.0.1:" + std::to_string(ports[0]);
   config["servers"][0]["grpc"] = "127.0.0.1:" + std::to_string(ports[1]);
   const std::string path = first.dir() + "/second.json";

@@ -63,8 +63,16 @@ TEST(ServeTest, LogsEveryLineInAndReplyOutWithItsConnection) {
 TEST(ServeTest, SigtermStopsTheServer) {
   HerdProcesses herd({"Riley"}, {});
   ASSERT_TRUE(herd.StartAll());
-  herd.Stop("Riley", SIGTERM);  // returns once the process has exited
+  Exchange(herd.edge_port("Riley"), kIamat);
+  // A clean exit (status 0) once the process has stopped...
+  EXPECT_EQ(herd.Stop("Riley", SIGTERM), 0);
   EXPECT_FALSE(Accepting(herd.edge_port("Riley")));
+  // ...with its log flushed: the exchange, the signal and the last line.
+  const std::string log = ReadFile(herd.dir() + "/logs/Riley.log");
+  EXPECT_TRUE(std::regex_search(log, std::regex("c[0-9]+ < IAMAT kiwi\\.cs\\.ucla\\.edu")))
+      << log;
+  EXPECT_NE(log.find("signal 15: shutting down"), std::string::npos) << log;
+  EXPECT_TRUE(std::regex_search(log, std::regex("Riley stopped\n$"))) << log;
 }
 
 TEST(CommandLineTest, UnknownServerNameExitsTwoNamingIt) {
@@ -100,6 +108,13 @@ TEST(CommandLineTest, BadFlagsExitTwoWithOneLine) {
   }
   EXPECT_EQ(RunHerd({"--help"}).exit_status, 0);
   EXPECT_EQ(RunHerd({"serve", "--help"}).exit_status, 0);
+}
+
+TEST(CommandLineTest, VersionPrintsTheProjectVersion) {
+  const RunResult result = RunHerd({"--version"});
+  EXPECT_EQ(result.exit_status, 0) << result.stderr_text;
+  EXPECT_EQ(result.stdout_text, "herd " HERD_VERSION "\n");
+  EXPECT_EQ(result.stderr_text, "");
 }
 
 TEST(CommandLineTest, PortInUseIsAClearError) {

@@ -562,7 +562,7 @@ INSTANTIATE_TEST_SUITE_P(TlsAndLoopback, TokenTest, ::testing::Bool(),
 TEST(PeerPortTest, PeersUseTheirOwnPortAndOnlyThere) {
   HerdProcesses herd({"Riley", "Jaquez"}, {{"Riley", "Jaquez"}},
                      {{"tls", TlsSection()}, {"auth", AuthSection()}});
-  const std::vector<uint16_t> peer_ports = FreePorts(2);
+  const std::vector<uint16_t> peer_ports = herd.MorePorts(2);
   EditConfig(herd, [&](json& config) {
     for (int i = 0; i < 2; ++i) {
       config["servers"][i]["peer"] = "127.0.0.1:" + std::to_string(peer_ports[i]);
@@ -599,7 +599,7 @@ TEST(HealthPortTest, PlaintextHealthAloneBesideTls) {
   // Probes that cannot speak TLS (Kubernetes' gRPC probes) get a port of
   // their own that tells whether the server serves, and nothing else.
   HerdProcesses herd({"Riley"}, {}, {{"tls", TlsSection()}, {"auth", AuthSection()}});
-  const uint16_t health_port = FreePorts(1)[0];
+  const uint16_t health_port = herd.MorePorts(1)[0];
   EditConfig(herd, [&](json& config) {
     config["servers"][0]["health"] = "127.0.0.1:" + std::to_string(health_port);
   });
@@ -706,7 +706,7 @@ class TlsLineClient {
 
 TEST(EdgeTlsTest, TheSameProtocolOverTls) {
   HerdProcesses herd({"Riley"}, {}, {{"tls", TlsSection()}});
-  const uint16_t tls_port = FreePorts(1)[0];
+  const uint16_t tls_port = herd.MorePorts(1)[0];
   EditConfig(herd, [&](json& config) {
     config["servers"][0]["edge_tls"] = "127.0.0.1:" + std::to_string(tls_port);
   });

@@ -21,23 +21,14 @@
 #include <thread>
 
 #include "common/asio.h"
-#include "tests/testing/ports.h"
 #include "common/server_log.h"
+#include "tests/testing/ports.h"
+#include "tests/testing/wait.h"
 
 namespace herd {
 namespace {
 
-uint16_t FreePort() { return testing::PickFreePorts(1)[0]; }
-
-bool WaitFor(const std::function<bool()>& condition,
-             std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling interval
-  }
-  return condition();
-}
+using ::herd::testing::WaitFor;
 
 Record At(const std::string& client, const std::string& time,
           const std::string& origin = "A") {
@@ -116,8 +107,13 @@ class PeeringTest : public ::testing::Test {
   }
   static std::string Target(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
-  uint16_t port_a_ = FreePort();
-  uint16_t port_b_ = FreePort();
+  // Each node needs the other's port before either starts (and the same
+  // port again when restarted): held for the test, and bound by the nodes'
+  // gRPC servers (SO_REUSEADDR) when they start.
+  testing::ReservedPort reserved_a_;
+  testing::ReservedPort reserved_b_;
+  uint16_t port_a_ = reserved_a_.port();
+  uint16_t port_b_ = reserved_b_.port();
 };
 
 TEST_F(PeeringTest, AcceptedRecordsReachTheNeighbourAndStaleOnesStop) {

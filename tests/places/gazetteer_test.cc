@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/geo.h"
 
 namespace herd {
 namespace {
@@ -264,13 +265,32 @@ TEST_F(BundledGazetteerTest, AgreesWithBruteForceInTheFarNorth) {
                                radius(rng), kAll);
   }
   // Around Longyearbyen (78.22 N), where 50 km is over 2 degrees of longitude.
+  size_t found_svalbard = 0;
   for (int i = 0; i < 100; ++i) {
-    ExpectAgreesWithBruteForce(
+    found_svalbard += ExpectAgreesWithBruteForce(
         *gazetteer_, *places_,
         78.22334 + std::uniform_real_distribution<double>(-0.5, 0.5)(rng),
         15.64689 + std::uniform_real_distribution<double>(-2.5, 2.5)(rng),
         radius(rng), kAll);
   }
+  // Agreeing on "nothing here" proves little: next to the northernmost
+  // places themselves, most queries must find some.
+  std::vector<const Place*> north;
+  for (const Place& p : *places_) {
+    if (p.latitude >= 68) north.push_back(&p);
+  }
+  ASSERT_GT(north.size(), 50u);
+  std::uniform_int_distribution<size_t> pick(0, north.size() - 1);
+  std::uniform_real_distribution<double> jitter(-0.2, 0.2);
+  size_t found_near = 0;
+  for (int i = 0; i < 200; ++i) {
+    const Place& p = *north[pick(rng)];
+    found_near += ExpectAgreesWithBruteForce(*gazetteer_, *places_, p.latitude + jitter(rng),
+                                             WrapLng(p.longitude + 2 * jitter(rng)),
+                                             radius(rng), kAll);
+  }
+  EXPECT_GT(found_svalbard, 8u);  // 17 today
+  EXPECT_GT(found_near, 100u);
 }
 
 TEST_F(BundledGazetteerTest, SafeForConcurrentQueries) {
@@ -511,16 +531,6 @@ TEST_F(LoadTest, MissingOrEmptyFileIsAnError) {
   const std::string empty = Write("");
   EXPECT_THAT(Gazetteer::Load(empty).status().message(),
               HasSubstr(empty + ": gazetteer has no places"));
-}
-
-TEST(HaversineTest, KnownDistances) {
-  EXPECT_EQ(HaversineKm(34, -118, 34, -118), 0);
-  // A degree of latitude on the mean sphere.
-  EXPECT_NEAR(HaversineKm(0, 0, 1, 0), 111.19508, 1e-5);
-  // Across the antimeridian: 0.2 degrees of longitude at the equator.
-  EXPECT_NEAR(HaversineKm(0, 179.9, 0, -179.9), 22.23902, 1e-5);
-  // Antipodes: half the circumference.
-  EXPECT_NEAR(HaversineKm(90, 0, -90, 0), std::numbers::pi * 6371.0088, 1e-6);
 }
 
 }  // namespace

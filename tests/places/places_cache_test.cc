@@ -122,7 +122,7 @@ TEST_F(PlacesCacheTest, ConcurrentIdenticalQuestionsMakeOneUpstreamRequest) {
     cache_->Nearby(Ucla(10, 1 + i), answers.back()->Setter());
   }
   ASSERT_EQ(inner_->queries().size(), 1u);
-  EXPECT_EQ(inner_->queries()[0].max_results, kMaxPlacesResults);
+  EXPECT_EQ(inner_->queries()[0].max_results, kMaxResults);
   EXPECT_FALSE(answers[0]->ready());
   inner_->AnswerAll(Answer(20));
   for (int i = 0; i < kCallers; ++i) {

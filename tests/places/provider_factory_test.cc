@@ -31,7 +31,7 @@ class ProviderFactoryTest : public ::testing::Test {
  protected:
   PlacesSettings Settings(const std::string& provider) {
     PlacesSettings settings;
-    settings.provider = provider;
+    settings.provider = ParsePlacesProviderKind(provider).value();
     settings.endpoint = server_.url();
     settings.gazetteer = DefaultGazetteerPath();
     return settings;

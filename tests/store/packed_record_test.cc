@@ -4,7 +4,9 @@
 
 #include <malloc.h>
 
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace herd {
 namespace {
@@ -57,6 +59,27 @@ TEST(PackedRecordTest, LongestFields) {
                           std::string(kMaxNumberBytes / 2 - 1, '2'),
                       std::string(kMaxNumberBytes - 2, '3') + ".4"};
   EXPECT_EQ(PackedRecord::Make(record.view(), 0, 1)->ToRecord(), record);
+}
+
+TEST(PackedRecordTest, AFieldTooLongForItsSizeIsRefusedNotCut) {
+  // One byte past each header field (or the Scratch) that holds its size:
+  // cut silently, the store would keep another record than it was given.
+  const Record fits = Typical();
+  std::vector<Record> too_long(5, fits);
+  too_long[0].client_id = std::string(65536, 'x');
+  too_long[1].origin = std::string(256, 'O');
+  too_long[2].skew = "+" + std::string(255, '9');
+  too_long[3].location = "+1-" + std::string(kMaxNumberBytes - 2, '2');
+  too_long[4].client_time = std::string(kMaxNumberBytes + 1, '3');
+  EXPECT_TRUE(PackedRecord::Fits(fits.view()));
+  for (const Record& record : too_long) {
+    EXPECT_FALSE(PackedRecord::Fits(record.view()));
+    EXPECT_THROW(PackedRecord::Make(record.view(), 0, 1), std::length_error);
+    PackedRecord::Ptr packed = PackedRecord::Make(fits.view(), 0, 1);
+    EXPECT_THROW(PackedRecord::Assign(record.view(), 0, 2, &packed), std::length_error);
+    EXPECT_EQ(packed->ToRecord(), fits);  // left as it was
+    EXPECT_EQ(packed->seq(), 1u);
+  }
 }
 
 TEST(PackedRecordTest, ANewVersionReusesTheOldBlockWhenItFits) {

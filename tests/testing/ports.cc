@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <random>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
 
 namespace herd::testing {
 
@@ -21,25 +23,36 @@ sockaddr_in LoopbackAddress(uint16_t port) {
 
 }  // namespace
 
-std::vector<uint16_t> PickFreePorts(int count) {
-  std::random_device seed;
-  std::mt19937 random(seed());
-  std::uniform_int_distribution<int> in_range(20000, 32000);
-  std::vector<int> held;  // kept bound until all are chosen: no duplicates
-  std::vector<uint16_t> ports;
-  while (static_cast<int>(ports.size()) < count) {
-    const uint16_t port = static_cast<uint16_t>(in_range(random));
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    const sockaddr_in address = LoopbackAddress(port);
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-      close(fd);
-      continue;
-    }
-    held.push_back(fd);
-    ports.push_back(port);
+ReservedPort::ReservedPort() {
+  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  const sockaddr_in any_port = LoopbackAddress(0);
+  sockaddr_in bound{};
+  socklen_t size = sizeof bound;
+  if (bind(fd_, reinterpret_cast<const sockaddr*>(&any_port), sizeof any_port) != 0 ||
+      getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &size) != 0) {
+    std::perror("ReservedPort");
+    std::abort();  // no loopback: no test can run
   }
-  for (int fd : held) close(fd);
-  return ports;
+  port_ = ntohs(bound.sin_port);
+}
+
+ReservedPort::~ReservedPort() {
+  if (fd_ >= 0) close(fd_);
+}
+
+ReservedPort::ReservedPort(ReservedPort&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), port_(std::exchange(other.port_, 0)) {}
+
+ReservedPort& ReservedPort::operator=(ReservedPort&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    port_ = std::exchange(other.port_, 0);
+  }
+  return *this;
 }
 
 int ConnectLoopback(uint16_t port, const char* source) {

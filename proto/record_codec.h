@@ -1,0 +1,35 @@
+#ifndef HERD_PROTO_RECORD_CODEC_H_
+#define HERD_PROTO_RECORD_CODEC_H_
+
+// The one mapping between a record's five fields and herd.v1.Record, for the
+// peers' Flood stream and the Locations API alike (so a field added to the
+// message is one edit). proto/ sits beside store/, not above it (docs
+// ARCHITECTURE.md), so it names no store type: `R` is any aggregate with the
+// five fields of herd::Record (store/record.h), in its order: std::string,
+// or std::string_view for a view into the message (Record::View).
+// Checking the fields is the caller's: a peer's records are checked with
+// IsWellFormedRecord. Pure functions, thread-safe.
+
+#include "herd/v1/herd.pb.h"
+
+namespace herd {
+
+template <typename R>
+void ToProto(const R& record, v1::Record* out) {
+  out->set_client_id(record.client_id);
+  out->set_origin(record.origin);
+  out->set_skew(record.skew);
+  out->set_location(record.location);
+  out->set_client_time(record.client_time);
+}
+
+// The fields as they are on the wire, unchecked.
+template <typename R>
+R RecordFieldsFromProto(const v1::Record& record) {
+  return R{record.client_id(), record.origin(), record.skew(), record.location(),
+           record.client_time()};
+}
+
+}  // namespace herd
+
+#endif  // HERD_PROTO_RECORD_CODEC_H_
