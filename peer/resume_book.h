@@ -8,7 +8,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "store/store.h"
 
 namespace herd {
 
@@ -16,6 +15,10 @@ namespace herd {
 // and the feed cursor of the last batch applied. When the neighbour opens a
 // new stream, this says where it can resume (a delta) or that it must start
 // over (it restarted, or we did and lost the book: a full copy).
+//
+// The cursor is the sender's: opaque bytes here, stored and echoed as they
+// came. Only the sender, whose store made it, decodes it (and checks it
+// against its feed), so two servers need not agree on a shard count.
 //
 // Kept in memory only: a restarted server has an empty book and its
 // neighbours send it their full state, which is what it needs.
@@ -27,17 +30,18 @@ class ResumeBook {
   ResumeBook(const ResumeBook&) = delete;
   ResumeBook& operator=(const ResumeBook&) = delete;
 
-  // Where `sender` at `epoch` should resume, if we have applied anything of
-  // that epoch.
-  std::optional<Store::Cursor> ResumePoint(const std::string& sender, uint64_t epoch) const;
+  // The cursor bytes where `sender` at `epoch` should resume, if we have
+  // applied anything of that epoch.
+  std::optional<std::string> ResumePoint(const std::string& sender, uint64_t epoch) const;
 
   // Notes that everything of `sender` at `epoch` up to `cursor` is applied.
-  void Applied(const std::string& sender, uint64_t epoch, const Store::Cursor& cursor);
+  void Applied(const std::string& sender, uint64_t epoch, std::string cursor);
+
 
  private:
   struct Entry {
     uint64_t epoch = 0;
-    Store::Cursor cursor;
+    std::string cursor;
   };
 
   mutable absl::Mutex mu_;
