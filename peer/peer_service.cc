@@ -259,6 +259,7 @@ PeerService::PeerService(Options options, Store* store, ServerLog* log)
   for (const std::string& neighbour : options.neighbours) {
     counters_[neighbour] = std::make_unique<InboundCounters>();
   }
+  resume_book_.Import(options.resume_points);
 }
 
 bool PeerService::CallerIs(grpc::CallbackServerContext* context,

@@ -20,8 +20,10 @@ namespace herd {
 // came. Only the sender, whose store made it, decodes it (and checks it
 // against its feed), so two servers need not agree on a shard count.
 //
-// Kept in memory only: a restarted server has an empty book and its
-// neighbours send it their full state, which is what it needs.
+// With a data_dir the book is kept on disk (Export/Import) in the same write
+// as the records it speaks of, so a restarted server still resumes its
+// neighbours with a delta; without one it starts empty and they send their
+// full state.
 //
 // Thread-safe.
 class ResumeBook {
@@ -37,6 +39,12 @@ class ResumeBook {
   // Notes that everything of `sender` at `epoch` up to `cursor` is applied.
   void Applied(const std::string& sender, uint64_t epoch, std::string cursor);
 
+  // Every entry as bytes (neighbour -> its epoch and cursor), for the disk:
+  // a server restarted with its book tells its neighbours to send a delta.
+  std::map<std::string, std::string> Export() const;
+  // Entries from Export(); a malformed one is left out (that neighbour
+  // then sends its full state).
+  void Import(const std::map<std::string, std::string>& saved);
 
  private:
   struct Entry {
