@@ -14,6 +14,7 @@
 #include "common/server_log.h"
 #include "edge/edge_session.h"
 #include "places/places_provider.h"
+#include "store/durable_mark.h"
 #include "store/store.h"
 
 namespace herd {
@@ -48,6 +49,9 @@ class EdgeServer {
     std::chrono::milliseconds line_timeout = std::chrono::seconds(30);
     size_t max_connections_per_ip = 0;  // 0: no cap
     ServerMetrics* metrics = nullptr;  // counters to bump; null: none
+    // With a data_dir: an IAMAT's reply waits until its record is durable
+    // (the coroutine suspends; the thread goes on). Null: memory only.
+    DurableMark* durable = nullptr;
   };
 
   EdgeServer(asio::io_context& io, Options options, Store* store,
