@@ -108,6 +108,9 @@ rocksdb::Options RocksOptions(const DurableOptions& options) {
   rocks.write_buffer_size = options.write_buffer_bytes;
   rocks.max_write_buffer_number = 2;
   rocks.keep_log_file_num = 2;
+  // Off while the store loads (Start turns them on): a compaction
+  // started at open would take a core from the load.
+  rocks.disable_auto_compactions = true;
   rocks.recycle_log_file_num = 0;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -255,6 +258,7 @@ absl::Status DurableStore::LoadInto(Store* store) {
 void DurableStore::Start(Store* store, std::function<State()> state) {
   store_ = store;
   state_fn_ = std::move(state);
+  db_->SetOptions({{"disable_auto_compactions", "false"}});
   cursor_ = store->End();  // the loaded records are on disk already
   mark_.Advance(cursor_);
   listener_ = store->AddListener([wakeup = wakeup_] {
