@@ -308,6 +308,7 @@ size_t DurableStore::WriteRound() {
   write.sync = options_.fsync == FsyncMode::kAlways;
   size_t total = 0;
   for (;;) {
+    const Store::Cursor before = cursor_;
     rocksdb::WriteBatch batch;
     std::vector<Store::FeedEntry> entries;
     size_t in_batch = 0;
@@ -320,27 +321,33 @@ size_t DurableStore::WriteRound() {
       in_batch += entries.size();
     } while (!entries.empty() && in_batch < kRecordsPerWrite);
     const bool last = entries.empty();
+    State changed;
     if (last) {
       for (auto& [key, value] : state) {
         auto it = written_state_.find(key);
         if (it != written_state_.end() && it->second == value) continue;
         batch.Put(std::string(kStatePrefix) + key, value);
-        written_state_[key] = value;
-      }
-      for (int s = 0; s < Store::kShards; ++s) {
-        if (end.seen[s] > cursor_.seen[s]) cursor_.seen[s] = end.seen[s];
+        changed[key] = value;
       }
     }
     if (batch.Count() > 0) {
       const rocksdb::Status s = db_->Write(write, &batch);
       if (!s.ok()) {
-        // The disk failed: replies stay held (a reply promises durability)
-        // and the next round tries again.
+        // The disk failed: these entries are read again next round (a
+        // second later at the latest); their replies stay held meanwhile,
+        // since a reply promises durability.
+        cursor_ = before;
         return total;
       }
       batches_written_.fetch_add(1, std::memory_order_relaxed);
       if (write.sync) syncs_.fetch_add(1, std::memory_order_relaxed);
       unsynced_ = !write.sync;
+    }
+    for (auto& [key, value] : changed) written_state_[key] = std::move(value);
+    if (last) {
+      for (int s = 0; s < Store::kShards; ++s) {
+        if (end.seen[s] > cursor_.seen[s]) cursor_.seen[s] = end.seen[s];
+      }
     }
     total += in_batch;
     records_written_.fetch_add(in_batch, std::memory_order_relaxed);
