@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -112,6 +113,11 @@ rocksdb::Options RocksOptions(const DurableOptions& options) {
   // started at open would take a core from the load.
   rocks.disable_auto_compactions = true;
   rocks.recycle_log_file_num = 0;
+  // The persister is the only writer and nothing reads the memtable while
+  // serving: a vector memtable appends (sorted once, at flush) instead of
+  // a skip-list insert per record.
+  rocks.memtable_factory.reset(new rocksdb::VectorRepFactory);
+  rocks.allow_concurrent_memtable_write = false;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.cache_index_and_filter_blocks = true;  // inside the bound, not beside it
