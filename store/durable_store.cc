@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,7 @@ constexpr char kEpochKey[] = "m:epoch";
 constexpr char kCleanKey[] = "m:clean";
 
 constexpr size_t kRecordsPerWrite = 8192;
+constexpr auto kLockWait = std::chrono::seconds(5);
 
 rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
@@ -158,7 +160,15 @@ DurableStore::~DurableStore() { Stop(); }
 absl::StatusOr<std::unique_ptr<DurableStore>> DurableStore::Open(DurableOptions options,
                                                                  uint64_t fresh_epoch) {
   rocksdb::DB* db = nullptr;
-  const rocksdb::Status s = rocksdb::DB::Open(RocksOptions(options), options.path, &db);
+  rocksdb::Status s = rocksdb::DB::Open(RocksOptions(options), options.path, &db);
+  // A restart right after a stop (kill, sleep 0.3, serve) can find the old
+  // process still closing the database: wait for its lock, as for ports.
+  const auto deadline = std::chrono::steady_clock::now() + kLockWait;
+  while (s.IsIOError() && s.ToString().find("lock") != std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    s = rocksdb::DB::Open(RocksOptions(options), options.path, &db);
+  }
   if (!s.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat(options.path, ": cannot open the data directory: ", s.ToString()));

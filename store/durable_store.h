@@ -80,7 +80,8 @@ class DurableStore {
   // Opens (or creates) the database at options.path. The epoch is the
   // stored one if the last run stopped cleanly, else `fresh_epoch`. A
   // path that cannot be opened, a damaged database or another on-disk
-  // format is an error naming the path.
+  // format is an error naming the path. A database another process holds
+  // is waited for (up to 5 s: a stop still in progress) before it is one.
   static absl::StatusOr<std::unique_ptr<DurableStore>> Open(DurableOptions options,
                                                            uint64_t fresh_epoch);
   ~DurableStore();
