@@ -260,7 +260,8 @@ grpc::ServerUnaryReactor* LocationsService::Report(grpc::CallbackServerContext* 
     log_->Info("api {} Report refused: {}", context->peer(), AsStd(record.status().message()));
     return FinishNow(context, record.status());
   }
-  const Store::Outcome outcome = store_->Apply(*record);
+  Store::FeedPosition position;
+  const Store::Outcome outcome = store_->Apply(*record, {}, &position);
   if (outcome == Store::Outcome::kRefused) {
     log_->Info("api {} Report refused: too many clients", context->peer());
     return FinishNow(context, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -277,7 +278,13 @@ grpc::ServerUnaryReactor* LocationsService::Report(grpc::CallbackServerContext* 
   ToLocation(stored ? *stored : *record, response->mutable_location());
   log_->Info("api {} Report > {}{}", context->peer(), response->at_line(),
              accepted ? "" : " (not newer, kept)");
-  return FinishNow(context, grpc::Status::OK);
+  if (!accepted || options_.durable == nullptr) return FinishNow(context, grpc::Status::OK);
+  // The answer promises the record: it goes once the record is durable.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Store::Cursor needed;
+  needed.seen[position.shard] = position.seq;
+  options_.durable->WhenDurable(needed, [reactor] { reactor->Finish(grpc::Status::OK); });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* LocationsService::Nearby(grpc::CallbackServerContext* context,

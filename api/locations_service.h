@@ -15,6 +15,7 @@
 #include "common/server_metrics.h"
 #include "herd/v1/locations.grpc.pb.h"
 #include "places/places_provider.h"
+#include "store/durable_mark.h"
 #include "store/location_index.h"
 #include "store/record.h"
 #include "store/store.h"
@@ -50,6 +51,9 @@ class LocationsService final : public v1::Locations::CallbackService {
     size_t max_watch_filter_bytes = 64 << 10;  // the ids' total size; INVALID_ARGUMENT
     ServerMetrics* metrics = nullptr;  // null: metrics off
     WatchStream::Options watch;
+    // With a data_dir: a Report's answer waits until its record is durable
+    // (finished from the persister's thread). Null: memory only.
+    DurableMark* durable = nullptr;
   };
 
   LocationsService(Options options, Store* store, PlacesProvider* places, ServerLog* log);

@@ -336,6 +336,36 @@ absl::Status ParseTrustSwitches(const json& root, HerdConfig* config) {
              : FieldError("max_future_s", "expected a positive integer (seconds)");
 }
 
+// "data_dir" (relative to the config file, like log_dir), "fsync" and
+// "rocksdb": {"block_cache_mb", "write_buffer_mb"}.
+absl::Status ParseDurability(const json& root, const std::string& base_dir,
+                             HerdConfig* config) {
+  if (absl::Status s = Read(root, "data_dir", "config", &config->data_dir); !s.ok()) {
+    return FieldError("data_dir", "expected a string");
+  }
+  if (root.contains("data_dir") && config->data_dir.empty()) {
+    return FieldError("data_dir", "empty");
+  }
+  config->data_dir = Resolve(base_dir, config->data_dir);
+  std::string fsync = "everysec";
+  if (!Read(root, "fsync", "config", &fsync).ok() || !ParseFsyncMode(fsync)) {
+    return FieldError("fsync", "expected \"always\", \"everysec\" or \"no\"");
+  }
+  config->durability.fsync = *ParseFsyncMode(fsync);
+  const auto it = root.find("rocksdb");
+  if (it == root.end()) return absl::OkStatus();
+  if (!it->is_object()) return FieldError("rocksdb", "expected an object");
+  size_t cache_mb = config->durability.block_cache_bytes >> 20;
+  size_t buffer_mb = config->durability.write_buffer_bytes >> 20;
+  for (auto [key, out] : {std::pair{"block_cache_mb", &cache_mb},
+                          std::pair{"write_buffer_mb", &buffer_mb}}) {
+    if (absl::Status s = Read(*it, key, "rocksdb", out); !s.ok()) return s;
+  }
+  config->durability.block_cache_bytes = cache_mb << 20;
+  config->durability.write_buffer_bytes = buffer_mb << 20;
+  return absl::OkStatus();
+}
+
 // Every address `host` stands for (itself if it is a literal); empty if it
 // does not resolve.
 std::vector<boost::asio::ip::address> AddressesOf(const std::string& host) {
@@ -548,7 +578,8 @@ absl::StatusOr<HerdConfig> ParseConfig(std::string_view json_text,
                          ParseTls(root, base_dir, &config.tls), ParseAuth(root, &config.auth),
                          ParseTrustSwitches(root, &config),
                          ParseEdgeLimits(root, &config.edge), ParseStore(root, &config.store),
-                         ParseGrpcLimits(root, &config.grpc_limits)}) {
+                         ParseGrpcLimits(root, &config.grpc_limits),
+                         ParseDurability(root, base_dir, &config)}) {
     if (!s.ok()) return s;
   }
   for (const ServerConfig& server : config.servers) {

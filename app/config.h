@@ -13,6 +13,7 @@
 #include "common/server_log.h"
 #include "edge/edge_options.h"
 #include "places/provider_factory.h"
+#include "store/durable_store.h"
 #include "store/record.h"
 
 namespace herd {
@@ -101,6 +102,10 @@ struct HerdConfig {
   int64_t max_future_s = kDefaultMaxFutureSeconds;  // how far ahead a client time may be
   StoreConfig store;
   GrpcLimitsConfig grpc_limits;
+  // SPEC section 9: "data_dir" (resolved; empty: memory only), "fsync" and
+  // "rocksdb" (cache bounds). `path` is left for the server to fill in.
+  DurableOptions durability;
+  std::string data_dir;
 
   const ServerConfig* Find(std::string_view name) const;
   // The names linked to `name`, in config order.

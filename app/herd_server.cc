@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <map>
 #include <random>
 #include <thread>
 #include <utility>
@@ -21,6 +23,17 @@
 
 namespace herd {
 namespace {
+
+// The resume book's entries among the durable state, by this prefix.
+constexpr std::string_view kResumeKeyPrefix = "book/";
+
+std::map<std::string, std::string> ResumePointsOf(const DurableStore::State& state) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : state) {
+    if (key.starts_with(kResumeKeyPrefix)) out[key.substr(kResumeKeyPrefix.size())] = value;
+  }
+  return out;
+}
 
 uint64_t RandomEpoch() {
   std::random_device device;
@@ -131,8 +144,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
       MakePlacesProvider(config.places, server->log_.get());
   if (!places.ok()) return places.status();
   server->places_ = *std::move(places);
-  server->store_ =
-      std::make_unique<Store>(RandomEpoch(), StoreLimitsOf(config.store, server->clock_));
+  if (absl::Status s = server->MakeStore(RandomEpoch()); !s.ok()) return s;
   server->CreateMetrics();
   EdgeServer::Options edge = config.edge.options;
   edge.server_name = name;
@@ -145,6 +157,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   }
   edge.max_future_s = config.max_future_s;
   edge.metrics = server->metrics_.get();
+  if (server->durable_) edge.durable = server->durable_->mark();
   std::vector<asio::io_context*> workers;
   for (int i = 0; i < config.edge.threads; ++i) {
     server->workers_.push_back(std::make_unique<asio::io_context>(1));
@@ -179,6 +192,9 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   peering.clock = server->clock_;
   peering.max_future_s = config.max_future_s;
   peering.metrics = server->metrics_.get();
+  if (server->durable_) {
+    peering.resume_points = ResumePointsOf(server->durable_->saved_state());
+  }
   server->peering_ = std::make_unique<Peering>(std::move(peering), server->store_.get(),
                                                server->log_.get(), server->io_.get_executor());
   server->admin_ = std::make_unique<AdminService>([s = server.get()] { return s->Status(); });
@@ -188,13 +204,64 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   locations.max_future_s = config.max_future_s;
   ApplyWatchLimits(config.grpc_limits, &locations);
   locations.metrics = server->metrics_.get();
+  if (server->durable_) locations.durable = server->durable_->mark();
   if (server->metrics_) locations.watch.skipped_total = &server->metrics_->watch_skipped;
   server->locations_ = std::make_unique<LocationsService>(
       std::move(locations), server->store_.get(), server->places_.get(), server->log_.get());
   return server;
 }
 
+absl::Status HerdServer::MakeStore(uint64_t fresh_epoch) {
+  if (config_.data_dir.empty()) {
+    store_ = std::make_unique<Store>(fresh_epoch, StoreLimitsOf(config_.store, clock_));
+    return absl::OkStatus();
+  }
+  DurableOptions options = config_.durability;
+  options.path = (std::filesystem::path(config_.data_dir) / self_.name).string();
+  std::error_code error;
+  std::filesystem::create_directories(options.path, error);
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(options.path, ": cannot create the data directory: ", error.message()));
+  }
+  absl::StatusOr<std::unique_ptr<DurableStore>> durable =
+      DurableStore::Open(std::move(options), fresh_epoch);
+  if (!durable.ok()) return durable.status();
+  durable_ = *std::move(durable);
+  store_ = std::make_unique<Store>(durable_->epoch(), StoreLimitsOf(config_.store, clock_));
+  if (absl::Status s = durable_->LoadInto(store_.get()); !s.ok()) return s;
+  const DurableStore::Stats stats = durable_->stats();
+  log_->Info("{}: loaded {} records in {} ms from {} (fsync {}); {}", self_.name,
+             stats.records_loaded, stats.load_ms, durable_->options().path,
+             FsyncModeName(durable_->options().fsync),
+             durable_->kept_epoch()
+                 ? "the last run stopped cleanly: epoch kept, neighbours resume both ways"
+                 : "new epoch (first start, or the last run did not stop cleanly)");
+  return absl::OkStatus();
+}
+
+DurableStore::State HerdServer::DurableState() const {
+  DurableStore::State state;
+  for (auto& [sender, point] : peering_->ExportResumePoints()) {
+    state[std::string(kResumeKeyPrefix) + sender] = std::move(point);
+  }
+  return state;
+}
+
+void HerdServer::AddDurabilityStatus(v1::StatusResponse* status) const {
+  if (durable_ == nullptr) return;
+  const DurableStore::Stats stats = durable_->stats();
+  status->set_data_dir(durable_->options().path);
+  status->set_fsync(FsyncModeName(durable_->options().fsync));
+  status->set_epoch_kept(durable_->kept_epoch());
+  status->set_records_loaded(stats.records_loaded);
+  status->set_load_ms(stats.load_ms);
+  status->set_records_written(stats.records_written);
+}
+
 absl::Status HerdServer::Start() {
+  // The disk follows the feed before anything can be accepted.
+  if (durable_) durable_->Start(store_.get(), [this] { return DurableState(); });
   absl::StatusOr<tcp::endpoint> edge = Resolve(io_, self_.edge, "edge");
   if (!edge.ok()) return edge.status();
   if (absl::Status s = RetryWhileBusy([&] { return edge_->Start(*edge); }); !s.ok()) return s;
@@ -385,6 +452,7 @@ v1::StatusResponse HerdServer::Status() const {
   status.set_records_expired_total(store_->expired_total());
   status.set_log_lines_lost_total(log_->lost_lines());
   status.set_watch_streams(locations_->watchers());
+  AddDurabilityStatus(&status);
   return status;
 }
 
@@ -422,6 +490,8 @@ void HerdServer::Run() {
   for (auto& worker : workers_) worker->stop();
   for (std::thread& thread : threads) thread.join();
   StopServing();
+  // Everything accepted is written (and fsynced) before a clean stop.
+  if (durable_) durable_->Stop();
   log_->Info("{} stopped", self_.name);
   log_->Flush();
 }

@@ -28,6 +28,7 @@
 #include "metrics/metrics_endpoint.h"
 #include "peer/peering.h"
 #include "places/places_provider.h"
+#include "store/durable_store.h"
 #include "store/store.h"
 
 namespace herd {
@@ -93,6 +94,14 @@ class HerdServer {
   std::shared_ptr<grpc::ServerCredentials> TlsCredentials(
       grpc_ssl_client_certificate_request_type client_certificates) const;
   std::shared_ptr<grpc::ServerCredentials> PeerPortCredentials() const;
+  // With data_dir: opens <data_dir>/<NAME> (an error naming the path if it
+  // cannot), makes the store with the epoch it kept (or `fresh_epoch`) and
+  // loads it. Without: an empty store with `fresh_epoch`.
+  absl::Status MakeStore(uint64_t fresh_epoch);
+  // The durable state a round writes beside the records: the resume book.
+  DurableStore::State DurableState() const;
+  void AddDurabilityStatus(v1::StatusResponse* status) const;
+
   // Starts the chores of the housekeeping thread: forgetting expired
   // clients, counting refusals, probing the gRPC listener.
   void StartHousekeeping();
@@ -118,6 +127,8 @@ class HerdServer {
   std::vector<std::unique_ptr<asio::io_context>> workers_;
   std::shared_ptr<ServerLog> log_;
   std::unique_ptr<Store> store_;
+  // Only with data_dir. Destroyed before the store, whose feed it reads.
+  std::unique_ptr<DurableStore> durable_;
   std::unique_ptr<PlacesProvider> places_;
   std::unique_ptr<EdgeServer> edge_;
   std::unique_ptr<EdgeTlsFront> edge_tls_;  // only with servers[].edge_tls

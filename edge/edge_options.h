@@ -13,6 +13,7 @@
 
 namespace herd {
 
+class DurableMark;
 struct ServerMetrics;
 
 struct EdgeOptions {
@@ -29,6 +30,9 @@ struct EdgeOptions {
   // Open connections from one client address (like nginx's limit_conn).
   size_t max_connections_per_ip = 0;  // 0: no cap
   ServerMetrics* metrics = nullptr;  // counters to bump; null: none
+  // With a data_dir: an IAMAT's reply waits until its record is durable
+  // (the coroutine suspends; the thread goes on). Null: memory only.
+  DurableMark* durable = nullptr;
 };
 
 }  // namespace herd

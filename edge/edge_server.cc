@@ -29,6 +29,7 @@ EdgeServer::EdgeServer(asio::io_context& io, Options options, Store* store,
   context_->log = std::move(log);
   context_->clock = std::move(clock);
   context_->metrics = options.metrics;
+  context_->durable = options.durable;
 }
 
 absl::Status EdgeServer::Start(const tcp::endpoint& endpoint) {

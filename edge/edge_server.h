@@ -15,6 +15,7 @@
 #include "edge/edge_options.h"
 #include "edge/edge_session.h"
 #include "places/places_provider.h"
+#include "store/durable_mark.h"
 #include "store/store.h"
 
 namespace herd {

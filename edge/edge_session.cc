@@ -215,13 +215,19 @@ void EdgeSession::AnswerIamat(std::string_view line, std::string_view client,
     return;
   }
   const RecordView record{client, context_->server_name, skew.view(), location, client_time};
-  const Store::Outcome outcome = context_->store->Apply(record);
+  Store::FeedPosition position;
+  const Store::Outcome outcome = context_->store->Apply(record, {}, &position);
   if (outcome == Store::Outcome::kRefused) {  // a new client over store.max_clients
     context_->log->InfoPieces({log_prefix_, "< ", line});
     ReplyInvalid(line, "too many clients (store.max_clients)");
     return;
   }
   const bool accepted = outcome == Store::Outcome::kAccepted;
+  if (accepted && context_->durable != nullptr) {
+    uint64_t& seen = awaiting_.seen[position.shard];
+    if (position.seq > seen) seen = position.seq;
+    awaiting_any_ = true;
+  }
   // The AT line goes straight into the output buffer; the log reads it there.
   const size_t start = output_.size();
   for (std::string_view piece : {std::string_view("AT "), record.origin, std::string_view(" "),
@@ -273,8 +279,27 @@ void EdgeSession::ReplyInvalid(std::string_view line, std::string_view why) {
   Reply(reply);
 }
 
+asio::awaitable<void> EdgeSession::AwaitDurable() {
+  DurableMark* durable = context_->durable;
+  if (!durable->Covers(awaiting_)) {
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+        [durable, needed = awaiting_](auto handler) {
+          auto executor = asio::get_associated_executor(handler);
+          // std::function wants a copyable callable: the handler is shared.
+          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          durable->WhenDurable(needed, [shared, executor] {
+            asio::post(executor, [shared] { std::move(*shared)(); });
+          });
+        },
+        asio::use_awaitable);
+  }
+  awaiting_ = Store::Cursor{};
+  awaiting_any_ = false;
+}
+
 asio::awaitable<bool> EdgeSession::Flush() {
   if (output_.empty()) co_return socket_.is_open();
+  if (awaiting_any_) co_await AwaitDurable();
   Touch();
   boost::system::error_code ec;
   // Most replies fit the socket buffer: written without suspending.

@@ -18,6 +18,7 @@
 #include "edge/line_framer.h"
 #include "edge/protocol.h"
 #include "places/places_provider.h"
+#include "store/durable_mark.h"
 #include "store/store.h"
 
 namespace herd {
@@ -40,6 +41,7 @@ struct EdgeContext {
   std::atomic<size_t> active_connections{0};
   std::unique_ptr<AddressLimiter> per_address;  // never null
   ServerMetrics* metrics = nullptr;  // null: metrics off (no counting at all)
+  DurableMark* durable = nullptr;    // null: replies need not wait for the disk
 };
 
 // One text client's connection: reads lines, answers each in order, and
@@ -77,8 +79,11 @@ class EdgeSession : public std::enable_shared_from_this<EdgeSession> {
                    std::string_view client_time);
   void Reply(std::string_view text);
   void ReplyInvalid(std::string_view line, std::string_view why);
-  // Writes buffered replies; false if the connection failed.
+  // Writes buffered replies; false if the connection failed. Waits first
+  // until the records they acknowledge are durable.
   asio::awaitable<bool> Flush();
+  // Suspends until context_->durable covers awaiting_.
+  asio::awaitable<void> AwaitDurable();
   // Writes what the socket takes now without waiting; returns the bytes
   // written from the front of output_.
   size_t WriteNow(boost::system::error_code* ec);
@@ -100,6 +105,10 @@ class EdgeSession : public std::enable_shared_from_this<EdgeSession> {
   std::chrono::steady_clock::time_point line_deadline_;  // while LinePending()
   std::chrono::steady_clock::time_point watchdog_expiry_;
   LineFramer framer_;           // holds at most one partial line
+  // Per shard, the newest record accepted for a reply still in output_:
+  // the replies go out once it is durable.
+  Store::Cursor awaiting_;
+  bool awaiting_any_ = false;
   std::string output_;          // replies not yet written
   std::array<char, 4 << 10> read_buffer_;  // small: thousands of connections
 };

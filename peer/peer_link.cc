@@ -109,8 +109,14 @@ LinkSnapshot PeerLink::Snapshot() const {
 
 void PeerLink::OnConnected(const std::optional<Store::Cursor>& resume) {
   const bool resumed = resume.has_value();
+  // What this stream must send to catch up (the neighbour's own records
+  // included, which it then skips): shown in Admin/Status and the log.
+  const uint64_t catch_up =
+      context_->store->CountAfter(resume.value_or(Store::Cursor{}), SIZE_MAX);
   {
     absl::MutexLock lock(&mu_);
+    stats_.catch_up_records = catch_up;
+    stats_.resumed = resumed;
     // The neighbour's resume point is an acknowledgement: without this, a
     // stream that dropped between applying a batch and acking it would
     // leave the backlog figure stale until the next record flows.
@@ -122,9 +128,10 @@ void PeerLink::OnConnected(const std::optional<Store::Cursor>& resume) {
     stats_.connected_since = std::chrono::system_clock::now();
     backoff_ = context_->min_backoff;
   }
-  context_->log->Info("peer {}: connected, {}", neighbour_,
+  context_->log->Info("peer {}: connected, {} ({} records on reconnect)", neighbour_,
                       resumed ? "sending what it missed since its resume point"
-                              : "sending the full state");
+                              : "sending the full state",
+                      catch_up);
 }
 
 void PeerLink::OnSent(size_t records) {

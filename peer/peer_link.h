@@ -29,6 +29,8 @@ struct LinkSnapshot {
   uint64_t reconnects = 0;
   uint64_t records_sent = 0;
   std::optional<Store::Cursor> acked;  // what the neighbour has applied
+  uint64_t catch_up_records = 0;       // feed entries after the resume point at connect
+  bool resumed = false;                // the current stream resumed (a delta)
   std::string last_error;
 };
 

@@ -85,7 +85,7 @@ class PeerService::FloodReceiver
     sender_epoch_ = hello.epoch();
     counters_ = it->second.get();
     counters_->open_streams.fetch_add(1);
-    std::optional<Store::Cursor> resume =
+    std::optional<std::string> resume =
         service_->resume_book_.ResumePoint(sender_, sender_epoch_);
     service_->log_->Info("peer {}: inbound stream opened ({})", sender_,
                          resume ? "resuming" : "expecting its full state");
@@ -94,7 +94,9 @@ class PeerService::FloodReceiver
     welcome.mutable_welcome()->set_name(service_->self_name_);
     welcome.mutable_welcome()->set_epoch(service_->epoch_);
     welcome.mutable_welcome()->set_resume(resume.has_value());
-    if (resume) ToProto(*resume, welcome.mutable_welcome()->mutable_cursor());
+    // The sender's own cursor bytes, echoed: a cursor that does not parse is
+    // sent empty, and the sender, finding it no point of its feed, starts over.
+    if (resume) welcome.mutable_welcome()->mutable_cursor()->ParseFromString(*resume);
     Send(std::move(welcome));
     return true;
   }
@@ -150,11 +152,10 @@ class PeerService::FloodReceiver
                            "ahead of this server's clock",
                            sender_, too_far_ahead, service_->max_future_s_);
     }
-    std::optional<Store::Cursor> cursor = FromProto(batch.cursor());
-    if (!cursor) return;
-    service_->resume_book_.Applied(sender_, sender_epoch_, *cursor);
+    // The cursor is the sender's to decode: kept and echoed as it came.
+    service_->resume_book_.Applied(sender_, sender_epoch_, batch.cursor().SerializeAsString());
     v1::FloodResponse ack;
-    ToProto(*cursor, ack.mutable_ack()->mutable_cursor());
+    *ack.mutable_ack()->mutable_cursor() = batch.cursor();
     Send(std::move(ack));
   }
 
@@ -261,6 +262,7 @@ PeerService::PeerService(Options options, Store* store, ServerLog* log)
   for (const std::string& neighbour : options.neighbours) {
     counters_[neighbour] = std::make_unique<InboundCounters>();
   }
+  resume_book_.Import(options.resume_points);
 }
 
 bool PeerService::CallerIs(grpc::CallbackServerContext* context,

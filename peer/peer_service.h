@@ -52,6 +52,8 @@ class PeerService final : public v1::Peer::CallbackService {
     // is accepted: it is up, so this server's link to it may redial now.
     std::function<void(const std::string& neighbour)> on_accepted;
     ServerMetrics* metrics = nullptr;  // null: metrics off
+    // The resume book a previous run kept (ResumeBook::Export).
+    std::map<std::string, std::string> resume_points;
   };
 
   PeerService(Options options, Store* store, ServerLog* log);
@@ -61,6 +63,11 @@ class PeerService final : public v1::Peer::CallbackService {
   // Counters for `neighbour`, or null if it is not one.
   const InboundCounters* counters(const std::string& neighbour) const;
   uint64_t records_received_total() const;
+
+  // The resume book, for the disk (ResumeBook::Export).
+  std::map<std::string, std::string> ExportResumePoints() const {
+    return resume_book_.Export();
+  }
 
  private:
   class FloodReceiver;

@@ -104,7 +104,7 @@ Peering::Peering(Options options, Store* store, ServerLog* log,
                                         if (link->neighbour() == neighbour) link->Redial();
                                       }
                                     },
-                                    options.metrics},
+                                    options.metrics, options.resume_points},
                store, log) {}
 
 Peering::~Peering() {
@@ -161,6 +161,8 @@ std::vector<v1::LinkStatus> Peering::Status() const {
     status.set_backlog(context_.store->CountAfter(snapshot.acked.value_or(Store::Cursor{}),
                                                   SIZE_MAX));
     status.set_last_error(snapshot.last_error);
+    status.set_catch_up_records(snapshot.catch_up_records);
+    status.set_resumed(snapshot.resumed);
     status.set_seconds_since_contact(SecondsSinceContact(snapshot,
                                                          service_.counters(snapshot.neighbour)));
     if (const InboundCounters* counters = service_.counters(snapshot.neighbour)) {

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,8 @@ class Peering {
     Clock clock = RealTimeNanos;
     int64_t max_future_s = kDefaultMaxFutureSeconds;
     ServerMetrics* metrics = nullptr;  // null: metrics off
+    // The inbound resume book a previous run kept (PeerService::Options).
+    std::map<std::string, std::string> resume_points;
   };
 
   Peering(Options options, Store* store, ServerLog* log, asio::any_io_executor executor);
@@ -81,6 +84,10 @@ class Peering {
   // Each link's state and counters (for the admin RPC).
   std::vector<v1::LinkStatus> Status() const;
   uint64_t records_received_total() const { return service_.records_received_total(); }
+  // Where each neighbour resumes, as bytes for the disk.
+  std::map<std::string, std::string> ExportResumePoints() const {
+    return service_.ExportResumePoints();
+  }
 
  private:
   using LinkList = std::vector<std::shared_ptr<PeerLink>>;

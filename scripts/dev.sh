@@ -20,7 +20,7 @@ PACKAGES=(
   libboost-dev libabsl-dev nlohmann-json3-dev libfmt-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
   libcurl4-openssl-dev libssl-dev openssl libgtest-dev libgmock-dev prometheus-cpp-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev librocksdb-dev
   iproute2
 )
 
@@ -104,10 +104,11 @@ run_tests() {
   fuzz 24
   local smoke="$ROOT/../shared/conformance/smoke.py"
   if [ -f "$smoke" ]; then
-    log "conformance smoke test: one server, the default herd, the trust and limit keys"
+    log "conformance smoke test: one server, the default herd, the trust, limit and durability keys"
     python3 "$smoke" "$BUILD/app/herd" core
     python3 "$smoke" "$BUILD/app/herd" herd
     python3 "$smoke" "$BUILD/app/herd" limits
+    python3 "$smoke" "$BUILD/app/herd" durable
   else
     log "conformance smoke test skipped: no $smoke beside this checkout"
   fi

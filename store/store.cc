@@ -61,12 +61,20 @@ Store::Source Store::SourceOf(uint32_t id) const {
   return sources_[id];
 }
 
+int Store::ShardOf(std::string_view client_id) {
+  // FNV-1a: absl::Hash is seeded per process, and a client's shard must not
+  // change across a restart.
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : client_id) hash = (hash ^ c) * 1099511628211ull;
+  return static_cast<int>((hash ^ (hash >> 32)) % kShards);
+}
+
 Store::Shard& Store::ShardFor(std::string_view client_id) {
-  return shards_[absl::Hash<absl::string_view>{}(AsAbsl(client_id)) % kShards];
+  return shards_[ShardOf(client_id)];
 }
 
 const Store::Shard& Store::ShardFor(std::string_view client_id) const {
-  return shards_[absl::Hash<absl::string_view>{}(AsAbsl(client_id)) % kShards];
+  return shards_[ShardOf(client_id)];
 }
 
 bool Store::ExpiredAt(std::string_view client_time, std::string_view skew, int64_t now) const {
@@ -79,7 +87,29 @@ int64_t Store::record_bytes() const {
   return total;
 }
 
-Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
+Store::Outcome Store::Restore(const RecordView& record, const Source& via, uint64_t seq) {
+  if (limits_.client_ttl_ns > 0 && ExpiredAt(record.client_time, record.skew, limits_.now())) {
+    return Outcome::kExpired;
+  }
+  const uint32_t source = InternSource(via);
+  Shard& shard = ShardFor(record.client_id);
+  absl::MutexLock lock(&shard.mu);
+  if (shard.by_client.contains(record.client_id)) return Outcome::kStale;
+  if (limits_.max_clients > 0 && clients_.fetch_add(1) >= limits_.max_clients) {
+    clients_.fetch_sub(1);
+    return Outcome::kRefused;
+  }
+  auto packed = PackedRecord::Make(record, source, seq);
+  AddRecordBytes(&shard, static_cast<int64_t>(malloc_usable_size(packed.get())));
+  packed->set_moved(true);
+  shard.by_seq.insert(packed.get());
+  shard.by_client.insert(Slot{std::move(packed)});
+  if (seq > shard.last_seq) shard.last_seq = seq;
+  return Outcome::kAccepted;
+}
+
+Store::Outcome Store::Apply(const RecordView& record, const Source& via,
+                            FeedPosition* accepted_at) {
   ABSL_ASSERT(IsWellFormedClientTime(record.client_time));
   if (limits_.client_ttl_ns > 0 && ExpiredAt(record.client_time, record.skew, limits_.now())) {
     expired_total_.fetch_add(1, std::memory_order_relaxed);
@@ -118,6 +148,7 @@ Store::Outcome Store::Apply(const RecordView& record, const Source& via) {
       shard.by_seq.insert(shard.by_seq.end(), packed.get());
       shard.by_client.insert(Slot{std::move(packed)});
     }
+    if (accepted_at != nullptr) *accepted_at = FeedPosition{ShardIndex(shard), shard.last_seq};
   }
   NotifyListeners();
   return Outcome::kAccepted;

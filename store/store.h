@@ -84,6 +84,12 @@ class Store {
     uint64_t seq = 0;
   };
 
+  // Where Apply put an accepted record in the feed.
+  struct FeedPosition {
+    int shard = 0;
+    uint64_t seq = 0;
+  };
+
   // Called after each accepted record, on the applying thread, outside every
   // store lock. Must be quick and must not block (post work elsewhere). A
   // listener may still be running when RemoveListener() returns: capture
@@ -100,12 +106,28 @@ class Store {
 
   // Keeps `record` if it supersedes the stored one. `via` says where it came
   // from (default: a local client) so a link can skip sending it back.
+  // If it is accepted and `accepted_at` is set, says where it went in the
+  // feed (a reply can wait until that point is durable).
   // REQUIRES: record.client_time is well formed (IsWellFormedClientTime),
   // and the fields fit (PackedRecord::Fits; std::length_error if not).
-  Outcome Apply(const RecordView& record, const Source& via = {});
-  Outcome Apply(const Record& record, const Source& via = {}) {
-    return Apply(record.view(), via);
+  Outcome Apply(const RecordView& record, const Source& via = {},
+                FeedPosition* accepted_at = nullptr);
+  Outcome Apply(const Record& record, const Source& via = {},
+                FeedPosition* accepted_at = nullptr) {
+    return Apply(record.view(), via, accepted_at);
   }
+
+  // Puts back a record this store's feed held before a restart, at its old
+  // sequence number (so cursors that neighbours kept still mean the same
+  // records), and raises the shard's last number to at least `seq`. For
+  // loading, before anything is applied; no listener is told. kStale if the
+  // client is already held, kExpired if its record is past client_ttl.
+  Outcome Restore(const RecordView& record, const Source& via, uint64_t seq);
+
+  // The shard a client's records go to: a fixed function of the id (the
+  // same in every process), since sequence numbers are per shard and
+  // persist across restarts.
+  static int ShardOf(std::string_view client_id);
 
   // Nothing for an unknown client, or one whose record has expired.
   std::optional<Record> Get(std::string_view client_id) const;
@@ -225,6 +247,7 @@ class Store {
                    Visit visit) const;
   Shard& ShardFor(std::string_view client_id);
   const Shard& ShardFor(std::string_view client_id) const;
+  int ShardIndex(const Shard& shard) const { return static_cast<int>(&shard - shards_.data()); }
   void NotifyListeners();
   // Sources are stored as small numbers: 0 is a local client.
   uint32_t InternSource(const Source& source);

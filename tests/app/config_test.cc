@@ -33,6 +33,7 @@ TEST(ConfigTest, TheDefaultHerdParses) {
   EXPECT_EQ(config->NeighboursOf("Riley"), (std::vector<std::string>{"Jaquez", "Juzang"}));
   EXPECT_EQ(config->places.provider, PlacesProviderKind::kAuto);
   EXPECT_EQ(config->log.dir, HERD_SOURCE_DIR "/logs");
+  EXPECT_EQ(config->data_dir, HERD_SOURCE_DIR "/data");  // README: wipe data/
 }
 
 TEST(ConfigTest, RelativePathsResolveAgainstTheConfigFolder) {
@@ -257,6 +258,28 @@ TEST(ConfigTest, LimitsHaveDefaultsAndNameTheirField) {
   EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "grpc": {"max_watch_streams": 0})")),
             "grpc.max_watch_streams: expected a positive integer");
   EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "store": [])")), "store: expected an object");
+}
+
+TEST(ConfigTest, DurabilityKeysParseAndNameTheirField) {
+  absl::StatusOr<HerdConfig> memory = ParseConfig(Config(kTwo), "/etc/herd");
+  ASSERT_TRUE(memory.ok()) << memory.status();
+  EXPECT_EQ(memory->data_dir, "");  // memory only
+  EXPECT_EQ(memory->durability.fsync, FsyncMode::kEverySec);
+  absl::StatusOr<HerdConfig> config = ParseConfig(
+      Config(kTwo, "[]",
+             R"(, "data_dir": "var/data", "fsync": "always",
+                "rocksdb": {"block_cache_mb": 4, "write_buffer_mb": 2})"),
+      "/etc/herd");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->data_dir, "/etc/herd/var/data");
+  EXPECT_EQ(config->durability.fsync, FsyncMode::kAlways);
+  EXPECT_EQ(config->durability.block_cache_bytes, size_t{4} << 20);
+  EXPECT_EQ(config->durability.write_buffer_bytes, size_t{2} << 20);
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "fsync": "sometimes")")),
+            "fsync: expected \"always\", \"everysec\" or \"no\"");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "data_dir": "")")), "data_dir: empty");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "rocksdb": {"block_cache_mb": 0})")),
+            "rocksdb.block_cache_mb: expected a positive integer");
 }
 
 }  // namespace

@@ -316,3 +316,33 @@ TEST(OriginReceiveNsTest, ClientTimePlusDifference) {
 
 }  // namespace
 }  // namespace herd
+
+namespace herd {
+namespace {
+
+TEST(StoreRestoreTest, AClientsShardIsTheSameInEveryProcess) {
+  // FNV-1a of the id, folded: fixed values, not a per-process seed.
+  EXPECT_EQ(Store::ShardOf("kiwi.cs.ucla.edu"), 5);
+  EXPECT_EQ(Store::ShardOf("a"), 0);
+  EXPECT_EQ(Store::ShardOf("client-17"), 9);
+}
+
+TEST(StoreRestoreTest, RestoredRecordsKeepTheirSequenceNumbers) {
+  Store store(1);
+  const int shard = Store::ShardOf("kiwi");
+  ASSERT_EQ(store.Restore(At("kiwi", "5").view(), {}, 40), Store::Outcome::kAccepted);
+  ASSERT_EQ(store.Restore(At("kiwi", "6").view(), {}, 41), Store::Outcome::kStale);
+  EXPECT_EQ(store.End().seen[shard], 40u);
+  Store::FeedPosition position;
+  ASSERT_EQ(store.Apply(At("kiwi", "7"), {}, &position), Store::Outcome::kAccepted);
+  EXPECT_EQ(position.shard, shard);
+  EXPECT_EQ(position.seq, 41u);
+  Store::Cursor cursor;
+  std::vector<Store::FeedEntry> feed = store.ReadAfter(&cursor, 10);
+  ASSERT_EQ(feed.size(), 1u);
+  EXPECT_EQ(feed[0].seq, 41u);
+  EXPECT_EQ(feed[0].record.client_time, "7");
+}
+
+}  // namespace
+}  // namespace herd

@@ -1,0 +1,158 @@
+#ifndef HERD_STORE_DURABLE_STORE_H_
+#define HERD_STORE_DURABLE_STORE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "store/durable_mark.h"
+#include "store/store.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace herd {
+
+// When the persister's writes reach the disk (config "fsync").
+enum class FsyncMode {
+  kAlways,    // each batch is fsynced before its replies go out
+  kEverySec,  // the write-ahead log is fsynced once a second
+  kNo,        // never fsynced by us: the kernel writes it back
+};
+
+// "always" | "everysec" | "no"; nothing for anything else.
+std::optional<FsyncMode> ParseFsyncMode(std::string_view text);
+const char* FsyncModeName(FsyncMode mode);
+
+struct DurableOptions {
+  std::string path;  // <data_dir>/<NAME>: one RocksDB database
+  FsyncMode fsync = FsyncMode::kEverySec;
+  // RocksDB's memory, bounded (config "rocksdb"): the block cache, and the
+  // memtable size (at most two are held).
+  size_t block_cache_bytes = size_t{8} << 20;
+  size_t write_buffer_bytes = size_t{16} << 20;
+};
+
+// A server's records on disk (RocksDB at <data_dir>/<NAME>/), with what it
+// needs to resume its links with a delta after a restart: its epoch, each
+// record's feed sequence number, and the peers' resume points (opaque
+// "state" entries the caller provides).
+//
+// The disk is one more reader of the store's feed: a persister thread
+// follows the feed from where the load left it, writes what it reads in
+// one RocksDB batch per round (so everything accepted while the last write
+// or fsync ran goes in the next: group commit), and then advances mark():
+// replies wait on the mark, never the other way round. A record is in the
+// write-ahead log (the kernel's page cache) once the mark passes it, so it
+// survives SIGKILL in every mode; with kAlways the write is also fsynced.
+//
+// A clean Stop() keeps the epoch for the next start; after a crash the
+// next start takes a fresh epoch, since records numbered after the last
+// durable one may have reached neighbours and would be numbered again.
+//
+// Thread-safe: Open, LoadInto, Start and Stop are called by one owner in
+// that order; mark() and stats may be read from any thread.
+class DurableStore {
+ public:
+  static constexpr int kFormatVersion = 1;
+
+  using State = std::map<std::string, std::string>;
+
+  struct Stats {
+    uint64_t records_loaded = 0;
+    int64_t load_ms = 0;
+    uint64_t records_written = 0;
+    uint64_t batches_written = 0;
+    uint64_t syncs = 0;
+  };
+
+  // Opens (or creates) the database at options.path. The epoch is the
+  // stored one if the last run stopped cleanly, else `fresh_epoch`. A
+  // path that cannot be opened, a damaged database or another on-disk
+  // format is an error naming the path. A database another process holds
+  // is waited for (up to 5 s: a stop still in progress) before it is one.
+  static absl::StatusOr<std::unique_ptr<DurableStore>> Open(DurableOptions options,
+                                                           uint64_t fresh_epoch);
+  ~DurableStore();
+  DurableStore(const DurableStore&) = delete;
+  DurableStore& operator=(const DurableStore&) = delete;
+
+  uint64_t epoch() const { return epoch_; }
+  // Whether epoch() is the last run's (a clean stop).
+  bool kept_epoch() const { return kept_epoch_; }
+  // The state entries stored by the last run.
+  const State& saved_state() const { return saved_state_; }
+  const DurableOptions& options() const { return options_; }
+
+  // Puts every stored record into `store` at its old sequence number.
+  // REQUIRES: nothing applied to `store` yet; before Start().
+  absl::Status LoadInto(Store* store);
+
+  // Starts the persister on `store`'s feed, after what LoadInto put there.
+  // `state` is called before each round, on the persister thread; entries
+  // that changed are written with that round's records, atomically.
+  void Start(Store* store, std::function<State()> state);
+
+  // Writes what the feed still holds, fsyncs, notes a clean stop and
+  // closes the database. Idempotent.
+  void Stop();
+
+  DurableMark* mark() { return &mark_; }
+  Stats stats() const;
+
+ private:
+  struct Wakeup {
+    std::atomic<bool> signalled{false};  // a signal is on its way
+    absl::Mutex mu;
+    absl::CondVar cv;
+    bool pending ABSL_GUARDED_BY(mu) = false;
+    bool stop ABSL_GUARDED_BY(mu) = false;
+  };
+
+  DurableStore(DurableOptions options, rocksdb::DB* db);
+  absl::Status ReadMeta(uint64_t fresh_epoch);
+  void Run();
+  // One round: state, then the feed to its end; returns records written.
+  size_t WriteRound();
+  void Sync();
+
+  // Constant after Open/Start.
+  const DurableOptions options_;
+  rocksdb::DB* db_;  // owned; null once stopped
+  uint64_t epoch_ = 0;
+  bool kept_epoch_ = false;
+  State saved_state_;
+  Store* store_ = nullptr;
+  std::function<State()> state_fn_;
+  int64_t listener_ = 0;
+
+  const std::shared_ptr<Wakeup> wakeup_ = std::make_shared<Wakeup>();
+  std::thread thread_;
+  DurableMark mark_;
+
+  // Persister thread only.
+  Store::Cursor cursor_;
+  State written_state_;
+  bool unsynced_ = false;
+
+  std::atomic<uint64_t> records_loaded_{0};
+  std::atomic<int64_t> load_ms_{0};
+  std::atomic<uint64_t> records_written_{0};
+  std::atomic<uint64_t> batches_written_{0};
+  std::atomic<uint64_t> syncs_{0};
+};
+
+}  // namespace herd
+
+#endif  // HERD_STORE_DURABLE_STORE_H_

@@ -1,0 +1,221 @@
+// DurableStore on a real RocksDB in a temporary directory: records, their
+// sequence numbers and sources, the epoch and the state come back after a
+// clean stop; a crash means a new epoch; damaged or foreign data is an
+// error naming the path.
+
+#include "store/durable_store.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "store/store.h"
+
+namespace herd {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "durable_store_test.XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string path(const std::string& name = "Riley") const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+Record MakeRecord(const std::string& client, const std::string& time) {
+  return Record{client, "Riley", "+0.500000000", "+34.068930-118.445127", time};
+}
+
+DurableOptions OptionsAt(const std::string& path, FsyncMode fsync = FsyncMode::kEverySec) {
+  DurableOptions options;
+  options.path = path;
+  options.fsync = fsync;
+  return options;
+}
+
+std::unique_ptr<DurableStore> OpenOrDie(const std::string& path, uint64_t fresh_epoch,
+                                        FsyncMode fsync = FsyncMode::kEverySec) {
+  std::filesystem::create_directories(path);
+  absl::StatusOr<std::unique_ptr<DurableStore>> durable =
+      DurableStore::Open(OptionsAt(path, fsync), fresh_epoch);
+  EXPECT_TRUE(durable.ok()) << durable.status();
+  return durable.ok() ? *std::move(durable) : nullptr;
+}
+
+// Waits (with a deadline) until the record applied at `position` is durable.
+bool WaitDurable(DurableStore* durable, const Store::FeedPosition& position) {
+  Store::Cursor needed;
+  needed.seen[position.shard] = position.seq;
+  auto done = std::make_shared<absl::Notification>();
+  durable->mark()->WhenDurable(needed, [done] { done->Notify(); });
+  return done->WaitForNotificationWithTimeout(absl::Seconds(10));
+}
+
+TEST(DurableStoreTest, RecordsSequenceNumbersSourcesAndEpochSurviveACleanStop) {
+  TempDir dir;
+  Store::Cursor end_before;
+  {
+    auto durable = OpenOrDie(dir.path(), 42);
+    ASSERT_NE(durable, nullptr);
+    EXPECT_FALSE(durable->kept_epoch());
+    EXPECT_EQ(durable->epoch(), 42u);
+    Store store(durable->epoch());
+    ASSERT_TRUE(durable->LoadInto(&store).ok()) << durable->LoadInto(&store);
+    durable->Start(&store, [] { return DurableStore::State{{"book/Juzang", "cursor"}}; });
+    Store::FeedPosition last;
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_EQ(store.Apply(MakeRecord("c" + std::to_string(i % 30), std::to_string(1000 + i)),
+                            {}, &last),
+                Store::Outcome::kAccepted);
+    }
+    ASSERT_EQ(store.Apply(MakeRecord("from-juzang", "5"), Store::Source{"Juzang", 7}, &last),
+              Store::Outcome::kAccepted);
+    EXPECT_TRUE(WaitDurable(durable.get(), last));
+    end_before = store.End();
+    durable->Stop();
+  }
+  auto durable = OpenOrDie(dir.path(), 43);
+  ASSERT_NE(durable, nullptr);
+  EXPECT_TRUE(durable->kept_epoch());
+  EXPECT_EQ(durable->epoch(), 42u);
+  EXPECT_EQ(durable->saved_state().at("book/Juzang"), "cursor");
+  Store store(durable->epoch());
+  ASSERT_TRUE(durable->LoadInto(&store).ok()) << durable->LoadInto(&store);
+  EXPECT_EQ(durable->stats().records_loaded, 31u);
+  EXPECT_EQ(store.size(), 31u);
+  EXPECT_EQ(store.End().seen, end_before.seen);
+  EXPECT_EQ(store.Get("c5")->client_time, "1095");
+  // The neighbour's own record is still known as its: a link skips it.
+  Store::Cursor from_start;
+  for (const Store::FeedEntry& entry : store.ReadAfter(&from_start, 100, {"Juzang", 7})) {
+    EXPECT_NE(entry.record.client_id, "from-juzang");
+  }
+  Store::Cursor again;
+  bool found = false;
+  for (const Store::FeedEntry& entry : store.ReadAfter(&again, 100)) {
+    if (entry.record.client_id == "from-juzang") {
+      found = true;
+      EXPECT_EQ(entry.via, (Store::Source{"Juzang", 7}));
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(DurableStoreTest, AStopThatWasNotCleanMeansANewEpochButKeepsTheRecords) {
+  TempDir dir;
+  {
+    auto durable = OpenOrDie(dir.path(), 42, FsyncMode::kAlways);
+    Store store(durable->epoch());
+    ASSERT_TRUE(durable->LoadInto(&store).ok()) << durable->LoadInto(&store);
+    durable->Start(&store, nullptr);
+    Store::FeedPosition position;
+    ASSERT_EQ(store.Apply(MakeRecord("kiwi", "1"), {}, &position), Store::Outcome::kAccepted);
+    ASSERT_TRUE(WaitDurable(durable.get(), position));
+    // Closed without Stop()'s clean mark, as after a crash (the database
+    // itself must be closed to reopen it in this process).
+    durable->Stop();
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir.path(), &db).ok());
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), "m:clean").ok());
+    delete db;
+  }
+  auto durable = OpenOrDie(dir.path(), 43);
+  EXPECT_FALSE(durable->kept_epoch());
+  EXPECT_EQ(durable->epoch(), 43u);
+  Store store(durable->epoch());
+  ASSERT_TRUE(durable->LoadInto(&store).ok()) << durable->LoadInto(&store);
+  ASSERT_TRUE(store.Get("kiwi").has_value());
+}
+
+TEST(DurableStoreTest, ARecordIsDurableOnlyAfterItIsApplied) {
+  TempDir dir;
+  auto durable = OpenOrDie(dir.path(), 1);
+  Store store(durable->epoch());
+  ASSERT_TRUE(durable->LoadInto(&store).ok()) << durable->LoadInto(&store);
+  durable->Start(&store, nullptr);
+  Store::Cursor ahead;
+  ahead.seen[3] = 1;  // nothing numbered there yet
+  EXPECT_FALSE(durable->mark()->Covers(ahead));
+  durable->Stop();
+}
+
+TEST(DurableStoreTest, ADamagedDirectoryIsAnErrorNamingThePath) {
+  TempDir dir;
+  {
+    auto durable = OpenOrDie(dir.path(), 1);
+    durable->Stop();
+  }
+  std::ofstream(dir.path() + "/CURRENT", std::ios::trunc) << "garbage\n";
+  absl::StatusOr<std::unique_ptr<DurableStore>> durable =
+      DurableStore::Open(OptionsAt(dir.path()), 1);
+  ASSERT_FALSE(durable.ok());
+  EXPECT_NE(durable.status().message().find(dir.path()), std::string::npos)
+      << durable.status();
+}
+
+TEST(DurableStoreTest, APathThatIsAFileIsAnErrorNamingIt) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path(""));
+  std::ofstream(dir.path("file")) << "not a database\n";
+  absl::StatusOr<std::unique_ptr<DurableStore>> durable =
+      DurableStore::Open(OptionsAt(dir.path("file")), 1);
+  ASSERT_FALSE(durable.ok());
+  EXPECT_NE(durable.status().message().find(dir.path("file")), std::string::npos);
+}
+
+TEST(DurableStoreTest, AnotherFormatVersionIsNamed) {
+  TempDir dir;
+  {
+    auto durable = OpenOrDie(dir.path(), 1);
+    durable->Stop();
+  }
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir.path(), &db).ok());
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "m:format", "2").ok());
+  delete db;
+  absl::StatusOr<std::unique_ptr<DurableStore>> durable =
+      DurableStore::Open(OptionsAt(dir.path()), 1);
+  ASSERT_FALSE(durable.ok());
+  const std::string message(durable.status().message());
+  EXPECT_NE(message.find(dir.path()), std::string::npos) << message;
+  EXPECT_NE(message.find("format version 2"), std::string::npos) << message;
+  EXPECT_NE(message.find("newer"), std::string::npos) << message;
+}
+
+TEST(DurableStoreTest, DataWithoutAFormatVersionIsDamaged) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path());
+  rocksdb::DB* db = nullptr;
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  ASSERT_TRUE(rocksdb::DB::Open(options, dir.path(), &db).ok());
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "r:kiwi", "x").ok());
+  delete db;
+  absl::StatusOr<std::unique_ptr<DurableStore>> durable =
+      DurableStore::Open(OptionsAt(dir.path()), 1);
+  ASSERT_FALSE(durable.ok());
+  EXPECT_NE(durable.status().message().find(dir.path()), std::string::npos);
+}
+
+TEST(DurableStoreTest, FsyncModesParse) {
+  EXPECT_EQ(ParseFsyncMode("always"), FsyncMode::kAlways);
+  EXPECT_EQ(ParseFsyncMode("everysec"), FsyncMode::kEverySec);
+  EXPECT_EQ(ParseFsyncMode("no"), FsyncMode::kNo);
+  EXPECT_EQ(ParseFsyncMode("sometimes"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace herd
