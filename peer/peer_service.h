@@ -70,7 +70,8 @@ class PeerService final : public v1::Peer::CallbackService {
   }
 
  private:
-  class FloodReceiver;
+  // The stream reads the service's settings, book and counters.
+  friend class FloodReceiver;
 
   grpc::ServerBidiReactor<v1::FloodRequest, v1::FloodResponse>* Flood(
       grpc::CallbackServerContext* context) override;
