@@ -19,6 +19,7 @@
 #include "herd/v1/herd.grpc.pb.h"
 #include "herd/v1/locations.grpc.pb.h"
 #include "tests/integration/herd_process.h"
+#include "tests/integration/herd_status.h"
 
 namespace herd::testing {
 namespace {
@@ -44,24 +45,10 @@ class DurableTest : public ::testing::Test {
     return context;
   }
   std::optional<v1::StatusResponse> TryStatus(const std::string& server) {
-    v1::StatusResponse response;
-    if (!v1::Admin::NewStub(Channel(server))
-             ->Status(Context().get(), v1::StatusRequest(), &response)
-             .ok()) {
-      return std::nullopt;
-    }
-    return response;
+    return testing::TryStatus(herd_, server);
   }
-  bool AllLinksIdle() {
-    for (const std::string& server : kNames) {
-      const std::optional<v1::StatusResponse> status = TryStatus(server);
-      if (!status) return false;
-      for (const v1::LinkStatus& link : status->links()) {
-        if (link.state() != v1::LinkStatus::CONNECTED || link.backlog() != 0) return false;
-      }
-    }
-    return true;
-  }
+  bool AllLinksIdle() { return testing::AllLinksIdle(herd_, kNames); }
+
 
   // `count` IAMATs for new clients on one connection; records each reply.
   void IamatBurst(const std::string& server, int count, const std::string& tag,

@@ -18,6 +18,7 @@
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "tests/integration/herd_process.h"
+#include "tests/integration/herd_status.h"
 
 namespace herd::testing {
 namespace {
@@ -52,28 +53,15 @@ class HerdTest : public ::testing::Test {
   }
   // The server's admin status; nullopt if it did not answer in time.
   std::optional<v1::StatusResponse> TryStatus(const std::string& server) {
-    auto stub = v1::Admin::NewStub(Channel(server));
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    v1::StatusResponse response;
-    if (!stub->Status(&context, v1::StatusRequest(), &response).ok()) return std::nullopt;
-    return response;
+    return testing::TryStatus(herd_, server);
   }
   v1::StatusResponse Status(const std::string& server) {
     std::optional<v1::StatusResponse> status = TryStatus(server);
     EXPECT_TRUE(status.has_value()) << server;
     return status.value_or(v1::StatusResponse());
   }
-  bool AllLinksIdle() {
-    for (const std::string& server : kNames) {
-      const std::optional<v1::StatusResponse> status = TryStatus(server);
-      if (!status) return false;
-      for (const v1::LinkStatus& link : status->links()) {
-        if (link.state() != v1::LinkStatus::CONNECTED || link.backlog() != 0) return false;
-      }
-    }
-    return true;
-  }
+  bool AllLinksIdle() { return testing::AllLinksIdle(herd_, kNames); }
+
 
   HerdProcesses herd_{kNames, kLinks};
 };
