@@ -84,7 +84,9 @@ for round in $(seq "$ROUNDS"); do
   cpu_before=(); switch_before=()
   for pid in "${herd_pids[@]}"; do cpu_before+=("$(cpu_ticks "$pid")"); switch_before+=("$(switches "$pid")"); done
   before_accepted=$(accepted_at "${ports[10]}")
-  herd_rates+=("$(loadgen_rate herd "${ports[0]}")")
+  # Client times newer than the last round's: every IAMAT is accepted and
+  # flooded, in every round.
+  herd_rates+=("$(loadgen_rate herd "${ports[0]}" --time-base $((1700000000 + round * 1000000)))")
   check_everyone_has_everything
   cpu_after=(); switch_after=()
   for pid in "${herd_pids[@]}"; do cpu_after+=("$(cpu_ticks "$pid")"); switch_after+=("$(switches "$pid")"); done
@@ -92,7 +94,7 @@ for round in $(seq "$ROUNDS"); do
   echo "round $round/$ROUNDS: one lone server:" >&2
   lone_cpu=$(cpu_ticks "$lone_pid")
   lone_before=$(accepted_at "${ports[17]}")
-  lone_rates+=("$(loadgen_rate lone "${ports[15]}")")
+  lone_rates+=("$(loadgen_rate lone "${ports[15]}" --time-base $((1700000000 + round * 1000000)))")
   echo "  per record: $(( ($(cpu_ticks "$lone_pid") - lone_cpu) * 1000000 / $(getconf CLK_TCK) / \
     ($(accepted_at "${ports[17]}") - lone_before) )) us" >&2
 done

@@ -41,6 +41,9 @@ struct Options {
   double warmup_s = 1;
   int threads = 1;
   uint64_t requests = 0;  // stop after this many (0: run for duration)
+  // Client times start here (seconds): a later run with a higher base is
+  // newer everywhere, so its IAMATs are accepted (and flooded) again.
+  uint64_t time_base = 1700000000;
 };
 
 struct Totals {
@@ -76,7 +79,7 @@ class RequestMaker {
     std::snprintf(location, sizeof location, "%+.6f%+.6f", 34.0 + (n % 1000) * 0.001,
                   -118.0 - (n / 1000 % 1000) * 0.001);
     char time[40];
-    std::snprintf(time, sizeof time, "%llu.%09llu", 1700000000ull + sequence / 1'000'000'000,
+    std::snprintf(time, sizeof time, "%llu.%09llu", static_cast<unsigned long long>(options_.time_base + sequence / 1'000'000'000),
                   static_cast<unsigned long long>(sequence % 1'000'000'000));
     if (options_.protocol == "redis") {
       // GEOADD key longitude latitude member, inline protocol.
@@ -255,6 +258,7 @@ int Main(int argc, char** argv) {
   app.add_option("--pipeline", options.pipeline, "requests in flight per connection")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--duration", options.duration_s, "seconds measured")->capture_default_str();
   app.add_option("--warmup", options.warmup_s, "seconds before measuring")->capture_default_str();
+  app.add_option("--time-base", options.time_base, "client times start here (s)")->capture_default_str();
   app.add_option("--requests", options.requests, "stop after this many (0: duration)")->capture_default_str();
   app.add_option("--threads", options.threads)->capture_default_str()->check(CLI::PositiveNumber);
   try {
