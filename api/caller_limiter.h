@@ -45,9 +45,8 @@ class CallerLimiter : public std::enable_shared_from_this<CallerLimiter> {
     }
     auto self = shared_from_this();
     // Never null (null means refused); the deleter gives the place back.
-    return std::shared_ptr<void>(this, [self, caller = std::move(caller)](void*) {
-      self->Release(caller);
-    });
+    return std::shared_ptr<void>(
+        this, [self, caller = std::move(caller)](void*) { self->Release(caller); });
   }
 
   size_t max_per_caller() const { return max_per_caller_; }

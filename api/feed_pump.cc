@@ -12,8 +12,8 @@ std::shared_ptr<FeedPump> FeedPump::Start(Store* store) {
   // (until the pump's next batch, which reads this record too) it only
   // reads the flag. It may run once more after RemoveListener: it holds
   // the pump weakly.
-  const int64_t id = store->AddListener(
-      [weak = std::weak_ptr<FeedPump>(pump), changed = pump->changed_] {
+  const int64_t id =
+      store->AddListener([weak = std::weak_ptr<FeedPump>(pump), changed = pump->changed_] {
         if (changed->load(std::memory_order_relaxed) || changed->exchange(true)) return;
         if (auto self = weak.lock()) self->Wake();
       });

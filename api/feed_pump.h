@@ -94,8 +94,7 @@ class FeedPump : public std::enable_shared_from_this<FeedPump> {
   Store* const store_;
   // The store accepted something since the last batch began. Shared with
   // the store listener, which sets it without holding the pump.
-  const std::shared_ptr<std::atomic<bool>> changed_ =
-      std::make_shared<std::atomic<bool>>(false);
+  const std::shared_ptr<std::atomic<bool>> changed_ = std::make_shared<std::atomic<bool>>(false);
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<const FeedReader*, std::weak_ptr<FeedReader>> readers_ ABSL_GUARDED_BY(mu_);

@@ -127,16 +127,16 @@ LocationsService::LocationsService(Options options, Store* store, PlacesProvider
       index_(std::make_shared<LocationIndex>(store)),
       pump_(FeedPump::Start(store)),
       index_reader_(std::make_shared<IndexReader>(index_)),
-      watch_callers_(std::make_shared<CallerLimiter>(
-          options_.max_watchers_per_caller, kTrimAfterClosedWatches,
-          [pump = std::weak_ptr<FeedPump>(pump_),
-           reader = std::weak_ptr<FeedReader>(index_reader_)] {
-            auto p = pump.lock();
-            auto r = reader.lock();
-            if (p == nullptr || r == nullptr) return;
-            static_cast<IndexReader*>(r.get())->RequestTrim();
-            p->Schedule(std::move(r));
-          })) {
+      watch_callers_(
+          std::make_shared<CallerLimiter>(options_.max_watchers_per_caller, kTrimAfterClosedWatches,
+                                          [pump = std::weak_ptr<FeedPump>(pump_),
+                                           reader = std::weak_ptr<FeedReader>(index_reader_)] {
+                                            auto p = pump.lock();
+                                            auto r = reader.lock();
+                                            if (p == nullptr || r == nullptr) return;
+                                            static_cast<IndexReader*>(r.get())->RequestTrim();
+                                            p->Schedule(std::move(r));
+                                          })) {
   pump_->Add(index_reader_);
   pump_->Schedule(index_reader_);  // what the store held before
 }
@@ -211,10 +211,10 @@ grpc::ServerWriteReactor<v1::WatchResponse>* LocationsService::Watch(
   size_t filter_bytes = 0;
   for (const std::string& id : request->client_ids()) filter_bytes += id.size();
   if (filter_bytes > options_.max_watch_filter_bytes) {
-    return new RejectedWatch(grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        absl::StrCat("client_ids: at most ", options_.max_watch_filter_bytes,
-                     " bytes of ids in all, got ", filter_bytes)));
+    return new RejectedWatch(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     absl::StrCat("client_ids: at most ", options_.max_watch_filter_bytes,
+                                  " bytes of ids in all, got ", filter_bytes)));
   }
   absl::flat_hash_set<std::string> client_ids;
   for (int i = 0; i < request->client_ids_size(); ++i) {
@@ -232,16 +232,15 @@ grpc::ServerWriteReactor<v1::WatchResponse>* LocationsService::Watch(
   const std::string caller = CallerLimiter::AddressOf(context->peer());
   std::shared_ptr<void> ticket = watch_callers_->TryAcquire(caller);
   if (ticket == nullptr) {
-    return new RejectedWatch(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("too many Watch streams from ", caller, " (",
-                     options_.max_watchers_per_caller, ")")));
+    return new RejectedWatch(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                          absl::StrCat("too many Watch streams from ", caller, " (",
+                                                       options_.max_watchers_per_caller, ")")));
   }
   log_->Info("api {} Watch: {} client ids, include_current={}", context->peer(), client_ids.size(),
              request->include_current());
-  auto stream = std::make_shared<WatchStream>(store_, pump_, std::move(client_ids),
-                                              request->include_current(), options_.watch,
-                                              std::move(ticket));
+  auto stream =
+      std::make_shared<WatchStream>(store_, pump_, std::move(client_ids),
+                                    request->include_current(), options_.watch, std::move(ticket));
   stream->Begin();  // the stream owns itself from here
   return stream.get();
 }
@@ -252,9 +251,9 @@ grpc::ServerUnaryReactor* LocationsService::Report(grpc::CallbackServerContext* 
   const int64_t received = options_.clock();
   absl::StatusOr<Record> record = RecordFromReport(*request, options_.server_name, received);
   if (record.ok() && IsTooFarAhead(received, record->client_time, options_.max_future_s)) {
-    record = absl::InvalidArgumentError(absl::StrCat(
-        "client_time: ", record->client_time, " is more than max_future_s (",
-        options_.max_future_s, " s) ahead of this server's clock"));
+    record = absl::InvalidArgumentError(
+        absl::StrCat("client_time: ", record->client_time, " is more than max_future_s (",
+                     options_.max_future_s, " s) ahead of this server's clock"));
   }
   if (!record.ok()) {
     log_->Info("api {} Report refused: {}", context->peer(), AsStd(record.status().message()));

@@ -45,11 +45,11 @@ class LocationsService final : public v1::Locations::CallbackService {
     int max_page_size = 1000;
     int default_within_limit = 100;
     int max_within_limit = 1000;
-    size_t max_watchers = 1000;            // more: RESOURCE_EXHAUSTED
-    size_t max_watchers_per_caller = 100;  // per peer address; RESOURCE_EXHAUSTED
-    size_t max_watch_client_ids = 1000;    // more: INVALID_ARGUMENT
+    size_t max_watchers = 1000;                // more: RESOURCE_EXHAUSTED
+    size_t max_watchers_per_caller = 100;      // per peer address; RESOURCE_EXHAUSTED
+    size_t max_watch_client_ids = 1000;        // more: INVALID_ARGUMENT
     size_t max_watch_filter_bytes = 64 << 10;  // the ids' total size; INVALID_ARGUMENT
-    ServerMetrics* metrics = nullptr;  // null: metrics off
+    ServerMetrics* metrics = nullptr;          // null: metrics off
     WatchStream::Options watch;
     // With a data_dir: a Report's answer waits until its record is durable
     // (finished from the persister's thread). Null: memory only.

@@ -26,8 +26,7 @@ int HexDigit(char c) {
 // case-insensitive, RFC 6750), or empty.
 std::string_view BearerToken(std::string_view authorization) {
   if (authorization.size() <= kBearer.size() ||
-      !absl::EqualsIgnoreCase(AsAbsl(authorization.substr(0, kBearer.size())),
-                              AsAbsl(kBearer))) {
+      !absl::EqualsIgnoreCase(AsAbsl(authorization.substr(0, kBearer.size())), AsAbsl(kBearer))) {
     return {};
   }
   std::string_view token = authorization.substr(kBearer.size());
@@ -89,8 +88,7 @@ TokenAuth::TokenAuth(Options options, ServerLog* log)
 
 TokenAuth::Requirement TokenAuth::RequirementOf(std::string_view path) {
   using Kind = Requirement::Kind;
-  for (std::string_view open : {"/grpc.health.v1.Health/", "/grpc.reflection.",
-                                "/herd.v1.Peer/"}) {
+  for (std::string_view open : {"/grpc.health.v1.Health/", "/grpc.reflection.", "/herd.v1.Peer/"}) {
     if (path.substr(0, open.size()) == open) return {Kind::kOpen};
   }
   if (path == "/herd.v1.Locations/Report") return {Kind::kRole, Role::kReport};
@@ -128,19 +126,17 @@ grpc::Status TokenAuth::Check(std::string_view path, std::string_view authorizat
   if (!grant->Has(need.role)) {
     if (log_ != nullptr) {
       log_->Warn("auth: refused {}: token \"{}\" lacks the role \"{}\"", Printable(path),
-                 grant->name,
-                 RoleName(need.role));
+                 grant->name, RoleName(need.role));
     }
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                         absl::StrCat("token \"", grant->name, "\" lacks the role \"",
-                                     AsAbsl(RoleName(need.role)), "\" that ",
-                                     AsAbsl(path), " needs"));
+                                     AsAbsl(RoleName(need.role)), "\" that ", AsAbsl(path),
+                                     " needs"));
   }
   return grpc::Status::OK;
 }
 
-grpc::Status TokenAuth::Process(const InputMetadata& auth_metadata,
-                                grpc::AuthContext* context,
+grpc::Status TokenAuth::Process(const InputMetadata& auth_metadata, grpc::AuthContext* context,
                                 OutputMetadata* consumed_auth_metadata,
                                 OutputMetadata* response_metadata) {
   std::string_view path, authorization;

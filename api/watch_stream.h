@@ -46,9 +46,9 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchResponse>,
   // The message in flight is a stream's only buffer (a reader that never
   // reads holds one): small, so a thousand stalled streams cost tens of MB.
   struct Options {
-    size_t max_batch_records = 128;     // locations per message
-    size_t max_batch_bytes = 16 << 10;  // about, per message
-    size_t max_scan = 4096;             // feed entries read per Pump()
+    size_t max_batch_records = 128;           // locations per message
+    size_t max_batch_bytes = 16 << 10;        // about, per message
+    size_t max_scan = 4096;                   // feed entries read per Pump()
     ShardedCounter* skipped_total = nullptr;  // adds every reported skip (metrics)
   };
 

@@ -98,8 +98,8 @@ absl::Status ParseServers(const json& root, HerdConfig* config) {
     if (!entry.is_object()) return FieldError(field, "expected an object");
     ServerConfig server;
     std::string edge, grpc;
-    for (auto [key, out] : {std::pair{"name", &server.name}, std::pair{"edge", &edge},
-                            std::pair{"grpc", &grpc}}) {
+    for (auto [key, out] :
+         {std::pair{"name", &server.name}, std::pair{"edge", &edge}, std::pair{"grpc", &grpc}}) {
       if (!entry.contains(key)) return FieldError(absl::StrCat(field, ".", key), "missing");
       if (absl::Status s = Read(entry, key, field, out); !s.ok()) return s;
     }
@@ -129,8 +129,7 @@ absl::Status ParseServers(const json& root, HerdConfig* config) {
                                   std::tuple{"health", &health, &server.health},
                                   std::tuple{"metrics", &metrics, &server.metrics}}) {
       if (!text->has_value()) continue;
-      if (absl::Status s = ParseAddress(**text, field, key, &addresses, &out->emplace());
-          !s.ok()) {
+      if (absl::Status s = ParseAddress(**text, field, key, &addresses, &out->emplace()); !s.ok()) {
         return s;
       }
     }
@@ -170,17 +169,16 @@ absl::Status ParseLinks(const json& root, HerdConfig* config) {
   return absl::OkStatus();
 }
 
-absl::Status ParsePlaces(const json& root, const std::string& base_dir,
-                         PlacesSettings* places) {
+absl::Status ParsePlaces(const json& root, const std::string& base_dir, PlacesSettings* places) {
   places->gazetteer = DefaultGazetteerPath();
   const auto it = root.find("places");
   if (it == root.end()) return absl::OkStatus();
   if (!it->is_object()) return FieldError("places", "expected an object");
   std::string provider(PlacesProviderName(places->provider));
-  for (auto [key, out] : {std::pair{"provider", &provider},
-                          std::pair{"endpoint", &places->endpoint},
-                          std::pair{"api_key_env", &places->api_key_env},
-                          std::pair{"gazetteer", &places->gazetteer}}) {
+  for (auto [key, out] :
+       {std::pair{"provider", &provider}, std::pair{"endpoint", &places->endpoint},
+        std::pair{"api_key_env", &places->api_key_env},
+        std::pair{"gazetteer", &places->gazetteer}}) {
     if (absl::Status s = Read(*it, key, "places", out); !s.ok()) return s;
   }
   int timeout_ms = static_cast<int>(places->timeout.count());
@@ -205,9 +203,9 @@ absl::Status ParsePlaces(const json& root, const std::string& base_dir,
   places->max_queued = static_cast<size_t>(queued);
   const std::optional<PlacesProviderKind> kind = ParsePlacesProviderKind(provider);
   if (!kind) {
-    return FieldError("places.provider",
-                      absl::StrCat("\"", provider,
-                                   "\" is not one of auto, google, google-legacy, offline"));
+    return FieldError(
+        "places.provider",
+        absl::StrCat("\"", provider, "\" is not one of auto, google, google-legacy, offline"));
   }
   places->provider = *kind;
   if (places->api_key_env.empty()) return FieldError("places.api_key_env", "empty");
@@ -224,8 +222,8 @@ absl::Status ParseEdge(const json& root, EdgeConfig* edge) {
     if (absl::Status s = Read(*it, key, "edge", out); !s.ok()) return s;
   }
   int idle_timeout_ms = static_cast<int>(edge->options.idle_timeout.count());
-  for (auto [key, out] : {std::pair{"idle_timeout_ms", &idle_timeout_ms},
-                          std::pair{"threads", &edge->threads}}) {
+  for (auto [key, out] :
+       {std::pair{"idle_timeout_ms", &idle_timeout_ms}, std::pair{"threads", &edge->threads}}) {
     if (absl::Status s = Read(*it, key, "edge", out); !s.ok()) return s;
   }
   edge->options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
@@ -255,9 +253,9 @@ absl::Status ParseTls(const json& root, const std::string& base_dir,
   if (it == root.end()) return absl::OkStatus();
   if (!it->is_object()) return FieldError("tls", "expected an object");
   TlsConfig out;
-  for (auto [key, path] : {std::pair{"ca_file", &out.ca_file},
-                           std::pair{"cert_file", &out.cert_file},
-                           std::pair{"key_file", &out.key_file}}) {
+  for (auto [key, path] :
+       {std::pair{"ca_file", &out.ca_file}, std::pair{"cert_file", &out.cert_file},
+        std::pair{"key_file", &out.key_file}}) {
     if (!it->contains(key)) return FieldError(absl::StrCat("tls.", key), "missing");
     if (absl::Status s = Read(*it, key, "tls", path); !s.ok()) return s;
     if (path->empty()) return FieldError(absl::StrCat("tls.", key), "empty");
@@ -287,8 +285,7 @@ absl::Status ParseToken(const json& entry, const std::string& field, TokenGrant*
   }
   for (size_t k = 0; k < roles->size(); ++k) {
     const json& name = (*roles)[k];
-    std::optional<Role> role =
-        name.is_string() ? ParseRole(name.get<std::string>()) : std::nullopt;
+    std::optional<Role> role = name.is_string() ? ParseRole(name.get<std::string>()) : std::nullopt;
     if (!role) {
       return FieldError(absl::StrCat(field, ".roles[", k, "]"),
                         absl::StrCat(name.dump(), " is not one of read, report, admin"));
@@ -338,8 +335,7 @@ absl::Status ParseTrustSwitches(const json& root, HerdConfig* config) {
 
 // "data_dir" (relative to the config file, like log_dir), "fsync" and
 // "rocksdb": {"block_cache_mb", "write_buffer_mb"}.
-absl::Status ParseDurability(const json& root, const std::string& base_dir,
-                             HerdConfig* config) {
+absl::Status ParseDurability(const json& root, const std::string& base_dir, HerdConfig* config) {
   if (absl::Status s = Read(root, "data_dir", "config", &config->data_dir); !s.ok()) {
     return FieldError("data_dir", "expected a string");
   }
@@ -357,8 +353,8 @@ absl::Status ParseDurability(const json& root, const std::string& base_dir,
   if (!it->is_object()) return FieldError("rocksdb", "expected an object");
   size_t cache_mb = config->durability.block_cache_bytes >> 20;
   size_t buffer_mb = config->durability.write_buffer_bytes >> 20;
-  for (auto [key, out] : {std::pair{"block_cache_mb", &cache_mb},
-                          std::pair{"write_buffer_mb", &buffer_mb}}) {
+  for (auto [key, out] :
+       {std::pair{"block_cache_mb", &cache_mb}, std::pair{"write_buffer_mb", &buffer_mb}}) {
     if (absl::Status s = Read(*it, key, "rocksdb", out); !s.ok()) return s;
   }
   config->durability.block_cache_bytes = cache_mb << 20;
@@ -415,8 +411,8 @@ bool IsLocalCredentialsAddress(const std::string& host) {
 // Reads json[key] as an integer in [0, max] if present ("0" switches a
 // limit off where the docs say so).
 template <typename T>
-absl::Status ReadNonNegative(const json& object, const char* key, std::string_view field,
-                             T* out, int64_t max = std::numeric_limits<int>::max()) {
+absl::Status ReadNonNegative(const json& object, const char* key, std::string_view field, T* out,
+                             int64_t max = std::numeric_limits<int>::max()) {
   const auto it = object.find(key);
   if (it == object.end()) return absl::OkStatus();
   if (!it->is_number_integer() || it->template get<int64_t>() < 0 ||
@@ -443,8 +439,8 @@ absl::Status ParseStore(const json& root, StoreConfig* store) {
   const auto it = root.find("store");
   if (it == root.end()) return absl::OkStatus();
   if (!it->is_object()) return FieldError("store", "expected an object");
-  if (absl::Status s = ReadNonNegative(*it, "max_clients", "store", &store->max_clients,
-                                       int64_t{1} << 40);
+  if (absl::Status s =
+          ReadNonNegative(*it, "max_clients", "store", &store->max_clients, int64_t{1} << 40);
       !s.ok()) {
     return s;
   }
@@ -456,13 +452,13 @@ absl::Status ParseGrpcLimits(const json& root, GrpcLimitsConfig* grpc) {
   const auto it = root.find("grpc");
   if (it == root.end()) return absl::OkStatus();
   if (!it->is_object()) return FieldError("grpc", "expected an object");
-  for (auto [key, out] : {std::pair{"max_watch_streams", &grpc->max_watch_streams},
-                          std::pair{"max_watch_streams_per_caller",
-                                    &grpc->max_watch_streams_per_caller},
-                          std::pair{"max_watch_filter_ids", &grpc->max_watch_filter_ids},
-                          std::pair{"max_watch_filter_bytes", &grpc->max_watch_filter_bytes},
-                          std::pair{"max_concurrent_streams", &grpc->max_concurrent_streams},
-                          std::pair{"memory_bytes", &grpc->memory_bytes}}) {
+  for (auto [key, out] :
+       {std::pair{"max_watch_streams", &grpc->max_watch_streams},
+        std::pair{"max_watch_streams_per_caller", &grpc->max_watch_streams_per_caller},
+        std::pair{"max_watch_filter_ids", &grpc->max_watch_filter_ids},
+        std::pair{"max_watch_filter_bytes", &grpc->max_watch_filter_bytes},
+        std::pair{"max_concurrent_streams", &grpc->max_concurrent_streams},
+        std::pair{"memory_bytes", &grpc->memory_bytes}}) {
     if (absl::Status s = Read(*it, key, "grpc", out); !s.ok()) return s;
   }
   return Read(*it, "max_threads", "grpc", &grpc->max_threads);
@@ -490,10 +486,11 @@ absl::Status CheckProtectedMode(const HerdConfig& config, const ServerConfig& se
   }
   if (config.auth && !config.tls) {
     if (!exposed.empty()) {
-      return FieldError("auth", absl::StrCat("bearer tokens would cross the network in clear "
-                                             "text to ", exposed.front().first, " ",
-                                             exposed.front().second->ToString(),
-                                             ": set \"tls\" too"));
+      return FieldError("auth",
+                        absl::StrCat("bearer tokens would cross the network in clear "
+                                     "text to ",
+                                     exposed.front().first, " ", exposed.front().second->ToString(),
+                                     ": set \"tls\" too"));
     }
     if (!IsLocalCredentialsAddress(server.grpc.host)) {
       return FieldError(prefix + "grpc",
@@ -506,9 +503,10 @@ absl::Status CheckProtectedMode(const HerdConfig& config, const ServerConfig& se
   const auto& [field, address] = exposed.front();
   if (config.insecure || (config.tls && config.auth)) return absl::OkStatus();
   const char* missing = config.tls ? "\"auth\"" : config.auth ? "\"tls\"" : "\"tls\" and \"auth\"";
-  return FieldError(field, absl::StrCat(address->ToString(), " is not a loopback address, so ",
-                                        missing, " must be set (protected mode; "
-                                        "\"insecure\": true lifts it)"));
+  return FieldError(field,
+                    absl::StrCat(address->ToString(), " is not a loopback address, so ", missing,
+                                 " must be set (protected mode; "
+                                 "\"insecure\": true lifts it)"));
 }
 
 std::string HostPort::ToString() const {
@@ -565,21 +563,18 @@ absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {
   return out;
 }
 
-absl::StatusOr<HerdConfig> ParseConfig(std::string_view json_text,
-                                       const std::string& base_dir) {
+absl::StatusOr<HerdConfig> ParseConfig(std::string_view json_text, const std::string& base_dir) {
   const json root = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return absl::InvalidArgumentError("not valid JSON");
   if (!root.is_object()) return absl::InvalidArgumentError("expected a JSON object");
   HerdConfig config;
-  for (absl::Status s : {ParseServers(root, &config), ParseLinks(root, &config),
-                         ParsePlaces(root, base_dir, &config.places),
-                         ParseEdge(root, &config.edge),
-                         ParseLog(root, base_dir, &config.log),
-                         ParseTls(root, base_dir, &config.tls), ParseAuth(root, &config.auth),
-                         ParseTrustSwitches(root, &config),
-                         ParseEdgeLimits(root, &config.edge), ParseStore(root, &config.store),
-                         ParseGrpcLimits(root, &config.grpc_limits),
-                         ParseDurability(root, base_dir, &config)}) {
+  for (absl::Status s :
+       {ParseServers(root, &config), ParseLinks(root, &config),
+        ParsePlaces(root, base_dir, &config.places), ParseEdge(root, &config.edge),
+        ParseLog(root, base_dir, &config.log), ParseTls(root, base_dir, &config.tls),
+        ParseAuth(root, &config.auth), ParseTrustSwitches(root, &config),
+        ParseEdgeLimits(root, &config.edge), ParseStore(root, &config.store),
+        ParseGrpcLimits(root, &config.grpc_limits), ParseDurability(root, base_dir, &config)}) {
     if (!s.ok()) return s;
   }
   for (const ServerConfig& server : config.servers) {
@@ -599,8 +594,7 @@ absl::StatusOr<HerdConfig> LoadConfig(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read the config file"));
   }
   const std::filesystem::path absolute = std::filesystem::absolute(path);
-  absl::StatusOr<HerdConfig> config =
-      ParseConfig(text.str(), absolute.parent_path().string());
+  absl::StatusOr<HerdConfig> config = ParseConfig(text.str(), absolute.parent_path().string());
   if (!config.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", config.status().message()));
   }

@@ -71,13 +71,13 @@ struct StoreConfig {
 
 // "grpc": limits of the gRPC server and of Watch streams.
 struct GrpcLimitsConfig {
-  size_t max_watch_streams = 1000;          // open Watch streams per server
+  size_t max_watch_streams = 1000;            // open Watch streams per server
   size_t max_watch_streams_per_caller = 100;  // per peer address
-  size_t max_watch_filter_ids = 1000;       // ids in one Watch filter
+  size_t max_watch_filter_ids = 1000;         // ids in one Watch filter
   size_t max_watch_filter_bytes = 64 << 10;   // their total size
-  size_t max_concurrent_streams = 1000;     // calls in flight per connection
-  size_t memory_bytes = 256 << 20;          // gRPC's resource quota
-  int max_threads = 64;                     // gRPC's thread quota
+  size_t max_concurrent_streams = 1000;       // calls in flight per connection
+  size_t memory_bytes = 256 << 20;            // gRPC's resource quota
+  int max_threads = 64;                       // gRPC's thread quota
 };
 
 // "log_dir" and "log": where each server's log goes, and the log's own
@@ -96,9 +96,9 @@ struct HerdConfig {
   PlacesSettings places;  // "places", straight into the factory's settings
   EdgeConfig edge;
   LogConfig log;
-  std::optional<TlsConfig> tls;             // SPEC section 8; absent: plaintext
-  std::optional<TokenAuth::Options> auth;   // absent: the API answers anyone
-  bool insecure = false;                    // lifts protected mode
+  std::optional<TlsConfig> tls;                     // SPEC section 8; absent: plaintext
+  std::optional<TokenAuth::Options> auth;           // absent: the API answers anyone
+  bool insecure = false;                            // lifts protected mode
   int64_t max_future_s = kDefaultMaxFutureSeconds;  // how far ahead a client time may be
   StoreConfig store;
   GrpcLimitsConfig grpc_limits;
@@ -117,8 +117,7 @@ struct HerdConfig {
 absl::StatusOr<HerdConfig> LoadConfig(const std::string& path);
 
 // The same from text; relative paths resolve against `base_dir`.
-absl::StatusOr<HerdConfig> ParseConfig(std::string_view json_text,
-                                       const std::string& base_dir);
+absl::StatusOr<HerdConfig> ParseConfig(std::string_view json_text, const std::string& base_dir);
 
 // Protected mode (SPEC section 8): a server whose grpc or peer address is
 // not loopback needs tls and auth unless the config says "insecure": true,

@@ -93,9 +93,10 @@ void GrpcListenerProbe::Run() {
   if (++failures_ < kFailuresBeforeNotServing || !serving_) return;
   serving_ = false;
   server_->GetHealthCheckService()->SetServingStatus(false);
-  log_->Error("gRPC listener {} does not accept connections ({} probes failed): NOT_SERVING; "
-              "restart this server",
-              target_, failures_);
+  log_->Error(
+      "gRPC listener {} does not accept connections ({} probes failed): NOT_SERVING; "
+      "restart this server",
+      target_, failures_);
 }
 
 }  // namespace herd

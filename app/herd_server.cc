@@ -15,8 +15,8 @@
 #include <grpcpp/security/server_credentials.h>
 
 #include "absl/strings/str_cat.h"
-#include "grpc/health/v1/health.pb.h"
 #include "common/strings.h"
+#include "grpc/health/v1/health.pb.h"
 #include "places/gazetteer.h"
 #include "places/offline_provider.h"
 #include "places/provider_factory.h"
@@ -40,8 +40,8 @@ uint64_t RandomEpoch() {
   return (uint64_t{device()} << 32) | device();
 }
 
-absl::StatusOr<std::unique_ptr<PlacesProvider>> MakePlacesProvider(
-    const PlacesSettings& places, ServerLog* log) {
+absl::StatusOr<std::unique_ptr<PlacesProvider>> MakePlacesProvider(const PlacesSettings& places,
+                                                                   ServerLog* log) {
   return CreatePlacesProvider(places, std::getenv(places.api_key_env.c_str()), log);
 }
 
@@ -86,8 +86,8 @@ absl::StatusOr<tcp::endpoint> Resolve(asio::io_context& io, const HostPort& addr
   auto results = resolver.resolve(address.host, std::to_string(address.port),
                                   tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        AsAbsl(field), ": cannot resolve ", address.ToString(), ": ", ec.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(AsAbsl(field), ": cannot resolve ", address.ToString(), ": ", ec.message()));
   }
   return results.begin()->endpoint();
 }
@@ -120,8 +120,8 @@ HerdServer::~HerdServer() {
 }
 
 absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig& config,
-                                                                const std::string& name,
-                                                                Clock clock) {
+                                                               const std::string& name,
+                                                               Clock clock) {
   const ServerConfig* self = config.Find(name);
   if (self == nullptr) {
     return absl::InvalidArgumentError(
@@ -151,9 +151,10 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   const uint64_t file_limit = RaiseFileLimit();
   edge.max_connections = EdgeConnectionBudget(config.edge.options.max_connections, file_limit);
   if (edge.max_connections < config.edge.options.max_connections) {
-    server->log_->Warn("edge.max_connections lowered to {}: {} file descriptors, {} kept for "
-                       "gRPC, peers, the log and Places",
-                       edge.max_connections, file_limit, ReservedFileDescriptors(file_limit));
+    server->log_->Warn(
+        "edge.max_connections lowered to {}: {} file descriptors, {} kept for "
+        "gRPC, peers, the log and Places",
+        edge.max_connections, file_limit, ReservedFileDescriptors(file_limit));
   }
   edge.max_future_s = config.max_future_s;
   edge.metrics = server->metrics_.get();
@@ -166,24 +167,22 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   if (config.auth) {
     server->token_auth_ = std::make_shared<TokenAuth>(*config.auth, server->log_.get());
   }
-  server->edge_ = std::make_unique<EdgeServer>(server->io_, edge, server->store_.get(),
-                                               server->places_.get(), server->log_,
-                                               server->clock_, std::move(workers));
+  server->edge_ =
+      std::make_unique<EdgeServer>(server->io_, edge, server->store_.get(), server->places_.get(),
+                                   server->log_, server->clock_, std::move(workers));
   if (self->edge_tls) {
     EdgeTlsFront::Options tls;
     tls.certificate_pem = server->tls_->cert_pem;
     tls.private_key_pem = server->tls_->key_pem;
     std::vector<asio::io_context*> tls_workers;
     for (auto& worker : server->workers_) tls_workers.push_back(worker.get());
-    server->edge_tls_ = std::make_unique<EdgeTlsFront>(server->io_, std::move(tls),
-                                                       server->edge_.get(), server->log_,
-                                                       std::move(tls_workers));
+    server->edge_tls_ = std::make_unique<EdgeTlsFront>(
+        server->io_, std::move(tls), server->edge_.get(), server->log_, std::move(tls_workers));
   }
   Peering::Options peering;
   peering.self_name = name;
   for (const std::string& neighbour : config.NeighboursOf(name)) {
-    peering.neighbours.push_back(
-        {neighbour, config.Find(neighbour)->peer_address().ToString()});
+    peering.neighbours.push_back({neighbour, config.Find(neighbour)->peer_address().ToString()});
   }
   if (server->tls_) {
     peering.credentials = server->ClientCredentials();
@@ -272,8 +271,7 @@ absl::Status HerdServer::Start() {
     if (absl::Status s = RetryWhileBusy([&] { return edge_tls_->Start(*address); }); !s.ok()) {
       return s;
     }
-    log_->Info("{} serving text clients over TLS on {}", self_.name,
-               self_.edge_tls->ToString());
+    log_->Info("{} serving text clients over TLS on {}", self_.name, self_.edge_tls->ToString());
   }
   if (absl::Status s = RetryWhileBusy([&] { return StartGrpc(); }); !s.ok()) return s;
   if (absl::Status s = RetryWhileBusy([&] { return StartMetrics(); }); !s.ok()) return s;
@@ -314,9 +312,9 @@ absl::Status HerdServer::StartGrpc() {
     peer_server_ = *std::move(server);
   }
   if (self_.health && health_server_ == nullptr) {
-    health_probe_ = std::make_unique<HealthProbeService>(std::set<std::string>{
-        v1::Admin::service_full_name(), v1::Locations::service_full_name(),
-        v1::Peer::service_full_name()});
+    health_probe_ = std::make_unique<HealthProbeService>(
+        std::set<std::string>{v1::Admin::service_full_name(), v1::Locations::service_full_name(),
+                              v1::Peer::service_full_name()});
     // The probe service stands in for gRPC's own health service here.
     grpc::EnableDefaultHealthCheckService(false);
     server = StartGrpcServer(*self_.health, "health", grpc::InsecureServerCredentials(),
@@ -389,8 +387,8 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> HerdServer::StartGrpcServer(
   for (const NamedService& service : services) builder.RegisterService(service.service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
-    return absl::UnavailableError(absl::StrCat(AsAbsl(field), " ", address.ToString(),
-                                               ": cannot listen (address in use?)"));
+    return absl::UnavailableError(
+        absl::StrCat(AsAbsl(field), " ", address.ToString(), ": cannot listen (address in use?)"));
   }
   if (grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService()) {
     health->SetServingStatus("", true);
@@ -412,31 +410,30 @@ void HerdServer::StartHousekeeping() {
   if (config_.store.client_ttl_s > 0) {
     // A tenth of the TTL between sweeps, between 100 ms and 10 s.
     const auto interval = std::clamp<std::chrono::milliseconds>(
-        std::chrono::milliseconds(config_.store.client_ttl_s * 100),
-        std::chrono::milliseconds(100), std::chrono::seconds(10));
+        std::chrono::milliseconds(config_.store.client_ttl_s * 100), std::chrono::milliseconds(100),
+        std::chrono::seconds(10));
     housekeeper_->Add(interval, [this] {
       if (const size_t n = store_->ForgetExpired(); n > 0) {
-        log_->Info("store: forgot {} clients not heard of for {} s", n,
-                   config_.store.client_ttl_s);
+        log_->Info("store: forgot {} clients not heard of for {} s", n, config_.store.client_ttl_s);
       }
     });
   }
-  housekeeper_->Add(std::chrono::seconds(10), [this, refused = uint64_t{0},
-                                               expired = uint64_t{0}]() mutable {
-    if (store_->refused_total() != refused || store_->expired_total() != expired) {
-      refused = store_->refused_total();
-      expired = store_->expired_total();
-      log_->Warn("store: {} new clients refused (store.max_clients {}), {} expired records "
-                 "dropped, since the start",
-                 refused, config_.store.max_clients, expired);
-    }
-  });
+  housekeeper_->Add(
+      std::chrono::seconds(10), [this, refused = uint64_t{0}, expired = uint64_t{0}]() mutable {
+        if (store_->refused_total() != refused || store_->expired_total() != expired) {
+          refused = store_->refused_total();
+          expired = store_->expired_total();
+          log_->Warn(
+              "store: {} new clients refused (store.max_clients {}), {} expired records "
+              "dropped, since the start",
+              refused, config_.store.max_clients, expired);
+        }
+      });
   // With TLS the probe speaks it, as this server (so a refused handshake
   // logs nothing every two seconds).
   listener_probe_ = std::make_unique<GrpcListenerProbe>(
       self_.grpc.ToString(), tls_ ? ClientCredentials() : grpc::InsecureChannelCredentials(),
-      grpc_server_.get(), log_.get(),
-      std::chrono::seconds(3), tls_ ? self_.name : "");
+      grpc_server_.get(), log_.get(), std::chrono::seconds(3), tls_ ? self_.name : "");
   housekeeper_->Add(std::chrono::seconds(2), [this] { listener_probe_->Run(); });
   housekeeper_->Start();
 }

@@ -43,8 +43,7 @@ class HerdServer {
  public:
   // Builds server `name` of `config` (loads the gazetteer, opens the log).
   static absl::StatusOr<std::unique_ptr<HerdServer>> Create(const HerdConfig& config,
-                                                            const std::string& name,
-                                                            Clock clock);
+                                                            const std::string& name, Clock clock);
   HerdServer(const HerdServer&) = delete;
   HerdServer& operator=(const HerdServer&) = delete;
   ~HerdServer();

@@ -17,12 +17,23 @@ namespace {
 using prometheus::MetricType;
 
 const char* GrpcCodeName(int code) {
-  static constexpr const char* kNames[] = {
-      "OK",           "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",     "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",    "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",          "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   return code >= 0 && code < 17 ? kNames[code] : "UNKNOWN";
 }
 
@@ -39,8 +50,8 @@ absl::StatusOr<std::string> NumericAddress(asio::io_context& io, const HostPort&
   auto results = resolver.resolve(address.host, std::to_string(address.port),
                                   tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("metrics: cannot resolve ",
-                                                   address.ToString(), ": ", ec.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics: cannot resolve ", address.ToString(), ": ", ec.message()));
   }
   const tcp::endpoint endpoint = results.begin()->endpoint();
   const std::string ip = endpoint.address().to_string();
@@ -57,16 +68,16 @@ void HerdServer::CreateMetrics() {
     metrics_->neighbours[neighbour] = std::make_unique<ServerMetrics::Neighbour>();
   }
   grpc_calls_ = std::make_unique<GrpcCallCounter>();
-  places_ = std::make_unique<MeteredPlacesProvider>(std::move(places_),
-                                                    ProviderName(config_.places));
+  places_ =
+      std::make_unique<MeteredPlacesProvider>(std::move(places_), ProviderName(config_.places));
 }
 
 absl::Status HerdServer::StartMetrics() {
   if (!self_.metrics) return absl::OkStatus();
   absl::StatusOr<std::string> address = NumericAddress(io_, *self_.metrics);
   if (!address.ok()) return address.status();
-  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint = MetricsEndpoint::Start(
-      *address, [this](FamilyBuilder& out) { CollectMetrics(out); });
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
+      MetricsEndpoint::Start(*address, [this](FamilyBuilder& out) { CollectMetrics(out); });
   if (!endpoint.ok()) return endpoint.status();
   metrics_endpoint_ = *std::move(endpoint);
   log_->Info("{} serving metrics on http://{}/metrics", self_.name, self_.metrics->ToString());
@@ -156,8 +167,8 @@ void HerdServer::CollectMetrics(FamilyBuilder& out) const {
            MetricType::Counter, [](const v1::LinkStatus& l) { return l.reconnects(); });
   per_link("herd_peer_backlog_records", "Records not yet acknowledged by the neighbour.",
            MetricType::Gauge, [](const v1::LinkStatus& l) { return l.backlog(); });
-  per_link("herd_peer_records_sent_total", "Records sent on outbound streams.",
-           MetricType::Counter, [](const v1::LinkStatus& l) { return l.records_sent(); });
+  per_link("herd_peer_records_sent_total", "Records sent on outbound streams.", MetricType::Counter,
+           [](const v1::LinkStatus& l) { return l.records_sent(); });
   per_link("herd_peer_records_received_total", "Records received on inbound streams.",
            MetricType::Counter, [](const v1::LinkStatus& l) { return l.records_received(); });
   per_link("herd_peer_records_accepted_total", "Records received that were newer (kept).",
@@ -227,8 +238,7 @@ void HerdServer::CollectMetrics(FamilyBuilder& out) const {
     out.Counter(static_cast<double>(stats.hits), {{"result", "hit"}});
     out.Counter(static_cast<double>(stats.misses), {{"result", "miss"}});
     out.Counter(static_cast<double>(stats.joined), {{"result", "joined"}});
-    out.Family("herd_places_cache_entries", "Answers kept in the Places cache.",
-               MetricType::Gauge)
+    out.Family("herd_places_cache_entries", "Answers kept in the Places cache.", MetricType::Gauge)
         .Gauge(static_cast<double>(stats.entries));
   }
 
@@ -259,8 +269,7 @@ void HerdServer::CollectMetrics(FamilyBuilder& out) const {
 
   // process
   if (const std::optional<ProcessStats> process = ReadProcessStats()) {
-    out.Family("herd_process_cpu_seconds_total", "User and system CPU time.",
-               MetricType::Counter)
+    out.Family("herd_process_cpu_seconds_total", "User and system CPU time.", MetricType::Counter)
         .Counter(process->cpu_seconds);
     out.Family("herd_process_resident_memory_bytes", "Resident memory.", MetricType::Gauge)
         .Gauge(static_cast<double>(process->resident_bytes));

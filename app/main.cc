@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <curl/curl.h>
+#include <CLI/CLI.hpp>
 
 #include "absl/synchronization/mutex.h"
 #include "app/config.h"
@@ -45,8 +45,7 @@ int Serve(const std::string& name, const std::string& config_path) {
     return kUsageError;
   }
   if (absl::Status started = (*server)->Start(); !started.ok()) {
-    std::fprintf(stderr, "herd: %s: %s\n", name.c_str(),
-                 std::string(started.message()).c_str());
+    std::fprintf(stderr, "herd: %s: %s\n", name.c_str(), std::string(started.message()).c_str());
     return 1;
   }
   (*server)->Run();

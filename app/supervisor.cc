@@ -12,8 +12,8 @@
 namespace herd {
 namespace {
 
-pid_t Spawn(const std::string& binary, const std::string& name,
-            const std::string& config_path, const sigset_t& original_mask) {
+pid_t Spawn(const std::string& binary, const std::string& name, const std::string& config_path,
+            const sigset_t& original_mask) {
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid != 0) return pid;
@@ -23,8 +23,8 @@ pid_t Spawn(const std::string& binary, const std::string& name,
   // process and the signal would never come.
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(1);
   sigprocmask(SIG_SETMASK, &original_mask, nullptr);
-  execl(binary.c_str(), binary.c_str(), "serve", name.c_str(), "--config",
-        config_path.c_str(), static_cast<char*>(nullptr));
+  execl(binary.c_str(), binary.c_str(), "serve", name.c_str(), "--config", config_path.c_str(),
+        static_cast<char*>(nullptr));
   std::perror("herd up: exec");
   _exit(127);
 }
@@ -73,8 +73,8 @@ int RunHerd(const std::string& herd_binary, const std::string& config_path,
   for (const std::string& name : names) {
     children[Spawn(herd_binary, name, config_path, original)] = name;
   }
-  std::fprintf(stderr, "herd up: started %zu servers from %s; Ctrl-C stops them\n",
-               names.size(), config_path.c_str());
+  std::fprintf(stderr, "herd up: started %zu servers from %s; Ctrl-C stops them\n", names.size(),
+               config_path.c_str());
   int exit_status = 0;
   for (;;) {
     int signal = 0;
@@ -86,8 +86,7 @@ int RunHerd(const std::string& herd_binary, const std::string& config_path,
     int status = 0;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-      std::fprintf(stderr, "herd up: %s %s\n", children[pid].c_str(),
-                   Describe(status).c_str());
+      std::fprintf(stderr, "herd up: %s %s\n", children[pid].c_str(), Describe(status).c_str());
       children.erase(pid);
       exit_status = 1;
     }

@@ -62,8 +62,8 @@ std::unique_ptr<BIO, BioFree> MemoryBio(const std::string& pem) {
 }
 
 absl::StatusOr<std::unique_ptr<X509, X509Free>> ParseCertificate(const char* field,
-                                                                  const std::string& path,
-                                                                  const std::string& pem) {
+                                                                 const std::string& path,
+                                                                 const std::string& pem) {
   std::unique_ptr<X509, X509Free> cert(
       PEM_read_bio_X509(MemoryBio(pem).get(), nullptr, nullptr, nullptr));
   if (cert == nullptr) {
@@ -104,7 +104,8 @@ absl::Status CheckSignedBy(X509* cert, const std::string& cert_pem, const std::s
     if (X509_check_purpose(cert, purpose, 0) != 1) {
       ERR_clear_error();
       return FileError("cert_file", cert_path,
-                       absl::StrCat("may not serve as ", use, " (extendedKeyUsage needs "
+                       absl::StrCat("may not serve as ", use,
+                                    " (extendedKeyUsage needs "
                                     "serverAuth and clientAuth)"));
     }
   }
@@ -158,9 +159,9 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(const TlsConfig& tls, const std::str
                       X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_WILDCARDS,
                       nullptr) != 1) {
     ERR_clear_error();
-    return FileError("cert_file", cert_path,
-                     absl::StrCat("has no DNS name \"", name,
-                                  "\" in its subjectAltName (neighbours check it)"));
+    return FileError(
+        "cert_file", cert_path,
+        absl::StrCat("has no DNS name \"", name, "\" in its subjectAltName (neighbours check it)"));
   }
   return out;
 }

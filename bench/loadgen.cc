@@ -63,8 +63,7 @@ class RequestMaker {
     const bool whatsat = options_.iamat_percent < 100 &&
                          static_cast<int>(counter_++ % 100) >= options_.iamat_percent;
     if (whatsat) {
-      out->append("WHATSAT wc-" + std::to_string(counter_ % options_.whatsat_clients) +
-                  " 10 5\n");
+      out->append("WHATSAT wc-" + std::to_string(counter_ % options_.whatsat_clients) + " 10 5\n");
       return true;
     }
     const int client = next_client_;
@@ -79,7 +78,8 @@ class RequestMaker {
     std::snprintf(location, sizeof location, "%+.6f%+.6f", 34.0 + (n % 1000) * 0.001,
                   -118.0 - (n / 1000 % 1000) * 0.001);
     char time[40];
-    std::snprintf(time, sizeof time, "%llu.%09llu", static_cast<unsigned long long>(options_.time_base + sequence / 1'000'000'000),
+    std::snprintf(time, sizeof time, "%llu.%09llu",
+                  static_cast<unsigned long long>(options_.time_base + sequence / 1'000'000'000),
                   static_cast<unsigned long long>(sequence % 1'000'000'000));
     if (options_.protocol == "redis") {
       // GEOADD key longitude latitude member, inline protocol.
@@ -249,17 +249,31 @@ int Main(int argc, char** argv) {
   CLI::App app{"herd-loadgen: load for the herd's text protocol (or Redis GEOADD)"};
   app.add_option("--host", options.host)->capture_default_str();
   app.add_option("--port", options.port)->capture_default_str();
-  app.add_option("--connections", options.connections)->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--mode", options.mode)->capture_default_str()->check(CLI::IsMember({"persistent", "oneshot"}));
-  app.add_option("--protocol", options.protocol)->capture_default_str()->check(CLI::IsMember({"herd", "redis"}));
+  app.add_option("--connections", options.connections)
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--mode", options.mode)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"persistent", "oneshot"}));
+  app.add_option("--protocol", options.protocol)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"herd", "redis"}));
   app.add_option("--mix", mix, "iamat=P,whatsat=Q (percent)")->capture_default_str();
-  app.add_option("--clients", options.clients, "distinct client ids reported")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--whatsat-clients", options.whatsat_clients)->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--pipeline", options.pipeline, "requests in flight per connection")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--clients", options.clients, "distinct client ids reported")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--whatsat-clients", options.whatsat_clients)
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--pipeline", options.pipeline, "requests in flight per connection")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--duration", options.duration_s, "seconds measured")->capture_default_str();
   app.add_option("--warmup", options.warmup_s, "seconds before measuring")->capture_default_str();
-  app.add_option("--time-base", options.time_base, "client times start here (s)")->capture_default_str();
-  app.add_option("--requests", options.requests, "stop after this many (0: duration)")->capture_default_str();
+  app.add_option("--time-base", options.time_base, "client times start here (s)")
+      ->capture_default_str();
+  app.add_option("--requests", options.requests, "stop after this many (0: duration)")
+      ->capture_default_str();
   app.add_option("--threads", options.threads)->capture_default_str()->check(CLI::PositiveNumber);
   try {
     app.parse(argc, argv);
@@ -300,8 +314,8 @@ int Main(int argc, char** argv) {
   for (int i = 1; i < options.threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (std::thread& thread : threads) thread.join();
-  const double elapsed = std::chrono::duration<double>(
-      std::min(Clock::now(), stop_at) - measure_from).count();
+  const double elapsed =
+      std::chrono::duration<double>(std::min(Clock::now(), stop_at) - measure_from).count();
 
   Histogram all;
   for (const auto& connection : connections) all.Merge(connection->histogram());
@@ -315,9 +329,8 @@ int Main(int argc, char** argv) {
               static_cast<unsigned long long>(requests),
               static_cast<unsigned long long>(totals.errors.load()), rate);
   std::printf("latency p50 %.3f ms  p99 %.3f ms  p99.9 %.3f ms\n", ms(0.5), ms(0.99), ms(0.999));
-  std::printf("RESULT rate=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f errors=%llu\n", rate,
-              ms(0.5), ms(0.99), ms(0.999),
-              static_cast<unsigned long long>(totals.errors.load()));
+  std::printf("RESULT rate=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f errors=%llu\n", rate, ms(0.5),
+              ms(0.99), ms(0.999), static_cast<unsigned long long>(totals.errors.load()));
   return 0;
 }
 

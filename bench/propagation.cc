@@ -28,8 +28,8 @@
 #include <thread>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
+#include <CLI/CLI.hpp>
 
 #include "bench/histogram.h"
 #include "herd/v1/locations.grpc.pb.h"
@@ -107,7 +107,9 @@ int Main(int argc, char** argv) {
   CLI::App app{"herd-propagation: report-to-far-server latency"};
   app.add_option("--report-port", report_port, "text port the IAMATs go to")->capture_default_str();
   app.add_option("--watch", watch_target, "gRPC address of the far server")->capture_default_str();
-  app.add_option("--rate", rate, "reports per second")->capture_default_str()->check(CLI::Range(1, 1'000'000));
+  app.add_option("--rate", rate, "reports per second")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
   app.add_option("--duration", duration_s, "seconds")->capture_default_str();
   std::string ca_file, token;
   app.add_option("--ca", ca_file, "the herd's CA (PEM): watch over TLS");
@@ -189,9 +191,8 @@ int Main(int argc, char** argv) {
   for (int n = 0; n < reports; ++n) {
     std::this_thread::sleep_until(start + n * interval);  // pacing the offered load
     char line[128];
-    const int length = std::snprintf(line, sizeof line,
-                                     "IAMAT probe-%d +34.068930-118.445127 1700000000.%09d\n",
-                                     n, n);
+    const int length = std::snprintf(
+        line, sizeof line, "IAMAT probe-%d +34.068930-118.445127 1700000000.%09d\n", n, n);
     sent_at[n].store(since_start());
     sent_count.store(n + 1);
     if (send(fd, line, static_cast<size_t>(length), MSG_NOSIGNAL) != length) {
@@ -214,16 +215,18 @@ int Main(int argc, char** argv) {
   auto ms = [&](double p) { return static_cast<double>(latencies.Percentile(p)) / 1e6; };
   std::printf("%d reports at %d/s to port %u, watched at %s\n", reports, rate, report_port,
               watch_target.c_str());
-  std::printf("received %d (%llu versions coalesced)  latency p50 %.3f ms  p99 %.3f ms  "
-              "p99.9 %.3f ms  max %.3f ms\n",
-              received.load(), static_cast<unsigned long long>(skipped), ms(0.5), ms(0.99),
-              ms(0.999), ms(1.0));
+  std::printf(
+      "received %d (%llu versions coalesced)  latency p50 %.3f ms  p99 %.3f ms  "
+      "p99.9 %.3f ms  max %.3f ms\n",
+      received.load(), static_cast<unsigned long long>(skipped), ms(0.5), ms(0.99), ms(0.999),
+      ms(1.0));
   auto probe_ms = [&](double p) { return static_cast<double>(probed.Percentile(p)) / 1e6; };
   if (probe_port != 0) {
-    std::printf("probed by WHATSAT at port %u: %llu reports  latency p50 %.3f ms  p99 %.3f ms  "
-                "max %.3f ms\n",
-                probe_port, static_cast<unsigned long long>(probed.count()), probe_ms(0.5),
-                probe_ms(0.99), probe_ms(1.0));
+    std::printf(
+        "probed by WHATSAT at port %u: %llu reports  latency p50 %.3f ms  p99 %.3f ms  "
+        "max %.3f ms\n",
+        probe_port, static_cast<unsigned long long>(probed.count()), probe_ms(0.5), probe_ms(0.99),
+        probe_ms(1.0));
   }
   std::printf("RESULT received=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f", received.load(), ms(0.5),
               ms(0.99), ms(1.0));

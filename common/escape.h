@@ -53,11 +53,21 @@ inline void AppendEscaped(std::string_view text, std::string* out) {
     out->append(text.substr(start, i - start));
     start = i + 1;
     switch (c) {
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\x1b': out->append("\\e"); break;
-      case '\0': out->append("\\0"); break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\x1b':
+        out->append("\\e");
+        break;
+      case '\0':
+        out->append("\\0");
+        break;
       default: {
         const auto byte = static_cast<unsigned char>(c);
         const char hex[4] = {'\\', 'x', kHex[byte >> 4], kHex[byte & 0xF]};

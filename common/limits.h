@@ -29,9 +29,7 @@ inline constexpr double kMaxRadiusKm = 50;
 inline constexpr int kMaxResults = 20;
 
 // The protocol's field separators: space, tab, CR, LF, FF, VT.
-inline constexpr bool IsProtocolWhitespace(char c) {
-  return c == ' ' || (c >= '\t' && c <= '\r');
-}
+inline constexpr bool IsProtocolWhitespace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 // Whether `text` has any protocol whitespace (a plain loop: find_first_of
 // with a set calls memchr once per byte).
@@ -57,9 +55,7 @@ inline bool IsValidLatitude(double degrees) { return degrees >= -90 && degrees <
 inline bool IsValidLongitude(double degrees) { return degrees >= -180 && degrees <= 180; }
 
 // 0 < radius_km <= kMaxRadiusKm (NaN is not).
-inline bool IsValidRadiusKm(double radius_km) {
-  return radius_km > 0 && radius_km <= kMaxRadiusKm;
-}
+inline bool IsValidRadiusKm(double radius_km) { return radius_km > 0 && radius_km <= kMaxRadiusKm; }
 
 // 1 <= count <= kMaxResults.
 inline bool IsValidResultCount(int64_t count) { return count >= 1 && count <= kMaxResults; }

@@ -13,8 +13,7 @@ namespace herd {
 inline constexpr int kMetricCells = 8;
 inline int MetricCellOfThisThread() {
   static std::atomic<int> next{0};
-  thread_local const int cell =
-      next.fetch_add(1, std::memory_order_relaxed) % kMetricCells;
+  thread_local const int cell = next.fetch_add(1, std::memory_order_relaxed) % kMetricCells;
   return cell;
 }
 
@@ -55,11 +54,10 @@ class LatencyHistogram {
  public:
   // Upper bounds in nanoseconds; a last, implicit bucket is +Inf.
   static constexpr std::array<int64_t, 22> kBoundsNs = {
-      1'000,         2'500,         5'000,         10'000,        25'000,
-      50'000,        100'000,       250'000,       500'000,       1'000'000,
-      2'500'000,     5'000'000,     10'000'000,    25'000'000,    50'000'000,
-      100'000'000,   250'000'000,   500'000'000,   1'000'000'000, 2'500'000'000,
-      5'000'000'000, 10'000'000'000};
+      1'000,         2'500,         5'000,         10'000,        25'000,      50'000,
+      100'000,       250'000,       500'000,       1'000'000,     2'500'000,   5'000'000,
+      10'000'000,    25'000'000,    50'000'000,    100'000'000,   250'000'000, 500'000'000,
+      1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
   static constexpr size_t kBuckets = kBoundsNs.size() + 1;
 
   struct Snapshot {

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -81,8 +80,7 @@ void ServerLog::Append(char level,
   if (discard_) return;
   timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
-  Buffer& buffer =
-      buffers_[std::hash<std::thread::id>{}(std::this_thread::get_id()) % kBuffers];
+  Buffer& buffer = buffers_[std::hash<std::thread::id>{}(std::this_thread::get_id()) % kBuffers];
   {
     absl::MutexLock lock(&buffer.mu);
     if (buffer.text.size() >= options_.max_buffer_bytes) {
@@ -92,8 +90,7 @@ void ServerLog::Append(char level,
     if (buffer.cached_second != now.tv_sec) {
       tm utc;
       gmtime_r(&now.tv_sec, &utc);
-      std::strftime(buffer.cached_prefix, sizeof buffer.cached_prefix, "%Y-%m-%dT%H:%M:%S.",
-                    &utc);
+      std::strftime(buffer.cached_prefix, sizeof buffer.cached_prefix, "%Y-%m-%dT%H:%M:%S.", &utc);
       buffer.cached_second = now.tv_sec;
     }
     // "2026-11-25T19:40:01.123456Z I message\n"
@@ -123,7 +120,8 @@ void ServerLog::Flush() {
     const uint64_t* done;
     uint64_t ticket;
   } wait{&flush_done_, ++flush_requested_};
-  writer_mu_.Await(absl::Condition(+[](Wait* w) { return *w->done >= w->ticket; }, &wait));
+  writer_mu_.Await(absl::Condition(
+      +[](Wait* w) { return *w->done >= w->ticket; }, &wait));
 }
 
 void ServerLog::WriterLoop() {
@@ -132,12 +130,13 @@ void ServerLog::WriterLoop() {
     uint64_t flush_target;
     {
       absl::MutexLock lock(&writer_mu_);
-      writer_mu_.AwaitWithTimeout(
-          absl::Condition(+[](ServerLog* log) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return log->stopping_ || log->urgent_ ||
-                   log->flush_requested_ > log->flush_done_;
-          }, this),
-          kWriteInterval);
+      writer_mu_.AwaitWithTimeout(absl::Condition(
+                                      +[](ServerLog* log) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                        return log->stopping_ || log->urgent_ ||
+                                               log->flush_requested_ > log->flush_done_;
+                                      },
+                                      this),
+                                  kWriteInterval);
       stopping = stopping_;
       urgent_ = false;
       flush_target = flush_requested_;

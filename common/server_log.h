@@ -1,16 +1,16 @@
 #ifndef HERD_COMMON_SERVER_LOG_H_
 #define HERD_COMMON_SERVER_LOG_H_
 
+#include <sys/types.h>
 #include <array>
 #include <atomic>
-#include <functional>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <thread>
 #include <utility>
 
@@ -95,7 +95,7 @@ class ServerLog {
     absl::Mutex mu;
     std::string text ABSL_GUARDED_BY(mu);
     uint64_t dropped ABSL_GUARDED_BY(mu) = 0;
-    int64_t cached_second ABSL_GUARDED_BY(mu) = -1;  // for the timestamp prefix
+    int64_t cached_second ABSL_GUARDED_BY(mu) = -1;   // for the timestamp prefix
     char cached_prefix[24] ABSL_GUARDED_BY(mu) = {};  // "2026-11-25T19:40:01."
     // The text being written out, swapped with `text` at each drain. Both
     // keep their capacity, so a busy thread's buffer stops growing (and
@@ -138,10 +138,10 @@ class ServerLog {
 
   // Used by the writer thread only.
   int fd_;
-  size_t file_bytes_ = 0;      // the bytes in the current file, as written
-  bool mid_line_ = false;      // a failed write left a partial line in the file
-  uint64_t unreported_ = 0;    // lines lost and not yet reported in the file
-  int last_errno_ = 0;         // why the last write failed
+  size_t file_bytes_ = 0;    // the bytes in the current file, as written
+  bool mid_line_ = false;    // a failed write left a partial line in the file
+  uint64_t unreported_ = 0;  // lines lost and not yet reported in the file
+  int last_errno_ = 0;       // why the last write failed
 
   std::atomic<uint64_t> lines_written_{0};
 

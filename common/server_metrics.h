@@ -28,9 +28,7 @@ struct ServerMetrics {
   // Where a record offered to the store came from.
   enum Source { kEdge, kPeer, kApi, kSources };
 
-  void CountCommand(CommandKind kind, CommandOutcome outcome) {
-    commands[kind][outcome].Add();
-  }
+  void CountCommand(CommandKind kind, CommandOutcome outcome) { commands[kind][outcome].Add(); }
   void CountRecord(Source source, bool accepted) {
     (accepted ? records_accepted : records_not_newer)[source].Add();
   }

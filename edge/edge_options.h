@@ -29,7 +29,7 @@ struct EdgeOptions {
   std::chrono::milliseconds line_timeout = std::chrono::seconds(30);
   // Open connections from one client address (like nginx's limit_conn).
   size_t max_connections_per_ip = 0;  // 0: no cap
-  ServerMetrics* metrics = nullptr;  // counters to bump; null: none
+  ServerMetrics* metrics = nullptr;   // counters to bump; null: none
   // With a data_dir: an IAMAT's reply waits until its record is durable
   // (the coroutine suspends; the thread goes on). Null: memory only.
   DurableMark* durable = nullptr;

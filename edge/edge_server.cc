@@ -10,9 +10,9 @@
 
 namespace herd {
 
-EdgeServer::EdgeServer(asio::io_context& io, Options options, Store* store,
-                       PlacesProvider* places, std::shared_ptr<ServerLog> log,
-                       Clock clock, std::vector<asio::io_context*> workers)
+EdgeServer::EdgeServer(asio::io_context& io, Options options, Store* store, PlacesProvider* places,
+                       std::shared_ptr<ServerLog> log, Clock clock,
+                       std::vector<asio::io_context*> workers)
     : io_(io),
       workers_(std::move(workers)),
       max_connections_(options.max_connections),
@@ -34,8 +34,8 @@ EdgeServer::EdgeServer(asio::io_context& io, Options options, Store* store,
 
 absl::Status EdgeServer::Start(const tcp::endpoint& endpoint) {
   if (absl::Status s = Listen(&acceptor_, endpoint, "edge"); !s.ok()) return s;
-  asio::co_spawn(acceptor_.get_executor(), [this] { return AcceptLoop(); },
-                 asio::detached);
+  asio::co_spawn(
+      acceptor_.get_executor(), [this] { return AcceptLoop(); }, asio::detached);
   return absl::OkStatus();
 }
 
@@ -88,8 +88,8 @@ void EdgeServer::Adopt(int fd, const tcp::endpoint& peer) {
   socket.assign(peer.protocol(), fd, ec);
   if (ec) {
     ::close(fd);
-    context_->log->Error("edge: cannot adopt a connection from {}: {}",
-                         peer.address().to_string(), ec.message());
+    context_->log->Error("edge: cannot adopt a connection from {}: {}", peer.address().to_string(),
+                         ec.message());
     return;
   }
   // The session runs on its worker's thread; this may be another thread.
@@ -103,7 +103,7 @@ void EdgeServer::StartSession(tcp::socket socket, const tcp::endpoint& peer) {
   boost::system::error_code ec;
   if (context_->active_connections.load() >= max_connections_) {
     context_->log->Warn("c{} from {}:{} refused: {} connections open", id,
-                       peer.address().to_string(), peer.port(), max_connections_);
+                        peer.address().to_string(), peer.port(), max_connections_);
     socket.close(ec);
     if (context_->metrics) context_->metrics->connections_refused.Add();
     return;

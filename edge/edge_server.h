@@ -41,8 +41,8 @@ class EdgeServer {
  public:
   using Options = EdgeOptions;
 
-  EdgeServer(asio::io_context& io, Options options, Store* store,
-             PlacesProvider* places, std::shared_ptr<ServerLog> log, Clock clock,
+  EdgeServer(asio::io_context& io, Options options, Store* store, PlacesProvider* places,
+             std::shared_ptr<ServerLog> log, Clock clock,
              std::vector<asio::io_context*> workers = {});
   EdgeServer(const EdgeServer&) = delete;
   EdgeServer& operator=(const EdgeServer&) = delete;

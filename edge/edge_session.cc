@@ -19,13 +19,13 @@ auto AsyncNearby(PlacesProvider* places, const PlacesQuery& query) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(nlohmann::json)>(
       [places, query](auto handler) {
         auto executor = asio::get_associated_executor(handler);
-        places->Nearby(query, [handler = std::move(handler),
-                               executor](nlohmann::json response) mutable {
-          asio::post(executor, [handler = std::move(handler),
-                                response = std::move(response)]() mutable {
-            std::move(handler)(std::move(response));
-          });
-        });
+        places->Nearby(
+            query, [handler = std::move(handler), executor](nlohmann::json response) mutable {
+              asio::post(executor,
+                         [handler = std::move(handler), response = std::move(response)]() mutable {
+                           std::move(handler)(std::move(response));
+                         });
+            });
       },
       asio::use_awaitable);
 }
@@ -39,8 +39,9 @@ void CountCommand(const EdgeContext& context, ServerMetrics::CommandKind kind,
   context.metrics->CountCommand(kind, outcome);
   if (start != std::chrono::steady_clock::time_point{} && kind != ServerMetrics::kOther) {
     context.metrics->reply_latency[kind].ObserveNanos(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(
-            std::chrono::steady_clock::now() - start).count());
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                             start)
+            .count());
   }
 }
 
@@ -63,8 +64,8 @@ std::string_view WithoutCarriageReturn(std::string_view line) {
 
 }  // namespace
 
-EdgeSession::EdgeSession(tcp::socket socket, std::shared_ptr<EdgeContext> context,
-                         uint64_t id, asio::ip::address address)
+EdgeSession::EdgeSession(tcp::socket socket, std::shared_ptr<EdgeContext> context, uint64_t id,
+                         asio::ip::address address)
     : socket_(std::move(socket)),
       context_(std::move(context)),
       id_(id),
@@ -89,15 +90,13 @@ void EdgeSession::Start() {
     return;
   }
   auto executor = socket_.get_executor();
-  asio::co_spawn(executor, [self = shared_from_this()] { return self->ReadLoop(); },
-                 asio::detached);
-  asio::co_spawn(executor, [self = shared_from_this()] { return self->Watchdog(); },
-                 asio::detached);
+  asio::co_spawn(
+      executor, [self = shared_from_this()] { return self->ReadLoop(); }, asio::detached);
+  asio::co_spawn(
+      executor, [self = shared_from_this()] { return self->Watchdog(); }, asio::detached);
 }
 
-void EdgeSession::Touch() {
-  deadline_ = std::chrono::steady_clock::now() + context_->idle_timeout;
-}
+void EdgeSession::Touch() { deadline_ = std::chrono::steady_clock::now() + context_->idle_timeout; }
 
 void EdgeSession::StartLineClock() {
   line_deadline_ = std::chrono::steady_clock::now() + context_->line_timeout;
@@ -127,8 +126,7 @@ asio::awaitable<void> EdgeSession::Watchdog() {
                           context_->line_timeout.count());
       Close();
     } else if (deadline_ <= now) {
-      context_->log->Info("c{} idle for {} ms, closing", id_,
-                          context_->idle_timeout.count());
+      context_->log->Info("c{} idle for {} ms, closing", id_, context_->idle_timeout.count());
       Close();
     }
   }
@@ -202,8 +200,7 @@ std::optional<WhatsatCommand> EdgeSession::AnswerNow(std::string_view line) {
 }
 
 void EdgeSession::AnswerIamat(std::string_view line, std::string_view client,
-                              std::string_view location,
-                              std::string_view client_time) {
+                              std::string_view location, std::string_view client_time) {
   const auto started = StartIfCounting(*context_);
   // One parse of the client time gives both the record's time difference
   // and the max_future_s check.
@@ -230,10 +227,10 @@ void EdgeSession::AnswerIamat(std::string_view line, std::string_view client,
   }
   // The AT line goes straight into the output buffer; the log reads it there.
   const size_t start = output_.size();
-  for (std::string_view piece : {std::string_view("AT "), record.origin, std::string_view(" "),
-                                 record.skew, std::string_view(" "), record.client_id,
-                                 std::string_view(" "), record.location, std::string_view(" "),
-                                 record.client_time}) {
+  for (std::string_view piece :
+       {std::string_view("AT "), record.origin, std::string_view(" "), record.skew,
+        std::string_view(" "), record.client_id, std::string_view(" "), record.location,
+        std::string_view(" "), record.client_time}) {
     output_.append(piece);
   }
   context_->log->InfoLines({{log_prefix_, "< ", line},
@@ -245,8 +242,7 @@ void EdgeSession::AnswerIamat(std::string_view line, std::string_view client,
                accepted ? ServerMetrics::kAccepted : ServerMetrics::kNotNewer, started);
 }
 
-asio::awaitable<void> EdgeSession::HandleWhatsat(std::string_view line,
-                                                 WhatsatCommand whatsat) {
+asio::awaitable<void> EdgeSession::HandleWhatsat(std::string_view line, WhatsatCommand whatsat) {
   line = WithoutCarriageReturn(line);
   const auto start = StartIfCounting(*context_);
   std::optional<Record> record = context_->store->Get(whatsat.client_id);
@@ -288,7 +284,7 @@ asio::awaitable<void> EdgeSession::AwaitDurable() {
           // std::function wants a copyable callable: the handler is shared.
           auto shared = std::make_shared<decltype(handler)>(std::move(handler));
           durable->WhenDurable(needed, [shared, executor] {
-            asio::post(executor, [shared] { std::move(*shared)(); });
+            asio::post(executor, [shared] { std::move (*shared)(); });
           });
         },
         asio::use_awaitable);
@@ -305,8 +301,8 @@ asio::awaitable<bool> EdgeSession::Flush() {
   // Most replies fit the socket buffer: written without suspending.
   const size_t written = WriteNow(&ec);
   if (!ec && written < output_.size()) {
-    co_await asio::async_write(socket_, asio::buffer(output_.data() + written,
-                                                     output_.size() - written),
+    co_await asio::async_write(socket_,
+                               asio::buffer(output_.data() + written, output_.size() - written),
                                asio::redirect_error(asio::use_awaitable, ec));
   }
   output_.clear();
@@ -317,8 +313,8 @@ asio::awaitable<bool> EdgeSession::Flush() {
 size_t EdgeSession::WriteNow(boost::system::error_code* ec) {
   size_t written = 0;
   while (written < output_.size()) {
-    written += socket_.write_some(
-        asio::buffer(output_.data() + written, output_.size() - written), *ec);
+    written +=
+        socket_.write_some(asio::buffer(output_.data() + written, output_.size() - written), *ec);
     if (*ec == asio::error::would_block || *ec == asio::error::try_again) {
       ec->clear();
       break;

@@ -40,8 +40,8 @@ struct EdgeContext {
   Clock clock;
   std::atomic<size_t> active_connections{0};
   std::unique_ptr<AddressLimiter> per_address;  // never null
-  ServerMetrics* metrics = nullptr;  // null: metrics off (no counting at all)
-  DurableMark* durable = nullptr;    // null: replies need not wait for the disk
+  ServerMetrics* metrics = nullptr;             // null: metrics off (no counting at all)
+  DurableMark* durable = nullptr;               // null: replies need not wait for the disk
 };
 
 // One text client's connection: reads lines, answers each in order, and
@@ -104,12 +104,12 @@ class EdgeSession : public std::enable_shared_from_this<EdgeSession> {
   std::chrono::steady_clock::time_point deadline_;       // idle
   std::chrono::steady_clock::time_point line_deadline_;  // while LinePending()
   std::chrono::steady_clock::time_point watchdog_expiry_;
-  LineFramer framer_;           // holds at most one partial line
+  LineFramer framer_;  // holds at most one partial line
   // Per shard, the newest record accepted for a reply still in output_:
   // the replies go out once it is durable.
   Store::Cursor awaiting_;
   bool awaiting_any_ = false;
-  std::string output_;          // replies not yet written
+  std::string output_;                     // replies not yet written
   std::array<char, 4 << 10> read_buffer_;  // small: thousands of connections
 };
 

@@ -33,8 +33,8 @@ class EdgeTlsFront::Bridge : public std::enable_shared_from_this<Bridge> {
         handshake_timer_(tls_.get_executor()) {}
 
   void Start() {
-    asio::co_spawn(tls_.get_executor(), [self = shared_from_this()] { return self->Run(); },
-                   asio::detached);
+    asio::co_spawn(
+        tls_.get_executor(), [self = shared_from_this()] { return self->Run(); }, asio::detached);
   }
 
  private:
@@ -66,12 +66,13 @@ class EdgeTlsFront::Bridge : public std::enable_shared_from_this<Bridge> {
     }
     pair_.assign(asio::local::stream_protocol(), ends[0], ec);
     edge_->Adopt(ends[1], peer);
-    asio::co_spawn(tls_.get_executor(), [self = shared_from_this()] { return self->Replies(); },
-                   asio::detached);
+    asio::co_spawn(
+        tls_.get_executor(), [self = shared_from_this()] { return self->Replies(); },
+        asio::detached);
     std::array<char, 4 << 10> buffer;
     for (;;) {
-      const size_t n = co_await tls_.async_read_some(
-          asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+      const size_t n = co_await tls_.async_read_some(asio::buffer(buffer),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
       if (n > 0) {
         boost::system::error_code write_error;
         co_await asio::async_write(pair_, asio::buffer(buffer.data(), n),
@@ -129,8 +130,7 @@ class EdgeTlsFront::Bridge : public std::enable_shared_from_this<Bridge> {
 };
 
 EdgeTlsFront::EdgeTlsFront(asio::io_context& io, Options options, EdgeServer* edge,
-                           std::shared_ptr<ServerLog> log,
-                           std::vector<asio::io_context*> workers)
+                           std::shared_ptr<ServerLog> log, std::vector<asio::io_context*> workers)
     : io_(io),
       workers_(std::move(workers)),
       options_(std::move(options)),
@@ -156,7 +156,8 @@ absl::Status EdgeTlsFront::Start(const tcp::endpoint& endpoint) {
   }
   if (ec) return absl::InvalidArgumentError(absl::StrCat("edge_tls: ", ec.message()));
   if (absl::Status s = Listen(&acceptor_, endpoint, "edge_tls"); !s.ok()) return s;
-  asio::co_spawn(acceptor_.get_executor(), [this] { return AcceptLoop(); }, asio::detached);
+  asio::co_spawn(
+      acceptor_.get_executor(), [this] { return AcceptLoop(); }, asio::detached);
   return absl::OkStatus();
 }
 
@@ -181,8 +182,8 @@ asio::awaitable<void> EdgeTlsFront::AcceptLoop() {
   asio::steady_timer backoff(acceptor_.get_executor());
   while (acceptor_.is_open()) {
     // Each connection on a strand of the next worker (one thread each).
-    auto strand = asio::make_strand(
-        workers_.empty() ? io_ : *workers_[next_worker_++ % workers_.size()]);
+    auto strand =
+        asio::make_strand(workers_.empty() ? io_ : *workers_[next_worker_++ % workers_.size()]);
     tcp::socket socket(strand);
     boost::system::error_code ec;
     co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));

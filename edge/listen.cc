@@ -5,8 +5,7 @@
 
 namespace herd {
 
-absl::Status Listen(tcp::acceptor* acceptor, const tcp::endpoint& endpoint,
-                    std::string_view what) {
+absl::Status Listen(tcp::acceptor* acceptor, const tcp::endpoint& endpoint, std::string_view what) {
   boost::system::error_code ec;
   acceptor->open(endpoint.protocol(), ec);
   if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
@@ -15,8 +14,8 @@ absl::Status Listen(tcp::acceptor* acceptor, const tcp::endpoint& endpoint,
   if (!ec) return absl::OkStatus();
   boost::system::error_code ignored;
   acceptor->close(ignored);
-  return absl::UnavailableError(absl::StrCat(AsAbsl(what), " ", endpoint.address().to_string(),
-                                             ":", endpoint.port(), ": ", ec.message()));
+  return absl::UnavailableError(absl::StrCat(AsAbsl(what), " ", endpoint.address().to_string(), ":",
+                                             endpoint.port(), ": ", ec.message()));
 }
 
 }  // namespace herd

@@ -13,8 +13,7 @@ namespace herd {
 // the error (UNAVAILABLE) names `what` and the address: "edge 127.0.0.1:12000:
 // Address already in use". Not thread-safe: on the acceptor's executor, or
 // before it runs.
-absl::Status Listen(tcp::acceptor* acceptor, const tcp::endpoint& endpoint,
-                    std::string_view what);
+absl::Status Listen(tcp::acceptor* acceptor, const tcp::endpoint& endpoint, std::string_view what);
 
 }  // namespace herd
 

@@ -16,8 +16,7 @@ namespace {
 
 // Splits on runs of whitespace; returns false if there are more than `N`.
 template <size_t N>
-bool SplitFields(std::string_view line, std::array<std::string_view, N>* fields,
-                 size_t* count) {
+bool SplitFields(std::string_view line, std::array<std::string_view, N>* fields, size_t* count) {
   *count = 0;
   size_t pos = 0;
   const size_t size = line.size();
@@ -32,9 +31,7 @@ bool SplitFields(std::string_view line, std::array<std::string_view, N>* fields,
   }
 }
 
-absl::Status Invalid(std::string_view why) {
-  return absl::InvalidArgumentError(AsAbsl(why));
-}
+absl::Status Invalid(std::string_view why) { return absl::InvalidArgumentError(AsAbsl(why)); }
 
 // The field's rule broken (for the log): "radius: must be in (0, 50] km, got 60".
 absl::Status Invalid(std::string_view field, const absl::Status& why) {

@@ -47,8 +47,7 @@ std::vector<GrpcCallCounter::Entry> GrpcCallCounter::Snapshot() const {
   return entries;
 }
 
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-GrpcCallCounter::Factory() {
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> GrpcCallCounter::Factory() {
   return std::make_unique<CountingFactory>(this);
 }
 

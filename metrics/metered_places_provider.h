@@ -23,9 +23,13 @@ namespace herd {
 class MeteredPlacesProvider : public PlacesProvider {
  public:
   // The statuses counted by name; any other counts as "OTHER".
-  static constexpr std::array<std::string_view, 7> kStatuses = {
-      "OK", "ZERO_RESULTS", "OVER_QUERY_LIMIT", "REQUEST_DENIED", "INVALID_REQUEST",
-      "UNKNOWN_ERROR", "OTHER"};
+  static constexpr std::array<std::string_view, 7> kStatuses = {"OK",
+                                                                "ZERO_RESULTS",
+                                                                "OVER_QUERY_LIMIT",
+                                                                "REQUEST_DENIED",
+                                                                "INVALID_REQUEST",
+                                                                "UNKNOWN_ERROR",
+                                                                "OTHER"};
 
   struct Counters {
     std::array<ShardedCounter, kStatuses.size()> answers;  // by kStatuses

@@ -23,8 +23,8 @@ class MetricsEndpoint::Collectable : public prometheus::Collectable {
   const CollectFunction collect_;
 };
 
-absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
-    const std::string& address, CollectFunction collect) {
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(const std::string& address,
+                                                                        CollectFunction collect) {
   std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint());
   endpoint->collectable_ = std::make_shared<Collectable>(std::move(collect));
   try {

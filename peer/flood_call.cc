@@ -161,9 +161,10 @@ void FloodCall::HandleWelcome(const v1::PeerWelcome& welcome) {
     if (!resume || !link_context_->store->Reached(*resume)) {
       // Not a point of our feed (another shard layout, or beyond what this
       // store has numbered): resuming there would skip records forever.
-      link_context_->log->Warn("peer {}: its resume point is not one this server's feed has "
-                               "reached; sending the full state instead",
-                               link_->neighbour());
+      link_context_->log->Warn(
+          "peer {}: its resume point is not one this server's feed has "
+          "reached; sending the full state instead",
+          link_->neighbour());
       resume.reset();
     }
   }

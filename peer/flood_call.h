@@ -9,8 +9,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "herd/v1/herd.grpc.pb.h"
 #include "common/write_gate.h"
+#include "herd/v1/herd.grpc.pb.h"
 #include "peer/link_context.h"
 #include "store/store.h"
 
@@ -88,12 +88,12 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   const LinkContext* const link_context_;
 
   grpc::ClientContext context_;
-  v1::FloodResponse response_;  // used by the one read in flight
+  v1::FloodResponse response_;       // used by the one read in flight
   std::shared_ptr<FloodCall> self_;  // keeps the reactor alive until OnDone
 
   absl::Mutex mu_;
   v1::FloodRequest request_ ABSL_GUARDED_BY(mu_);  // the one write in flight
-  Store::Cursor cursor_ ABSL_GUARDED_BY(mu_);  // feed position read so far
+  Store::Cursor cursor_ ABSL_GUARDED_BY(mu_);      // feed position read so far
   // Whether cursor_ moved since the last batch (over records not sent),
   // and since when.
   bool cursor_unsent_ ABSL_GUARDED_BY(mu_) = false;
@@ -108,7 +108,7 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   // A WakeAt(wake_due_) is pending on the link.
   bool wake_pending_ ABSL_GUARDED_BY(mu_) = false;
   Clock::time_point wake_due_ ABSL_GUARDED_BY(mu_);
-  Store::Source skip_ ABSL_GUARDED_BY(mu_);        // the neighbour's own records
+  Store::Source skip_ ABSL_GUARDED_BY(mu_);  // the neighbour's own records
   size_t records_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool welcomed_ ABSL_GUARDED_BY(mu_) = false;
   WriteGate<ReleaseHold> gate_ ABSL_GUARDED_BY(mu_);

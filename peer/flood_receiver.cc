@@ -46,23 +46,24 @@ void FloodReceiver::OnReadDone(bool ok) {
 
 bool FloodReceiver::Greet() {
   if (!request_.has_hello()) {
-    FinishWhenIdle(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                "the first message must be PeerHello"));
+    FinishWhenIdle(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first message must be PeerHello"));
     return false;
   }
   const v1::PeerHello& hello = request_.hello();
   // The name is the caller's until checked: shown escaped and cut short.
-  const std::string name =
-      absl::CHexEscape(AsAbsl(std::string_view(hello.name()).substr(0, 64)));
+  const std::string name = absl::CHexEscape(AsAbsl(std::string_view(hello.name()).substr(0, 64)));
   // The certificate first, so that a caller without one learns nothing,
   // not even which names are neighbours.
   if (service_->require_certificates_ && !service_->CallerIs(context_, hello.name())) {
-    service_->log_->Warn("peer: refused a stream claiming to be \"{}\": its certificate "
-                         "does not name it (peer {})",
-                         name, context_->peer());
+    service_->log_->Warn(
+        "peer: refused a stream claiming to be \"{}\": its certificate "
+        "does not name it (peer {})",
+        name, context_->peer());
     FinishWhenIdle(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                 "a Flood stream needs a client certificate from the herd's "
-                                "CA that names \"" + name + "\""));
+                                "CA that names \"" +
+                                    name + "\""));
     return false;
   }
   auto it = service_->counters_.find(hello.name());
@@ -70,16 +71,14 @@ bool FloodReceiver::Greet() {
     service_->log_->Warn("peer: refused a stream from \"{}\": not a neighbour of {}", name,
                          service_->self_name_);
     FinishWhenIdle(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                "\"" + name + "\" is not a neighbour of " +
-                                    service_->self_name_));
+                                "\"" + name + "\" is not a neighbour of " + service_->self_name_));
     return false;
   }
   sender_ = hello.name();
   sender_epoch_ = hello.epoch();
   counters_ = it->second.get();
   counters_->open_streams.fetch_add(1);
-  std::optional<std::string> resume =
-      service_->resume_book_.ResumePoint(sender_, sender_epoch_);
+  std::optional<std::string> resume = service_->resume_book_.ResumePoint(sender_, sender_epoch_);
   service_->log_->Info("peer {}: inbound stream opened ({})", sender_,
                        resume ? "resuming" : "expecting its full state");
   if (service_->on_accepted_) service_->on_accepted_(sender_);
@@ -137,9 +136,10 @@ void FloodReceiver::ApplyBatch(const v1::FloodRequest& batch) {
   }
   if (too_far_ahead > 0) {
     counters_->records_too_far_ahead.fetch_add(too_far_ahead);
-    service_->log_->Warn("peer {}: dropped {} records whose client time is more than {} s "
-                         "ahead of this server's clock",
-                         sender_, too_far_ahead, service_->max_future_s_);
+    service_->log_->Warn(
+        "peer {}: dropped {} records whose client time is more than {} s "
+        "ahead of this server's clock",
+        sender_, too_far_ahead, service_->max_future_s_);
   }
   // The cursor is the sender's to decode: kept and echoed as it came.
   service_->resume_book_.Applied(sender_, sender_epoch_, batch.cursor().SerializeAsString());

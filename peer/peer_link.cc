@@ -97,8 +97,7 @@ void PeerLink::Stop() {
 void PeerLink::AwaitStopped(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   mu_.AwaitWithTimeout(absl::Condition(
-                           +[](std::shared_ptr<FloodCall>* c) { return *c == nullptr; },
-                           &call_),
+                           +[](std::shared_ptr<FloodCall>* c) { return *c == nullptr; }, &call_),
                        timeout);
 }
 
@@ -111,8 +110,7 @@ void PeerLink::OnConnected(const std::optional<Store::Cursor>& resume) {
   const bool resumed = resume.has_value();
   // What this stream must send to catch up (the neighbour's own records
   // included, which it then skips): shown in Admin/Status and the log.
-  const uint64_t catch_up =
-      context_->store->CountAfter(resume.value_or(Store::Cursor{}), SIZE_MAX);
+  const uint64_t catch_up = context_->store->CountAfter(resume.value_or(Store::Cursor{}), SIZE_MAX);
   {
     absl::MutexLock lock(&mu_);
     stats_.catch_up_records = catch_up;
@@ -144,8 +142,7 @@ void PeerLink::OnAcked(const Store::Cursor& cursor) {
   stats_.acked = cursor;
 }
 
-void PeerLink::OnCallDone(const FloodCall* call, const grpc::Status& status,
-                          bool was_connected) {
+void PeerLink::OnCallDone(const FloodCall* call, const grpc::Status& status, bool was_connected) {
   std::chrono::milliseconds delay;
   {
     absl::MutexLock lock(&mu_);

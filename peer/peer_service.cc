@@ -24,8 +24,7 @@ PeerService::PeerService(Options options, Store* store, ServerLog* log)
   resume_book_.Import(options.resume_points);
 }
 
-bool PeerService::CallerIs(grpc::CallbackServerContext* context,
-                           const std::string& name) const {
+bool PeerService::CallerIs(grpc::CallbackServerContext* context, const std::string& name) const {
   const std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
   if (auth == nullptr || !auth->IsPeerAuthenticated()) return false;
   for (const grpc::string_ref& dns : auth->FindPropertyValues(GRPC_PEER_DNS_PROPERTY_NAME)) {

@@ -25,7 +25,7 @@ namespace herd {
 struct InboundCounters {
   std::atomic<uint64_t> records_received{0};
   std::atomic<uint64_t> records_accepted{0};
-  std::atomic<uint64_t> records_rejected{0};  // malformed
+  std::atomic<uint64_t> records_rejected{0};       // malformed
   std::atomic<uint64_t> records_too_far_ahead{0};  // client time beyond max_future_s
   std::atomic<int> open_streams{0};
   std::atomic<int64_t> last_closed_ns{0};  // system clock, when a stream last closed
@@ -65,9 +65,7 @@ class PeerService final : public v1::Peer::CallbackService {
   uint64_t records_received_total() const;
 
   // The resume book, for the disk (ResumeBook::Export).
-  std::map<std::string, std::string> ExportResumePoints() const {
-    return resume_book_.Export();
-  }
+  std::map<std::string, std::string> ExportResumePoints() const { return resume_book_.Export(); }
 
  private:
   // The stream reads the service's settings, book and counters.

@@ -34,12 +34,9 @@ std::shared_ptr<grpc::Channel> DialNeighbour(const Peering::Neighbour& neighbour
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   // And a returning one is found again within about a second.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
-              static_cast<int>(context.min_backoff.count()));
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
-              static_cast<int>(context.min_backoff.count()));
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
-              static_cast<int>(context.max_backoff.count()));
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(context.min_backoff.count()));
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(context.min_backoff.count()));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(context.max_backoff.count()));
   // A neighbour that comes back on a new address (spec section 10: names are
   // resolved again on reconnect) is found within about a second: gRPC's DNS
   // resolver re-resolves when a connection fails, but by default at most
@@ -48,11 +45,10 @@ std::shared_ptr<grpc::Channel> DialNeighbour(const Peering::Neighbour& neighbour
   // Each link gets its own connection, not one shared by target.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   SetFlowControl(&args);
-  return grpc::CreateCustomChannel(neighbour.grpc_target,
-                                   options.credentials != nullptr
-                                       ? options.credentials
-                                       : grpc::InsecureChannelCredentials(),
-                                   args);
+  return grpc::CreateCustomChannel(
+      neighbour.grpc_target,
+      options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials(),
+      args);
 }
 
 std::vector<std::string> Names(const std::vector<Peering::Neighbour>& neighbours) {
@@ -82,23 +78,25 @@ double SecondsSinceContact(const LinkSnapshot& link, const InboundCounters* inbo
 
 }  // namespace
 
-Peering::Peering(Options options, Store* store, ServerLog* log,
-                 asio::any_io_executor executor)
-    : context_{options.self_name, store->epoch(), store, log,
+Peering::Peering(Options options, Store* store, ServerLog* log, asio::any_io_executor executor)
+    : context_{options.self_name,
+               store->epoch(),
+               store,
+               log,
                std::max<size_t>(1, options.max_batch_records),
-               options.min_backoff, options.max_backoff},
+               options.min_backoff,
+               options.max_backoff},
       links_([&] {
         auto links = std::make_shared<LinkList>();
         for (const Neighbour& neighbour : options.neighbours) {
           links->push_back(std::make_shared<PeerLink>(
-              neighbour.name, DialNeighbour(neighbour, options, context_), &context_,
-              executor));
+              neighbour.name, DialNeighbour(neighbour, options, context_), &context_, executor));
         }
         return links;
       }()),
-      service_(PeerService::Options{options.self_name, store->epoch(),
-                                    Names(options.neighbours), options.require_certificates,
-                                    options.clock, options.max_future_s,
+      service_(PeerService::Options{options.self_name, store->epoch(), Names(options.neighbours),
+                                    options.require_certificates, options.clock,
+                                    options.max_future_s,
                                     [links = links_](const std::string& neighbour) {
                                       for (const auto& link : *links) {
                                         if (link->neighbour() == neighbour) link->Redial();
@@ -151,20 +149,19 @@ std::vector<v1::LinkStatus> Peering::Status() const {
     const LinkSnapshot snapshot = link->Snapshot();
     v1::LinkStatus status;
     status.set_neighbour(snapshot.neighbour);
-    status.set_state(snapshot.connected ? v1::LinkStatus::CONNECTED
-                                        : v1::LinkStatus::CONNECTING);
+    status.set_state(snapshot.connected ? v1::LinkStatus::CONNECTED : v1::LinkStatus::CONNECTING);
     if (snapshot.connected) {
       status.set_connected_since(SecondsSinceEpoch(snapshot.connected_since));
     }
     status.set_reconnects(snapshot.reconnects);
     status.set_records_sent(snapshot.records_sent);
-    status.set_backlog(context_.store->CountAfter(snapshot.acked.value_or(Store::Cursor{}),
-                                                  SIZE_MAX));
+    status.set_backlog(
+        context_.store->CountAfter(snapshot.acked.value_or(Store::Cursor{}), SIZE_MAX));
     status.set_last_error(snapshot.last_error);
     status.set_catch_up_records(snapshot.catch_up_records);
     status.set_resumed(snapshot.resumed);
-    status.set_seconds_since_contact(SecondsSinceContact(snapshot,
-                                                         service_.counters(snapshot.neighbour)));
+    status.set_seconds_since_contact(
+        SecondsSinceContact(snapshot, service_.counters(snapshot.neighbour)));
     if (const InboundCounters* counters = service_.counters(snapshot.neighbour)) {
       status.set_records_received(counters->records_received.load());
       status.set_records_accepted(counters->records_accepted.load());

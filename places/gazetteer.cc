@@ -33,8 +33,7 @@ namespace {
 // The grid: rows of latitude from -90, columns of longitude from -180.
 constexpr int kRows = static_cast<int>(180 / Gazetteer::kCellDegrees);
 constexpr int kCols = static_cast<int>(360 / Gazetteer::kCellDegrees);
-static_assert(kRows * Gazetteer::kCellDegrees == 180 &&
-                  kCols * Gazetteer::kCellDegrees == 360,
+static_assert(kRows * Gazetteer::kCellDegrees == 180 && kCols * Gazetteer::kCellDegrees == 360,
               "cells must tile the globe");
 
 // Widens query windows so that rounding in the trigonometry can never drop a
@@ -42,16 +41,14 @@ static_assert(kRows * Gazetteer::kCellDegrees == 180 &&
 constexpr double kSlackDegrees = 1e-7;
 
 int RowOf(double lat) {
-  const int row =
-      static_cast<int>(std::floor((lat + 90) / Gazetteer::kCellDegrees));
+  const int row = static_cast<int>(std::floor((lat + 90) / Gazetteer::kCellDegrees));
   return std::clamp(row, 0, kRows - 1);  // lat = 90 belongs to the top row
 }
 
 // Column without wrapping: may be < 0 or >= kCols for windows that cross the
 // ±180° meridian.
 int64_t UnwrappedColOf(double lng) {
-  return static_cast<int64_t>(
-      std::floor((lng + 180) / Gazetteer::kCellDegrees));
+  return static_cast<int64_t>(std::floor((lng + 180) / Gazetteer::kCellDegrees));
 }
 
 int WrapCol(int64_t col) {
@@ -89,8 +86,7 @@ Window CoveringWindow(double lat, double lng, double radius_km) {
   const double delta_deg = delta * kRadToDeg;
   const double lat_lo = lat - delta_deg - kSlackDegrees;
   const double lat_hi = lat + delta_deg + kSlackDegrees;
-  Window window{RowOf(std::max(lat_lo, -90.0)), RowOf(std::min(lat_hi, 90.0)),
-                0, kCols};
+  Window window{RowOf(std::max(lat_lo, -90.0)), RowOf(std::min(lat_hi, 90.0)), 0, kCols};
   // A cap holding a pole spans every longitude.
   if (lat_lo <= -90 || lat_hi >= 90) return window;
   // Otherwise its points differ from the centre's longitude by at most
@@ -110,8 +106,7 @@ Window CoveringWindow(double lat, double lng, double radius_km) {
 // A field quoted for an error message: escaped and cut short.
 std::string Quote(absl::string_view field) {
   constexpr size_t kMax = 40;
-  std::string quoted =
-      absl::StrCat("\"", absl::CHexEscape(field.substr(0, kMax)), "\"");
+  std::string quoted = absl::StrCat("\"", absl::CHexEscape(field.substr(0, kMax)), "\"");
   if (field.size() > kMax) quoted += "...";
   return quoted;
 }
@@ -120,10 +115,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
     const int error = errno;
-    const std::string message = absl::StrCat("cannot open gazetteer ", path,
-                                             ": ", std::strerror(error));
-    return error == ENOENT ? absl::NotFoundError(message)
-                           : absl::UnavailableError(message);
+    const std::string message =
+        absl::StrCat("cannot open gazetteer ", path, ": ", std::strerror(error));
+    return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
   }
   std::string contents;
   std::array<char, 1 << 16> buffer;
@@ -141,8 +135,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 // Splits a line at tabs into `fields`; returns how many fields the line has
 // (which may exceed fields->size(), whose extra fields are dropped).
-size_t SplitTabs(absl::string_view line,
-                 std::array<absl::string_view, 5>* fields) {
+size_t SplitTabs(absl::string_view line, std::array<absl::string_view, 5>* fields) {
   size_t count = 0;
   while (true) {
     const size_t tab = line.find('\t');
@@ -154,11 +147,9 @@ size_t SplitTabs(absl::string_view line,
 }
 
 // Parses a coordinate (its range is the Builder's to check).
-absl::Status ParseDegrees(absl::string_view field, absl::string_view what,
-                          double* out) {
+absl::Status ParseDegrees(absl::string_view field, absl::string_view what, double* out) {
   if (!absl::SimpleAtod(field, out) || !std::isfinite(*out)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " ", Quote(field), " is not a number"));
+    return absl::InvalidArgumentError(absl::StrCat(what, " ", Quote(field), " is not a number"));
   }
   return absl::OkStatus();
 }
@@ -172,8 +163,8 @@ class Gazetteer::Builder {
  public:
   // Checks and adds one place; an error says what is wrong with it (the
   // caller adds where it is).
-  absl::Status Add(absl::string_view name, double lat, double lng,
-                   absl::string_view country_code, absl::string_view admin1) {
+  absl::Status Add(absl::string_view name, double lat, double lng, absl::string_view country_code,
+                   absl::string_view admin1) {
     if (name.empty()) return absl::InvalidArgumentError("empty name");
     // Strict UTF-8, so that JSON serialisation of names can never fail later.
     if (!IsValidUtf8(AsStd(name)) || !IsValidUtf8(AsStd(admin1))) {
@@ -183,17 +174,15 @@ class Gazetteer::Builder {
       return absl::InvalidArgumentError("name longer than 65535 bytes");
     }
     if (!(lat >= -90 && lat <= 90)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("latitude ", lat, " outside [-90, 90]"));
+      return absl::InvalidArgumentError(absl::StrCat("latitude ", lat, " outside [-90, 90]"));
     }
     if (!(lng >= -180 && lng <= 180)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("longitude ", lng, " outside [-180, 180]"));
+      return absl::InvalidArgumentError(absl::StrCat("longitude ", lng, " outside [-180, 180]"));
     }
     if (country_code.size() != 2 || !absl::ascii_isupper(country_code[0]) ||
         !absl::ascii_isupper(country_code[1])) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "country code ", Quote(country_code), " is not two capital letters"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("country code ", Quote(country_code), " is not two capital letters"));
     }
     absl::StatusOr<uint16_t> region = RegionOf(country_code, admin1);
     if (!region.ok()) return region.status();
@@ -204,8 +193,7 @@ class Gazetteer::Builder {
     const Entry entry{lat, lng, static_cast<uint32_t>(names_.size()),
                       static_cast<uint16_t>(name.size()), *region};
     names_.append(name.data(), name.size());
-    pending_.push_back(
-        {entry, CellKeyOf(lat, lng), static_cast<uint32_t>(pending_.size())});
+    pending_.push_back({entry, CellKeyOf(lat, lng), static_cast<uint32_t>(pending_.size())});
     return absl::OkStatus();
   }
 
@@ -215,11 +203,9 @@ class Gazetteer::Builder {
     // Sorted by cell so a query reads each cell as one contiguous run; by
     // source index within a cell so the layout does not depend on sort
     // stability.
-    std::sort(pending_.begin(), pending_.end(),
-              [](const Pending& a, const Pending& b) {
-                return std::tie(a.cell_key, a.source_index) <
-                       std::tie(b.cell_key, b.source_index);
-              });
+    std::sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) {
+      return std::tie(a.cell_key, a.source_index) < std::tie(b.cell_key, b.source_index);
+    });
     std::unique_ptr<Gazetteer> g(new Gazetteer());
     g->entries_.reserve(pending_.size());
     g->cell_keys_.reserve(pending_.size());
@@ -244,8 +230,7 @@ class Gazetteer::Builder {
 
   // The index of the (country, admin1) pair, added if new.
   // REQUIRES: country_code has two characters (so it needs no separator).
-  absl::StatusOr<uint16_t> RegionOf(absl::string_view country_code,
-                                    absl::string_view admin1) {
+  absl::StatusOr<uint16_t> RegionOf(absl::string_view country_code, absl::string_view admin1) {
     // Reuses one buffer: most places repeat a known pair, which then costs
     // no allocation.
     region_key_.assign(country_code.data(), country_code.size());
@@ -253,8 +238,7 @@ class Gazetteer::Builder {
     auto it = region_ids_.find(absl::string_view(region_key_));
     if (it != region_ids_.end()) return it->second;
     if (regions_.size() > std::numeric_limits<uint16_t>::max()) {
-      return absl::ResourceExhaustedError(
-          "more than 65536 distinct (country, admin1) pairs");
+      return absl::ResourceExhaustedError("more than 65536 distinct (country, admin1) pairs");
     }
     const auto id = static_cast<uint16_t>(regions_.size());
     regions_.push_back({std::string(country_code), std::string(admin1)});
@@ -269,8 +253,7 @@ class Gazetteer::Builder {
   std::string region_key_;
 };
 
-absl::StatusOr<std::unique_ptr<Gazetteer>> Gazetteer::Load(
-    const std::string& tsv_path) {
+absl::StatusOr<std::unique_ptr<Gazetteer>> Gazetteer::Load(const std::string& tsv_path) {
   absl::StatusOr<std::string> contents = ReadFile(tsv_path);
   if (!contents.ok()) return contents.status();
   absl::string_view rest = *contents;
@@ -282,16 +265,15 @@ absl::StatusOr<std::unique_ptr<Gazetteer>> Gazetteer::Load(
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
 
     const auto fail = [&](absl::string_view what) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(tsv_path, ":", line_number, ": ", what));
+      return absl::InvalidArgumentError(absl::StrCat(tsv_path, ":", line_number, ": ", what));
     };
     std::array<absl::string_view, 5> f;
     const size_t count = SplitTabs(line, &f);
     if (count != f.size()) {
-      return fail(absl::StrCat(
-          "expected 5 tab-separated fields (name, latitude, longitude, "
-          "country code, admin1), got ",
-          count));
+      return fail(
+          absl::StrCat("expected 5 tab-separated fields (name, latitude, longitude, "
+                       "country code, admin1), got ",
+                       count));
     }
     double lat;
     double lng;
@@ -301,22 +283,18 @@ absl::StatusOr<std::unique_ptr<Gazetteer>> Gazetteer::Load(
     if (!status.ok()) return fail(status.message());
   }
   if (builder.size() == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(tsv_path, ": gazetteer has no places"));
+    return absl::InvalidArgumentError(absl::StrCat(tsv_path, ": gazetteer has no places"));
   }
   return std::move(builder).Build();
 }
 
-absl::StatusOr<std::unique_ptr<Gazetteer>> Gazetteer::FromPlaces(
-    const std::vector<Place>& places) {
+absl::StatusOr<std::unique_ptr<Gazetteer>> Gazetteer::FromPlaces(const std::vector<Place>& places) {
   Builder builder;
   for (size_t i = 0; i < places.size(); ++i) {
     const Place& p = places[i];
-    absl::Status status =
-        builder.Add(p.name, p.latitude, p.longitude, p.country_code, p.admin1);
+    absl::Status status = builder.Add(p.name, p.latitude, p.longitude, p.country_code, p.admin1);
     if (!status.ok()) {
-      return absl::Status(status.code(),
-                          absl::StrCat("place ", i, ": ", status.message()));
+      return absl::Status(status.code(), absl::StrCat("place ", i, ": ", status.message()));
     }
   }
   return std::move(builder).Build();
@@ -326,8 +304,7 @@ Gazetteer::~Gazetteer() = default;
 
 std::vector<Match> Gazetteer::Nearest(double lat, double lng, double radius_km,
                                       int max_results) const {
-  if (!(lat >= -90 && lat <= 90) || !std::isfinite(lng) || !(radius_km > 0) ||
-      max_results <= 0) {
+  if (!(lat >= -90 && lat <= 90) || !std::isfinite(lng) || !(radius_km > 0) || max_results <= 0) {
     return {};
   }
   lng = WrapLongitude(lng);
@@ -335,24 +312,21 @@ std::vector<Match> Gazetteer::Nearest(double lat, double lng, double radius_km,
   std::vector<Candidate> found;
   if (w.num_cols == kCols) {
     // Whole rows are adjacent in key order: one run for all of them.
-    CollectCells(CellKey(w.first_row, 0), CellKey(w.last_row, kCols - 1), lat,
-                 lng, radius_km, &found);
+    CollectCells(CellKey(w.first_row, 0), CellKey(w.last_row, kCols - 1), lat, lng, radius_km,
+                 &found);
   } else {
     for (int row = w.first_row; row <= w.last_row; ++row) {
       const int end = w.first_col + w.num_cols;  // one past, unwrapped
-      CollectCells(CellKey(row, w.first_col),
-                   CellKey(row, std::min(end, kCols) - 1), lat, lng, radius_km,
-                   &found);
+      CollectCells(CellKey(row, w.first_col), CellKey(row, std::min(end, kCols) - 1), lat, lng,
+                   radius_km, &found);
       if (end > kCols) {  // the window crosses ±180°: the rest of it
-        CollectCells(CellKey(row, 0), CellKey(row, end - kCols - 1), lat, lng,
-                     radius_km, &found);
+        CollectCells(CellKey(row, 0), CellKey(row, end - kCols - 1), lat, lng, radius_km, &found);
       }
     }
   }
 
   const auto nearer = [](const Candidate& a, const Candidate& b) {
-    return std::tie(a.distance_km, a.source_index) <
-           std::tie(b.distance_km, b.source_index);
+    return std::tie(a.distance_km, a.source_index) < std::tie(b.distance_km, b.source_index);
   };
   const size_t n = std::min(found.size(), static_cast<size_t>(max_results));
   std::partial_sort(found.begin(), found.begin() + n, found.end(), nearer);
@@ -362,11 +336,9 @@ std::vector<Match> Gazetteer::Nearest(double lat, double lng, double radius_km,
   return matches;
 }
 
-void Gazetteer::CollectCells(uint32_t first_key, uint32_t last_key, double lat,
-                             double lng, double radius_km,
-                             std::vector<Candidate>* out) const {
-  const auto begin =
-      std::lower_bound(cell_keys_.begin(), cell_keys_.end(), first_key);
+void Gazetteer::CollectCells(uint32_t first_key, uint32_t last_key, double lat, double lng,
+                             double radius_km, std::vector<Candidate>* out) const {
+  const auto begin = std::lower_bound(cell_keys_.begin(), cell_keys_.end(), first_key);
   const auto end = std::upper_bound(begin, cell_keys_.end(), last_key);
   for (auto it = begin; it != end; ++it) {
     const auto position = static_cast<uint32_t>(it - cell_keys_.begin());
@@ -393,8 +365,8 @@ Match Gazetteer::MakeMatch(const Candidate& candidate) const {
 size_t Gazetteer::MemoryUsage() const {
   size_t bytes = sizeof(*this) + entries_.capacity() * sizeof(Entry) +
                  cell_keys_.capacity() * sizeof(uint32_t) +
-                 source_index_.capacity() * sizeof(uint32_t) +
-                 names_.capacity() + regions_.capacity() * sizeof(Region);
+                 source_index_.capacity() * sizeof(uint32_t) + names_.capacity() +
+                 regions_.capacity() * sizeof(Region);
   for (const Region& r : regions_) {
     bytes += r.country_code.capacity() + r.admin1.capacity();
   }

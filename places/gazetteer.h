@@ -21,7 +21,7 @@ struct Place {
   double latitude = 0;       // degrees, [-90, 90]
   double longitude = 0;      // degrees, [-180, 180]
   std::string country_code;  // ISO 3166-1 alpha-2, e.g. "US"
-  std::string admin1;  // first-level division, e.g. "California"; may be ""
+  std::string admin1;        // first-level division, e.g. "California"; may be ""
 };
 
 // A place found near a point.
@@ -52,13 +52,11 @@ class Gazetteer {
   // Reads a gazetteer file: UTF-8, one place per line, five tab-separated
   // fields (name, latitude, longitude, country code, admin1 name; see
   // places/data/README.md). A bad line is an error naming the file and line.
-  static absl::StatusOr<std::unique_ptr<Gazetteer>> Load(
-      const std::string& tsv_path);
+  static absl::StatusOr<std::unique_ptr<Gazetteer>> Load(const std::string& tsv_path);
 
   // Builds a gazetteer from places in memory (tests, other data sources).
   // A bad place is an error naming its index.
-  static absl::StatusOr<std::unique_ptr<Gazetteer>> FromPlaces(
-      const std::vector<Place>& places);
+  static absl::StatusOr<std::unique_ptr<Gazetteer>> FromPlaces(const std::vector<Place>& places);
 
   Gazetteer(const Gazetteer&) = delete;
   Gazetteer& operator=(const Gazetteer&) = delete;
@@ -68,8 +66,7 @@ class Gazetteer {
   // nearest first; equal distances in source order. Empty if the arguments
   // make no sense (latitude outside [-90, 90], non-positive radius or bound,
   // NaN). Longitudes outside [-180, 180] are wrapped.
-  std::vector<Match> Nearest(double lat, double lng, double radius_km,
-                             int max_results) const;
+  std::vector<Match> Nearest(double lat, double lng, double radius_km, int max_results) const;
 
   size_t size() const { return entries_.size(); }
 
@@ -102,8 +99,7 @@ class Gazetteer {
   Gazetteer() = default;
 
   // Adds the places of cells [first_key, last_key] within the radius.
-  void CollectCells(uint32_t first_key, uint32_t last_key, double lat,
-                    double lng, double radius_km,
+  void CollectCells(uint32_t first_key, uint32_t last_key, double lat, double lng, double radius_km,
                     std::vector<Candidate>* out) const;
   Match MakeMatch(const Candidate& candidate) const;
 

@@ -33,8 +33,7 @@ json ParseBounded(std::string_view body, bool* too_deep) {
   *too_deep = false;
   const json::parser_callback_t within_depth = [too_deep](int depth, json::parse_event_t event,
                                                           json&) {
-    if ((event == json::parse_event_t::object_start ||
-         event == json::parse_event_t::array_start) &&
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
         depth >= kMaxJsonDepth) {
       *too_deep = true;
       return false;
@@ -77,8 +76,7 @@ std::string WithoutTrailingSlashes(std::string url) {
 
 bool IsHttpUrl(std::string_view url) {
   for (std::string_view scheme : {"http://", "https://"}) {
-    if (absl::StartsWithIgnoreCase(AsAbsl(url), AsAbsl(scheme)) &&
-        url.size() > scheme.size()) {
+    if (absl::StartsWithIgnoreCase(AsAbsl(url), AsAbsl(scheme)) && url.size() > scheme.size()) {
       return true;
     }
   }
@@ -139,8 +137,7 @@ json ConvertPlace(const json& place) {
   if (const auto id = place.find("id"); id != place.end() && id->is_string()) {
     result["place_id"] = *id;
   }
-  if (const auto name = place.find("displayName");
-      name != place.end() && name->is_object()) {
+  if (const auto name = place.find("displayName"); name != place.end() && name->is_object()) {
     if (const auto text = name->find("text"); text != name->end() && text->is_string()) {
       result["name"] = *text;
     }
@@ -149,14 +146,12 @@ json ConvertPlace(const json& place) {
       location != place.end() && location->is_object()) {
     const auto lat = location->find("latitude");
     const auto lng = location->find("longitude");
-    if (lat != location->end() && lat->is_number() && lng != location->end() &&
-        lng->is_number()) {
+    if (lat != location->end() && lat->is_number() && lng != location->end() && lng->is_number()) {
       result["geometry"] = {{"location", {{"lat", *lat}, {"lng", *lng}}}};
     }
   }
   for (const char* key : {"shortFormattedAddress", "formattedAddress"}) {
-    if (const auto address = place.find(key);
-        address != place.end() && address->is_string()) {
+    if (const auto address = place.find(key); address != place.end() && address->is_string()) {
       result["vicinity"] = *address;
       break;
     }
@@ -238,12 +233,12 @@ absl::StatusOr<std::unique_ptr<GooglePlacesProvider>> GooglePlacesProvider::Crea
     GoogleOptions options, ServerLog* log) {
   if (options.api_key.empty()) return absl::InvalidArgumentError("no API key");
   if (options.endpoint.empty()) {
-    options.endpoint = options.api == GoogleApi::kPlacesNew ? kPlacesNewEndpoint
-                                                            : kLegacyNearbyEndpoint;
+    options.endpoint =
+        options.api == GoogleApi::kPlacesNew ? kPlacesNewEndpoint : kLegacyNearbyEndpoint;
   }
   if (!IsHttpUrl(options.endpoint)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", options.endpoint, "\" is not an http:// or https:// URL"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", options.endpoint, "\" is not an http:// or https:// URL"));
   }
   options.endpoint = WithoutTrailingSlashes(std::move(options.endpoint));
   if (options.timeout.count() <= 0) {
@@ -281,11 +276,10 @@ HttpRequest GooglePlacesProvider::BuildRequest(const PlacesQuery& query) const {
     request.body = body.dump();
   } else {
     request.method = "GET";
-    request.url = absl::StrCat(
-        options_.endpoint, "/maps/api/place/nearbysearch/json?location=",
-        FormatDouble(query.latitude), ",", FormatDouble(query.longitude),
-        "&radius=", FormatDouble(RadiusMetres(query.radius_km)),
-        "&key=", UrlEncode(options_.api_key));
+    request.url = absl::StrCat(options_.endpoint, "/maps/api/place/nearbysearch/json?location=",
+                               FormatDouble(query.latitude), ",", FormatDouble(query.longitude),
+                               "&radius=", FormatDouble(RadiusMetres(query.radius_km)),
+                               "&key=", UrlEncode(options_.api_key));
   }
   return request;
 }
@@ -298,11 +292,11 @@ void GooglePlacesProvider::Nearby(const PlacesQuery& query, Callback done) {
   HttpRequest request = BuildRequest(query);
   const auto start = steady_clock::now();
   request.deadline = start + options_.timeout;
-  fetcher_->Fetch(std::move(request), [this, query, start, done = std::move(done)](
-                                          HttpResponse response) mutable {
-    const auto elapsed = duration_cast<milliseconds>(steady_clock::now() - start);
-    std::move(done)(Answer(query, response, elapsed));
-  });
+  fetcher_->Fetch(std::move(request),
+                  [this, query, start, done = std::move(done)](HttpResponse response) mutable {
+                    const auto elapsed = duration_cast<milliseconds>(steady_clock::now() - start);
+                    std::move(done)(Answer(query, response, elapsed));
+                  });
 }
 
 json GooglePlacesProvider::Answer(const PlacesQuery& query, const HttpResponse& response,
@@ -319,15 +313,15 @@ json GooglePlacesProvider::Answer(const PlacesQuery& query, const HttpResponse& 
                response.status_code, ms, Redact(ErrorDetail(response.body)), status);
     return PlacesFailure(status);
   }
-  absl::StatusOr<json> answer =
-      options_.api == GoogleApi::kPlacesNew
-          ? ConvertPlacesNewResponse(response.body, query.max_results)
-          : CutLegacyResponse(response.body, query.max_results);
+  absl::StatusOr<json> answer = options_.api == GoogleApi::kPlacesNew
+                                    ? ConvertPlacesNewResponse(response.body, query.max_results)
+                                    : CutLegacyResponse(response.body, query.max_results);
   if (!answer.ok()) {
-    log_->Warn("places: {} answered HTTP {} after {} ms with a bad body ({}: {}) -> "
-               "UNKNOWN_ERROR",
-               api_name_, response.status_code, ms, Redact(AsStd(answer.status().message())),
-               Redact(Printable(response.body)));
+    log_->Warn(
+        "places: {} answered HTTP {} after {} ms with a bad body ({}: {}) -> "
+        "UNKNOWN_ERROR",
+        api_name_, response.status_code, ms, Redact(AsStd(answer.status().message())),
+        Redact(Printable(response.body)));
     return PlacesFailure("UNKNOWN_ERROR");
   }
   const std::string status = (*answer)["status"].get<std::string>();

@@ -41,7 +41,7 @@ struct GoogleOptions {
   // "http[s]://host[:port][/prefix]"; empty means Google's (above). The key
   // is sent there and nowhere else.
   std::string endpoint;
-  std::string api_key;  // REQUIRES: not empty
+  std::string api_key;                      // REQUIRES: not empty
   std::chrono::milliseconds timeout{3000};  // per request, from Nearby() to done
   HttpFetcher::Options fetcher;
 };
@@ -61,8 +61,8 @@ struct GoogleOptions {
 class GooglePlacesProvider : public PlacesProvider {
  public:
   // REQUIRES: `log` outlives the provider.
-  static absl::StatusOr<std::unique_ptr<GooglePlacesProvider>> Create(
-      GoogleOptions options, ServerLog* log);
+  static absl::StatusOr<std::unique_ptr<GooglePlacesProvider>> Create(GoogleOptions options,
+                                                                      ServerLog* log);
   GooglePlacesProvider(const GooglePlacesProvider&) = delete;
   GooglePlacesProvider& operator=(const GooglePlacesProvider&) = delete;
   ~GooglePlacesProvider() override;
@@ -73,8 +73,7 @@ class GooglePlacesProvider : public PlacesProvider {
   HttpRequest BuildRequest(const PlacesQuery& query) const;
 
  private:
-  GooglePlacesProvider(GoogleOptions options, ServerLog* log,
-                       std::unique_ptr<HttpFetcher> fetcher);
+  GooglePlacesProvider(GoogleOptions options, ServerLog* log, std::unique_ptr<HttpFetcher> fetcher);
   // Turns what came back into the answer (on the fetcher's thread).
   nlohmann::json Answer(const PlacesQuery& query, const HttpResponse& response,
                         std::chrono::milliseconds elapsed) const;
@@ -94,8 +93,7 @@ class GooglePlacesProvider : public PlacesProvider {
 // with at most `max_results` results (`status` OK, or ZERO_RESULTS when there
 // are none). An error if the body is not a JSON object or `places` is not an
 // array; fields of the wrong type are left out.
-absl::StatusOr<nlohmann::json> ConvertPlacesNewResponse(std::string_view body,
-                                                        int max_results);
+absl::StatusOr<nlohmann::json> ConvertPlacesNewResponse(std::string_view body, int max_results);
 
 // A legacy Nearby Search response body, checked (a JSON object with a string
 // `status` and an array `results`) and cut to `max_results` results.

@@ -50,8 +50,7 @@ size_t AppendBody(char* data, size_t size, size_t count, void* user) {
 }
 
 absl::Status TransportStatus(CURLcode code, const HttpFetcher::Transfer& transfer) {
-  const std::string detail =
-      transfer.error[0] != '\0' ? transfer.error : curl_easy_strerror(code);
+  const std::string detail = transfer.error[0] != '\0' ? transfer.error : curl_easy_strerror(code);
   switch (code) {
     case CURLE_OK:
       return absl::OkStatus();
@@ -117,9 +116,8 @@ void HttpFetcher::Fetch(HttpRequest request, Callback done) {
     if (stopping_) {
       refused = absl::CancelledError("shutting down");
     } else if (in_flight_ + queued_.size() >= options_.max_in_flight + options_.max_queued) {
-      refused = absl::ResourceExhaustedError(
-          absl::StrCat("too many requests in flight (", in_flight_, " running, ",
-                       queued_.size(), " waiting)"));
+      refused = absl::ResourceExhaustedError(absl::StrCat(
+          "too many requests in flight (", in_flight_, " running, ", queued_.size(), " waiting)"));
     } else {
       queued_.push_back(std::make_unique<Transfer>(std::move(request), std::move(done)));
     }
@@ -195,8 +193,7 @@ void HttpFetcher::Loop() {
 
 void HttpFetcher::StartTransfer(std::unique_ptr<Transfer> transfer) {
   const HttpRequest& request = transfer->request;
-  const auto remaining =
-      duration_cast<milliseconds>(request.deadline - steady_clock::now());
+  const auto remaining = duration_cast<milliseconds>(request.deadline - steady_clock::now());
   if (remaining.count() <= 0) {
     HttpResponse response;
     response.transport = absl::DeadlineExceededError("deadline passed before the request started");
@@ -246,8 +243,8 @@ void HttpFetcher::StartTransfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headers);
   if (const CURLMcode code = curl_multi_add_handle(multi_, easy); code != CURLM_OK) {
     HttpResponse response;
-    response.transport = absl::InternalError(
-        absl::StrCat("curl_multi_add_handle: ", curl_multi_strerror(code)));
+    response.transport =
+        absl::InternalError(absl::StrCat("curl_multi_add_handle: ", curl_multi_strerror(code)));
     Finish(std::move(transfer), std::move(response));
     return;
   }
@@ -293,8 +290,8 @@ std::chrono::milliseconds HttpFetcher::NextWait() {
   if (!queued_.empty() && in_flight_ < options_.max_in_flight) return milliseconds(0);
   const auto now = steady_clock::now();
   for (const auto& transfer : queued_) {
-    const auto left = duration_cast<milliseconds>(transfer->request.deadline - now) +
-                      milliseconds(1);
+    const auto left =
+        duration_cast<milliseconds>(transfer->request.deadline - now) + milliseconds(1);
     wait = std::clamp(left, milliseconds(0), wait);
   }
   return wait;

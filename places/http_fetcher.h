@@ -19,10 +19,10 @@ namespace herd {
 
 // One HTTP request for HttpFetcher.
 struct HttpRequest {
-  std::string method = "GET";         // "GET" or "POST"
-  std::string url;                    // http:// or https:// only
-  std::vector<std::string> headers;   // "Name: value"
-  std::string body;                   // sent for POST
+  std::string method = "GET";        // "GET" or "POST"
+  std::string url;                   // http:// or https:// only
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;                  // sent for POST
   // The answer comes by then, whatever the upstream does: time spent waiting
   // for a free slot counts too.
   std::chrono::steady_clock::time_point deadline;
@@ -79,7 +79,6 @@ class HttpFetcher {
   struct Transfer;  // one request's libcurl state; opaque
 
  private:
-
   HttpFetcher(const Options& options, void* multi);
   void Loop();
   // Loop helpers: on the fetcher thread only.

@@ -39,8 +39,7 @@ nlohmann::json Result(const Place& place) {
   return {
       {"place_id", GeoNamesPlaceId(place)},
       {"name", place.name},
-      {"geometry",
-       {{"location", {{"lat", place.latitude}, {"lng", place.longitude}}}}},
+      {"geometry", {{"location", {{"lat", place.latitude}, {"lng", place.longitude}}}}},
       {"vicinity", Vicinity(place)},
       {"types", nlohmann::json::array({"locality", "political"})},
   };
@@ -60,8 +59,7 @@ std::string GeoNamesPlaceId(const Place& place) {
   return absl::StrCat("geonames:", absl::Hex(h.value(), absl::kZeroPad16));
 }
 
-OfflinePlacesProvider::OfflinePlacesProvider(
-    std::shared_ptr<const Gazetteer> gazetteer)
+OfflinePlacesProvider::OfflinePlacesProvider(std::shared_ptr<const Gazetteer> gazetteer)
     : gazetteer_(std::move(gazetteer)) {
   ABSL_ASSERT(gazetteer_ != nullptr);
 }
@@ -73,8 +71,8 @@ void OfflinePlacesProvider::Nearby(const PlacesQuery& query, Callback done) {
 nlohmann::json OfflinePlacesProvider::Answer(const PlacesQuery& query) const {
   // Outside PlacesQuery's ranges Google says INVALID_REQUEST too.
   if (!IsValidPlacesQuery(query)) return PlacesFailure("INVALID_REQUEST");
-  const std::vector<Match> matches = gazetteer_->Nearest(
-      query.latitude, query.longitude, query.radius_km, query.max_results);
+  const std::vector<Match> matches =
+      gazetteer_->Nearest(query.latitude, query.longitude, query.radius_km, query.max_results);
   // Not a failure, but the same shape: nothing found, nothing to credit.
   if (matches.empty()) return PlacesFailure("ZERO_RESULTS");
   nlohmann::json results = nlohmann::json::array();

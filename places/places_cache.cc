@@ -35,8 +35,7 @@ bool Cacheable(const json& answer) {
 
 }  // namespace
 
-CachingPlacesProvider::CachingPlacesProvider(std::unique_ptr<PlacesProvider> inner,
-                                             Options options)
+CachingPlacesProvider::CachingPlacesProvider(std::unique_ptr<PlacesProvider> inner, Options options)
     : options_([&] {
         if (!options.clock) options.clock = [] { return Clock::now(); };
         return std::move(options);

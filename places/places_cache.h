@@ -43,8 +43,8 @@ class CachingPlacesProvider : public PlacesProvider {
 
   struct Options {
     std::chrono::milliseconds ttl{60'000};  // 0: no caching, single-flight only
-    size_t max_entries = 1000;  // a full answer is some tens of KiB in memory
-    MonotonicClock clock;  // empty: std::chrono::steady_clock::now
+    size_t max_entries = 1000;              // a full answer is some tens of KiB in memory
+    MonotonicClock clock;                   // empty: std::chrono::steady_clock::now
   };
 
   struct Stats {
@@ -81,10 +81,10 @@ class CachingPlacesProvider : public PlacesProvider {
   };
   struct Entry {
     bool pending = true;
-    std::vector<Waiter> waiters;                  // while pending
+    std::vector<Waiter> waiters;                   // while pending
     std::shared_ptr<const nlohmann::json> answer;  // when not pending
-    Clock::time_point expires;                    // when not pending
-    std::list<Key>::iterator lru;                 // when not pending
+    Clock::time_point expires;                     // when not pending
+    std::list<Key>::iterator lru;                  // when not pending
     // (max_results, its text), newest last; at most kRenderedPerAnswer.
     std::vector<std::pair<int, std::shared_ptr<const PlacesText>>> rendered;
   };

@@ -54,16 +54,19 @@ PlacesProviderKind ResolvePlacesProvider(PlacesProviderKind kind, const char* ap
   return HaveKey(api_key) ? PlacesProviderKind::kGoogle : PlacesProviderKind::kOffline;
 }
 
-absl::StatusOr<std::unique_ptr<PlacesProvider>> CreatePlacesProvider(
-    const PlacesSettings& settings, const char* api_key, ServerLog* log) {
+absl::StatusOr<std::unique_ptr<PlacesProvider>> CreatePlacesProvider(const PlacesSettings& settings,
+                                                                     const char* api_key,
+                                                                     ServerLog* log) {
   const PlacesProviderKind kind = ResolvePlacesProvider(settings.provider, api_key);
   if (kind == PlacesProviderKind::kOffline) return Offline(settings, log);
   const std::string_view provider = PlacesProviderName(kind);
   if (!HaveKey(api_key)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "places.provider: \"", AsAbsl(provider), "\" needs a Google API key in the environment "
-        "variable ", settings.api_key_env, " (places.api_key_env), which is ",
-        api_key == nullptr ? "not set" : "empty"));
+    return absl::InvalidArgumentError(absl::StrCat("places.provider: \"", AsAbsl(provider),
+                                                   "\" needs a Google API key in the environment "
+                                                   "variable ",
+                                                   settings.api_key_env,
+                                                   " (places.api_key_env), which is ",
+                                                   api_key == nullptr ? "not set" : "empty"));
   }
   GoogleOptions google;
   google.api =
@@ -84,11 +87,11 @@ absl::StatusOr<std::unique_ptr<PlacesProvider>> CreatePlacesProvider(
           ? settings.endpoint
           : (kind == PlacesProviderKind::kGoogle ? kPlacesNewEndpoint : kLegacyNearbyEndpoint);
   // The key's name, never its value.
-  log->Info("places: {} at {} with the key in {}; timeout {} ms, {} in flight + {} "
-            "queued; cache {} ms, {} entries",
-            provider, endpoint, settings.api_key_env, settings.timeout.count(),
-            settings.max_in_flight, settings.max_queued, settings.cache_ttl.count(),
-            settings.cache_entries);
+  log->Info(
+      "places: {} at {} with the key in {}; timeout {} ms, {} in flight + {} "
+      "queued; cache {} ms, {} entries",
+      provider, endpoint, settings.api_key_env, settings.timeout.count(), settings.max_in_flight,
+      settings.max_queued, settings.cache_ttl.count(), settings.cache_entries);
   CachingPlacesProvider::Options cache;
   cache.ttl = settings.cache_ttl;
   cache.max_entries = settings.cache_entries;

@@ -30,14 +30,14 @@ PlacesProviderKind ResolvePlacesProvider(PlacesProviderKind kind, const char* ap
 // parsed straight into this (app/config.cc), checked there once.
 struct PlacesSettings {
   PlacesProviderKind provider = PlacesProviderKind::kAuto;
-  std::string endpoint;           // empty: Google's
+  std::string endpoint;  // empty: Google's
   std::string api_key_env = "GOOGLE_PLACES_API_KEY";
-  std::string gazetteer;          // the offline provider's data file
+  std::string gazetteer;  // the offline provider's data file
   std::chrono::milliseconds timeout{3000};
   std::chrono::milliseconds cache_ttl{60'000};  // 0: no caching (single-flight stays)
-  size_t cache_entries = 1000;  // answers kept, least recently used dropped
-  size_t max_in_flight = 16;  // concurrent HTTP requests
-  size_t max_queued = 256;    // more waiting for a slot; beyond: UNKNOWN_ERROR at once
+  size_t cache_entries = 1000;                  // answers kept, least recently used dropped
+  size_t max_in_flight = 16;                    // concurrent HTTP requests
+  size_t max_queued = 256;  // more waiting for a slot; beyond: UNKNOWN_ERROR at once
 };
 
 // The provider `settings` describe. `api_key` is the value of the variable
@@ -50,8 +50,9 @@ struct PlacesSettings {
 //   places.provider: "google" needs a Google API key in the environment
 //   variable GOOGLE_PLACES_API_KEY (places.api_key_env), which is not set
 // REQUIRES: `log` outlives the provider.
-absl::StatusOr<std::unique_ptr<PlacesProvider>> CreatePlacesProvider(
-    const PlacesSettings& settings, const char* api_key, ServerLog* log);
+absl::StatusOr<std::unique_ptr<PlacesProvider>> CreatePlacesProvider(const PlacesSettings& settings,
+                                                                     const char* api_key,
+                                                                     ServerLog* log);
 
 }  // namespace herd
 

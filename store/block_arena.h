@@ -9,9 +9,9 @@ namespace herd {
 
 // Hands out memory blocks carved from large chunks, for objects that live
 // as long as their owner (the location index's per-client items; the index
-// keeps blocks of forgotten clients for reuse itself). No per-block header and no rounding beyond the
-// requested alignment, so a 30-byte block costs 32 bytes where malloc would
-// take 48. Blocks are never freed one by one; all go with the arena.
+// keeps blocks of forgotten clients for reuse itself). No per-block header and no rounding beyond
+// the requested alignment, so a 30-byte block costs 32 bytes where malloc would take 48. Blocks are
+// never freed one by one; all go with the arena.
 //
 // Not thread-safe: the owner serialises calls.
 class BlockArena {

@@ -23,8 +23,8 @@ bool IsUnsignedDecimal(std::string_view text, size_t max_integer_digits) {
 
 double ToDouble(std::string_view unsigned_decimal) {
   double value = 0;
-  std::from_chars(unsigned_decimal.data(),
-                  unsigned_decimal.data() + unsigned_decimal.size(), value);
+  std::from_chars(unsigned_decimal.data(), unsigned_decimal.data() + unsigned_decimal.size(),
+                  value);
   return value;
 }
 

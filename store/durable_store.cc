@@ -70,13 +70,13 @@ bool GetString(std::string_view* in, std::string_view* s) {
 std::string EncodeRecord(const Store::FeedEntry& entry) {
   std::string out;
   const Record& r = entry.record;
-  out.reserve(40 + entry.via.name.size() + r.origin.size() + r.skew.size() +
-              r.location.size() + r.client_time.size());
+  out.reserve(40 + entry.via.name.size() + r.origin.size() + r.skew.size() + r.location.size() +
+              r.client_time.size());
   PutFixed64(&out, entry.seq);
   PutFixed64(&out, entry.via.epoch);
-  for (std::string_view s : {std::string_view(entry.via.name), std::string_view(r.origin),
-                             std::string_view(r.skew), std::string_view(r.location),
-                             std::string_view(r.client_time)}) {
+  for (std::string_view s :
+       {std::string_view(entry.via.name), std::string_view(r.origin), std::string_view(r.skew),
+        std::string_view(r.location), std::string_view(r.client_time)}) {
     PutString(&out, s);
   }
   return out;
@@ -145,9 +145,12 @@ std::optional<FsyncMode> ParseFsyncMode(std::string_view text) {
 
 const char* FsyncModeName(FsyncMode mode) {
   switch (mode) {
-    case FsyncMode::kAlways: return "always";
-    case FsyncMode::kEverySec: return "everysec";
-    case FsyncMode::kNo: return "no";
+    case FsyncMode::kAlways:
+      return "always";
+    case FsyncMode::kEverySec:
+      return "everysec";
+    case FsyncMode::kNo:
+      return "no";
   }
   return "?";
 }
@@ -200,15 +203,14 @@ absl::Status DurableStore::ReadMeta(uint64_t fresh_epoch) {
     return Damaged(path, s.ToString());
   }
   if (format != std::to_string(kFormatVersion)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": on-disk format version ", format, ", but this herd reads version ",
-                     kFormatVersion, " (", FormatAge(format),
-                     "); move the directory away or use the matching herd"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": on-disk format version ", format, ", but this herd reads version ", kFormatVersion,
+        " (", FormatAge(format), "); move the directory away or use the matching herd"));
   }
   if (s = db_->Get(read, kShardsKey, &shards);
       !s.ok() || shards != std::to_string(Store::kShards)) {
-    return Damaged(path, absl::StrCat("stored for ", shards, " store shards, this herd has ",
-                                      Store::kShards));
+    return Damaged(
+        path, absl::StrCat("stored for ", shards, " store shards, this herd has ", Store::kShards));
   }
   s = db_->Get(read, kEpochKey, &epoch);
   const bool has_epoch = s.ok() && epoch.size() == 8;
@@ -254,10 +256,9 @@ absl::Status DurableStore::LoadInto(Store* store) {
     const std::string_view client_id = key.substr(kRecordPrefix.size());
     if (!DecodeRecord(client_id, std::string_view(it->value().data(), it->value().size()),
                       &record) ||
-        !IsWellFormedClientTime(record.view.client_time) ||
-        !IsWellFormedSkew(record.view.skew)) {
-      return Damaged(options_.path, absl::StrCat("a malformed record (key of ", key.size(),
-                                                 " bytes): damaged?"));
+        !IsWellFormedClientTime(record.view.client_time) || !IsWellFormedSkew(record.view.skew)) {
+      return Damaged(options_.path,
+                     absl::StrCat("a malformed record (key of ", key.size(), " bytes): damaged?"));
     }
     const Store::Outcome outcome = store->Restore(record.view, record.via, record.seq);
     if (outcome == Store::Outcome::kExpired) forget.Delete(it->key());
@@ -267,7 +268,8 @@ absl::Status DurableStore::LoadInto(Store* store) {
   if (forget.Count() > 0) db_->Write(rocksdb::WriteOptions(), &forget);
   records_loaded_ = loaded;
   load_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::steady_clock::now() - start).count();
+                 std::chrono::steady_clock::now() - start)
+                 .count();
   return absl::OkStatus();
 }
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -83,7 +83,7 @@ class DurableStore {
   // format is an error naming the path. A database another process holds
   // is waited for (up to 5 s: a stop still in progress) before it is one.
   static absl::StatusOr<std::unique_ptr<DurableStore>> Open(DurableOptions options,
-                                                           uint64_t fresh_epoch);
+                                                            uint64_t fresh_epoch);
   ~DurableStore();
   DurableStore(const DurableStore&) = delete;
   DurableStore& operator=(const DurableStore&) = delete;

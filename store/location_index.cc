@@ -63,8 +63,7 @@ bool LocationIndex::CatchUp(size_t max) {
     const auto copy = [this](const PackedRecord& record) {
       PackedRecord::Scratch scratch;
       const std::string_view location = record.Location(&scratch);
-      pending_.push_back(
-          Pending{pending_text_.size(), record.client_id().size(), location.size()});
+      pending_.push_back(Pending{pending_text_.size(), record.client_id().size(), location.size()});
       pending_text_.append(record.client_id());
       pending_text_.append(location);
     };

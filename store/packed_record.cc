@@ -109,15 +109,14 @@ bool PackedRecord::Fits(const RecordView& record) {
          record.client_time.size() <= kMaxNumberBytes;
 }
 
-PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source,
-                                     uint64_t seq) {
+PackedRecord::Ptr PackedRecord::Make(const RecordView& record, uint32_t source, uint64_t seq) {
   Ptr made;
   Assign(record, source, seq, &made);
   return made;
 }
 
-void PackedRecord::Assign(const RecordView& record, uint32_t source, uint64_t seq,
-                          Ptr* target, bool* location_changed) {
+void PackedRecord::Assign(const RecordView& record, uint32_t source, uint64_t seq, Ptr* target,
+                          bool* location_changed) {
   // Checked in every build: a size cut to its header field would corrupt the
   // store silently (the edge and the peers never get this far with one).
   if (!Fits(record)) throw std::length_error("record field too long for a PackedRecord");
@@ -157,8 +156,7 @@ void PackedRecord::Assign(const RecordView& record, uint32_t source, uint64_t se
   target->reset(static_cast<PackedRecord*>(block));
 }
 
-bool PackedRecord::Fill(const RecordView& record, uint8_t packed, uint32_t source,
-                        uint64_t seq) {
+bool PackedRecord::Fill(const RecordView& record, uint8_t packed, uint32_t source, uint64_t seq) {
   ABSL_ASSERT(Fits(record));
   seq_ = seq;
   source_ = source;

@@ -64,9 +64,7 @@ class PackedRecord {
   // The store's move-tracking mark (see Store::ClaimMoveTracking). It may
   // change on a const record: the store's shard lock guards it.
   bool moved() const { return (flags_ & kMovedFlag) != 0; }
-  void set_moved(bool moved) const {
-    flags_ = moved ? flags_ | kMovedFlag : flags_ & ~kMovedFlag;
-  }
+  void set_moved(bool moved) const { flags_ = moved ? flags_ | kMovedFlag : flags_ & ~kMovedFlag; }
 
   uint64_t seq() const { return seq_; }
   uint32_t source() const { return source_; }
@@ -113,7 +111,7 @@ class PackedRecord {
   uint8_t origin_size_;
   uint8_t skew_size_;
   mutable uint8_t flags_;  // which fields are packed, and kMovedFlag
-  char data_[];  // the fields, back to back
+  char data_[];            // the fields, back to back
 };
 
 // Whether `candidate` supersedes a stored record (see Supersedes in record.h).

@@ -36,8 +36,7 @@ bool ParseCoordinate(std::string_view text, int limit, double* out) {
   if (!IsUnsignedDecimal(magnitude, 3)) return false;
   const size_t dot = magnitude.find('.');
   int degrees = 0;
-  std::from_chars(magnitude.data(), magnitude.data() + magnitude.substr(0, dot).size(),
-                  degrees);
+  std::from_chars(magnitude.data(), magnitude.data() + magnitude.substr(0, dot).size(), degrees);
   if (degrees > limit) return false;
   if (degrees == limit && dot != std::string_view::npos &&
       magnitude.find_first_not_of('0', dot + 1) != std::string_view::npos) {
@@ -58,8 +57,7 @@ bool ParseLocation(std::string_view text, double* latitude, double* longitude) {
 }
 
 std::string Record::AtLine() const {
-  return absl::StrCat("AT ", origin, " ", skew, " ", client_id, " ", location, " ",
-                      client_time);
+  return absl::StrCat("AT ", origin, " ", skew, " ", client_id, " ", location, " ", client_time);
 }
 
 int CompareClientTime(std::string_view a, std::string_view b) {
@@ -81,18 +79,17 @@ int CompareSkew(std::string_view a, std::string_view b) {
   if (!b.empty() && (b.front() == '+' || b.front() == '-')) b.remove_prefix(1);
   const int magnitude = CompareClientTime(a, b);
   if (a_negative != b_negative) {
-    return magnitude == 0 && SplitDecimal(a).integer.empty() &&
-                   SplitDecimal(a).fraction.empty()
+    return magnitude == 0 && SplitDecimal(a).integer.empty() && SplitDecimal(a).fraction.empty()
                ? 0  // -0 == +0
                : (a_negative ? -1 : 1);
   }
   return a_negative ? -magnitude : magnitude;
 }
 
-bool SupersedesFields(std::string_view time, std::string_view origin,
-                      std::string_view location, std::string_view skew,
-                      std::string_view current_time, std::string_view current_origin,
-                      std::string_view current_location, std::string_view current_skew) {
+bool SupersedesFields(std::string_view time, std::string_view origin, std::string_view location,
+                      std::string_view skew, std::string_view current_time,
+                      std::string_view current_origin, std::string_view current_location,
+                      std::string_view current_skew) {
   const int by_time = CompareClientTime(time, current_time);
   if (by_time != 0) return by_time > 0;
   // Equal client times: a total order, so every server keeps the same record.
@@ -109,8 +106,8 @@ bool SupersedesFields(std::string_view time, std::string_view origin,
 
 bool Supersedes(const Record& candidate, const Record& current) {
   return SupersedesFields(candidate.client_time, candidate.origin, candidate.location,
-                          candidate.skew, current.client_time, current.origin,
-                          current.location, current.skew);
+                          candidate.skew, current.client_time, current.origin, current.location,
+                          current.skew);
 }
 
 bool IsWellFormedClientTime(std::string_view text) {
@@ -120,16 +117,15 @@ bool IsWellFormedClientTime(std::string_view text) {
 bool IsWellFormedSkew(std::string_view text) {
   if (text.size() < 4 || (text[0] != '+' && text[0] != '-')) return false;
   const size_t dot = text.find('.');
-  return dot != std::string_view::npos && AllDigits(text.substr(1, dot - 1)) &&
-         dot - 1 <= 20 && text.size() - dot - 1 == 9 && AllDigits(text.substr(dot + 1));
+  return dot != std::string_view::npos && AllDigits(text.substr(1, dot - 1)) && dot - 1 <= 20 &&
+         text.size() - dot - 1 == 9 && AllDigits(text.substr(dot + 1));
 }
 
 bool IsWellFormedRecord(const RecordView& record) {
   double latitude, longitude;
   return IsValidClientId(record.client_id) && !record.origin.empty() &&
          record.origin.size() <= 253 && !HasProtocolWhitespace(record.origin) &&
-         IsWellFormedSkew(record.skew) &&
-         ParseLocation(record.location, &latitude, &longitude) &&
+         IsWellFormedSkew(record.skew) && ParseLocation(record.location, &latitude, &longitude) &&
          IsWellFormedClientTime(record.client_time);
 }
 
@@ -188,8 +184,7 @@ ClientInstant SplitClientTime(std::string_view client_time) {
 
 }  // namespace
 
-bool IsTooFarAhead(int64_t receive_time_ns, std::string_view client_time,
-                   int64_t max_ahead_s) {
+bool IsTooFarAhead(int64_t receive_time_ns, std::string_view client_time, int64_t max_ahead_s) {
   return FormatSkewText(receive_time_ns, client_time).TooFarAhead(max_ahead_s);
 }
 

@@ -69,10 +69,10 @@ int CompareSkew(std::string_view a, std::string_view b);
 bool Supersedes(const Record& candidate, const Record& current);
 
 // The same on the fields that decide it (for records not held as Record).
-bool SupersedesFields(std::string_view time, std::string_view origin,
-                      std::string_view location, std::string_view skew,
-                      std::string_view current_time, std::string_view current_origin,
-                      std::string_view current_location, std::string_view current_skew);
+bool SupersedesFields(std::string_view time, std::string_view origin, std::string_view location,
+                      std::string_view skew, std::string_view current_time,
+                      std::string_view current_origin, std::string_view current_location,
+                      std::string_view current_skew);
 
 // Parses an ISO 6709 location "+DD.D+DDD.D" (both signs required, 1-3
 // integer digits, optional fraction) within [-90, 90] and [-180, 180],
@@ -110,8 +110,7 @@ std::string FormatSkew(int64_t receive_time_ns, std::string_view client_time);
 // time (to the nanosecond, as FormatSkew counts): such a report would freeze
 // its client, since no honest report after it could be newer.
 // REQUIRES: IsWellFormedClientTime(client_time).
-bool IsTooFarAhead(int64_t receive_time_ns, std::string_view client_time,
-                   int64_t max_ahead_s);
+bool IsTooFarAhead(int64_t receive_time_ns, std::string_view client_time, int64_t max_ahead_s);
 
 // The default of max_future_s: one day.
 inline constexpr int64_t kDefaultMaxFutureSeconds = 86'400;

@@ -69,9 +69,7 @@ int Store::ShardOf(std::string_view client_id) {
   return static_cast<int>((hash ^ (hash >> 32)) % kShards);
 }
 
-Store::Shard& Store::ShardFor(std::string_view client_id) {
-  return shards_[ShardOf(client_id)];
-}
+Store::Shard& Store::ShardFor(std::string_view client_id) { return shards_[ShardOf(client_id)]; }
 
 const Store::Shard& Store::ShardFor(std::string_view client_id) const {
   return shards_[ShardOf(client_id)];
@@ -245,8 +243,7 @@ size_t Store::WalkAfter(Cursor* cursor, size_t max, std::optional<uint32_t> skip
 std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
                                                const Source& skip) const {
   // A source never seen has sent nothing to skip.
-  const std::optional<uint32_t> skip_id =
-      skip.name.empty() ? std::nullopt : FindSource(skip);
+  const std::optional<uint32_t> skip_id = skip.name.empty() ? std::nullopt : FindSource(skip);
   std::vector<FeedEntry> out;
   WalkAfter(cursor, max, skip_id, [&](const PackedRecord& record, int shard) {
     out.push_back(FeedEntry{record.ToRecord(), Source{}, shard, record.seq()});

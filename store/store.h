@@ -112,8 +112,7 @@ class Store {
   // and the fields fit (PackedRecord::Fits; std::length_error if not).
   Outcome Apply(const RecordView& record, const Source& via = {},
                 FeedPosition* accepted_at = nullptr);
-  Outcome Apply(const Record& record, const Source& via = {},
-                FeedPosition* accepted_at = nullptr) {
+  Outcome Apply(const Record& record, const Source& via = {}, FeedPosition* accepted_at = nullptr) {
     return Apply(record.view(), via, accepted_at);
   }
 
@@ -158,8 +157,7 @@ class Store {
   // past at most 4 * max entries in all, so a call stays short). Entries
   // that came via exactly `skip` (same name and epoch; ignored if the name is
   // empty) are passed over, not returned: that neighbour has them already.
-  std::vector<FeedEntry> ReadAfter(Cursor* cursor, size_t max,
-                                   const Source& skip = {}) const;
+  std::vector<FeedEntry> ReadAfter(Cursor* cursor, size_t max, const Source& skip = {}) const;
 
   // The same walk as ReadAfter (no skip), but each entry is handed to
   // `visit` as it is stored instead of being copied out: no allocation, and
@@ -216,7 +214,9 @@ class Store {
     static std::string_view Key(std::string_view id) { return id; }
     static std::string_view Key(const Slot& slot) { return slot.record->client_id(); }
     template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const { return Key(a) == Key(b); }
+    bool operator()(const A& a, const B& b) const {
+      return Key(a) == Key(b);
+    }
   };
   // Orders records by sequence number; finds by number too.
   struct BySeq {
@@ -224,7 +224,9 @@ class Store {
     static uint64_t Seq(uint64_t seq) { return seq; }
     static uint64_t Seq(const PackedRecord* record) { return record->seq(); }
     template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const { return Seq(a) < Seq(b); }
+    bool operator()(const A& a, const B& b) const {
+      return Seq(a) < Seq(b);
+    }
   };
 
   struct Shard {
@@ -243,8 +245,7 @@ class Store {
   // visit(record, shard) under the shard's lock for up to `max` entries not
   // from `skip_id`.
   template <typename Visit>
-  size_t WalkAfter(Cursor* cursor, size_t max, std::optional<uint32_t> skip_id,
-                   Visit visit) const;
+  size_t WalkAfter(Cursor* cursor, size_t max, std::optional<uint32_t> skip_id, Visit visit) const;
   Shard& ShardFor(std::string_view client_id);
   const Shard& ShardFor(std::string_view client_id) const;
   int ShardIndex(const Shard& shard) const { return static_cast<int>(&shard - shards_.data()); }

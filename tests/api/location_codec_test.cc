@@ -100,8 +100,8 @@ TEST(RecordFromReportTest, TheFirstBadFieldIsNamed) {
   request.set_client_id(std::string(257, 'x'));
   EXPECT_THAT(std::string(RecordFromReport(request, "Riley", 0).status().message()),
               StartsWith("client_id: longer than 256"));
-  for (const std::string id : {std::string("a\0b", 3), std::string("a\x1b[2J"),
-                               std::string("a\x7f")}) {
+  for (const std::string id :
+       {std::string("a\0b", 3), std::string("a\x1b[2J"), std::string("a\x7f")}) {
     request.set_client_id(id);
     EXPECT_THAT(std::string(RecordFromReport(request, "Riley", 0).status().message()),
                 StartsWith("client_id: contains a control byte"));

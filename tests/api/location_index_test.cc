@@ -100,7 +100,7 @@ std::vector<std::pair<double, std::string>> BruteForce(const std::vector<Client>
   std::vector<std::pair<double, std::string>> inside;
   for (const Client& client : clients) {
     const double d = HaversineKm(centre.latitude, centre.longitude, client.point.latitude,
-                                   client.point.longitude);
+                                 client.point.longitude);
     if (d <= radius_km) inside.emplace_back(d, client.id);
   }
   std::sort(inside.begin(), inside.end());

@@ -788,7 +788,8 @@ TEST_F(LocationsServiceTest, WatchStreamsPerCallerAreCapped) {
 
 TEST_F(LocationsServiceTest, WatchFilterBytesAreCapped) {
   v1::WatchRequest request;
-  for (int i = 0; i < 400; ++i) request.add_client_ids(absl::StrCat(std::string(196, 'x'), 1000 + i));
+  for (int i = 0; i < 400; ++i)
+    request.add_client_ids(absl::StrCat(std::string(196, 'x'), 1000 + i));
   auto watch = Watch(request);  // 400 ids of 200 bytes: 80,000 > 65,536
   v1::WatchResponse message;
   EXPECT_FALSE(watch->Next(&message));
@@ -829,8 +830,9 @@ TEST_F(LocationsServiceTest, AStalledWatcherSkipsCountsWhatItMissedAndDelaysNoOn
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
-  auto stalled = Watch(v1::WatchRequest(), grpc::CreateCustomChannel(
-                                               target_, grpc::InsecureChannelCredentials(), args));
+  auto stalled =
+      Watch(v1::WatchRequest(),
+            grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args));
   v1::WatchResponse message;
   ASSERT_TRUE(stalled->Next(&message));  // it is live; now it stops reading
   ASSERT_TRUE(message.initial_state_done());

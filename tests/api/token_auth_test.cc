@@ -12,8 +12,7 @@
 namespace herd {
 namespace {
 
-TokenGrant Grant(const std::string& name, const std::string& secret,
-                 std::vector<Role> roles) {
+TokenGrant Grant(const std::string& name, const std::string& secret, std::vector<Role> roles) {
   TokenGrant grant{name, Sha256(secret), 0};
   for (Role role : roles) grant.roles |= static_cast<uint8_t>(role);
   return grant;
@@ -22,8 +21,8 @@ TokenGrant Grant(const std::string& name, const std::string& secret,
 class TokenAuthTest : public ::testing::Test {
  protected:
   TokenAuthTest()
-      : auth_(TokenAuth::Options{{Grant("admin", "s3cret-admin", {Role::kRead, Role::kReport,
-                                                                   Role::kAdmin}),
+      : auth_(TokenAuth::Options{{Grant("admin", "s3cret-admin",
+                                        {Role::kRead, Role::kReport, Role::kAdmin}),
                                   Grant("reader", "s3cret-read", {Role::kRead}),
                                   Grant("reporter", "s3cret-report", {Role::kReport})}},
               nullptr) {}
@@ -57,8 +56,7 @@ TEST_F(TokenAuthTest, RolesDecide) {
   for (const std::string& method : kReadMethods) {
     EXPECT_EQ(Code(method, "Bearer s3cret-read"), grpc::StatusCode::OK) << method;
     EXPECT_EQ(Code(method, "Bearer s3cret-admin"), grpc::StatusCode::OK) << method;
-    EXPECT_EQ(Code(method, "Bearer s3cret-report"), grpc::StatusCode::PERMISSION_DENIED)
-        << method;
+    EXPECT_EQ(Code(method, "Bearer s3cret-report"), grpc::StatusCode::PERMISSION_DENIED) << method;
   }
   EXPECT_EQ(Code("/herd.v1.Locations/Report", "Bearer s3cret-report"), grpc::StatusCode::OK);
   EXPECT_EQ(Code("/herd.v1.Locations/Report", "Bearer s3cret-read"),
@@ -78,8 +76,7 @@ TEST_F(TokenAuthTest, TheSchemeIsCaseInsensitive) {
 TEST_F(TokenAuthTest, HealthReflectionAndPeersAreOpen) {
   for (const char* method :
        {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
-        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-        "/herd.v1.Peer/Flood"}) {
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "/herd.v1.Peer/Flood"}) {
     EXPECT_EQ(Code(method, ""), grpc::StatusCode::OK) << method;
     EXPECT_EQ(Code(method, "Bearer wrong"), grpc::StatusCode::OK) << method;
   }

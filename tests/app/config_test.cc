@@ -48,8 +48,7 @@ TEST(ConfigTest, RelativePathsResolveAgainstTheConfigFolder) {
 TEST(ConfigTest, ErrorsNameTheField) {
   EXPECT_EQ(ErrorOf("{"), "not valid JSON");
   EXPECT_EQ(ErrorOf("{}"), "servers: expected a non-empty array of servers");
-  EXPECT_EQ(ErrorOf(Config(kTwo, R"([["Riley", "Bob"]])")),
-            "links[0][1]: unknown server \"Bob\"");
+  EXPECT_EQ(ErrorOf(Config(kTwo, R"([["Riley", "Bob"]])")), "links[0][1]: unknown server \"Bob\"");
   EXPECT_EQ(ErrorOf(Config(kTwo, R"([["Riley", "Jaquez"], ["Riley"]])")),
             "links[1]: expected [NAME, NAME]");
   EXPECT_EQ(ErrorOf(Config(kTwo, R"([["Riley", "Riley"]])")),
@@ -73,19 +72,20 @@ TEST(ConfigTest, ErrorsNameTheField) {
             "edge.max_connections: expected a positive integer");
 }
 
-const std::string kToken =
-    R"({"name": "dispatch", "sha256": ")" + std::string(64, 'a') + R"(", "roles": ["read", "report"]})";
+const std::string kToken = R"({"name": "dispatch", "sha256": ")" + std::string(64, 'a') +
+                           R"(", "roles": ["read", "report"]})";
 
 TEST(ConfigTest, TrustKeysParse) {
-  absl::StatusOr<HerdConfig> config = ParseConfig(
-      Config(R"([{"name": "A", "edge": "127.0.0.1:1", "grpc": "127.0.0.1:2",
+  absl::StatusOr<HerdConfig> config =
+      ParseConfig(Config(R"([{"name": "A", "edge": "127.0.0.1:1", "grpc": "127.0.0.1:2",
                   "peer": "127.0.0.1:3", "edge_tls": "127.0.0.1:4"}])",
-             "[]",
-             R"(, "tls": {"ca_file": "certs/ca.pem", "cert_file": "certs/{name}.pem",
+                         "[]",
+                         R"(, "tls": {"ca_file": "certs/ca.pem", "cert_file": "certs/{name}.pem",
                           "key_file": "/keys/{name}.key"},
-                 "auth": {"tokens": [)" + kToken + R"(]},
+                 "auth": {"tokens": [)" +
+                             kToken + R"(]},
                  "max_future_s": 3600, "insecure": true)"),
-      "/etc/herd");
+                  "/etc/herd");
   ASSERT_TRUE(config.ok()) << config.status();
   const ServerConfig& a = config->servers[0];
   EXPECT_EQ(a.peer->ToString(), "127.0.0.1:3");
@@ -128,13 +128,14 @@ TEST(ConfigTest, TrustErrorsNameTheField) {
                            R"(, "auth": {"tokens": [{"name": "x", "sha256": ")" +
                                std::string(64, 'b') + R"(", "roles": ["read", "write"]}]})")),
             "auth.tokens[0].roles[1]: \"write\" is not one of read, report, admin");
-  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "auth": {"tokens": [)" + kToken + ", " + kToken +
-                                           "]}")),
-            "auth.tokens[1].name: duplicate token name \"dispatch\"");
-  EXPECT_EQ(ErrorOf(Config(kTwo, "[]",
-                           R"(, "auth": {"tokens": [)" + kToken + R"(, {"name": "other", "sha256": ")" +
-                               std::string(64, 'A') + R"(", "roles": ["admin"]}]})")),
-            "auth.tokens[1].sha256: the same token as another entry");
+  EXPECT_EQ(
+      ErrorOf(Config(kTwo, "[]", R"(, "auth": {"tokens": [)" + kToken + ", " + kToken + "]}")),
+      "auth.tokens[1].name: duplicate token name \"dispatch\"");
+  EXPECT_EQ(
+      ErrorOf(Config(kTwo, "[]",
+                     R"(, "auth": {"tokens": [)" + kToken + R"(, {"name": "other", "sha256": ")" +
+                         std::string(64, 'A') + R"(", "roles": ["admin"]}]})")),
+      "auth.tokens[1].sha256: the same token as another entry");
   EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "insecure": "yes")")),
             "insecure: expected true or false");
   EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "max_future_s": 0)")),
@@ -216,9 +217,9 @@ TEST(HostPortTest, ParsesAndRejects) {
   EXPECT_EQ(ParseHostPort("[::1]:80")->host, "::1");
   EXPECT_EQ(ParseHostPort("[::1]:80")->ToString(), "[::1]:80");
   EXPECT_EQ(ParseHostPort("localhost:80")->host, "localhost");
-  for (const char* bad : {"127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:0", "1.2.3:80",
-                          "300.1.1.1:80", "[::1:80", "[zz]:80", "host name:80", "a:b",
-                          "127.0.0.1:80x"}) {
+  for (const char* bad :
+       {"127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:0", "1.2.3:80", "300.1.1.1:80", "[::1:80",
+        "[zz]:80", "host name:80", "a:b", "127.0.0.1:80x"}) {
     EXPECT_FALSE(ParseHostPort(bad).ok()) << bad;
   }
 }
@@ -232,13 +233,13 @@ TEST(ConfigTest, LimitsHaveDefaultsAndNameTheirField) {
   EXPECT_EQ(defaults->edge.options.line_timeout, std::chrono::seconds(30));
   EXPECT_EQ(defaults->grpc_limits.max_watch_streams, 1000u);
 
-  absl::StatusOr<HerdConfig> set = ParseConfig(
-      Config(kTwo, "[]",
-             R"(, "store": {"max_clients": 5, "client_ttl_s": 60},
+  absl::StatusOr<HerdConfig> set =
+      ParseConfig(Config(kTwo, "[]",
+                         R"(, "store": {"max_clients": 5, "client_ttl_s": 60},
                  "edge": {"max_connections_per_ip": 3, "line_timeout_ms": 500},
                  "grpc": {"max_watch_streams": 7, "max_watch_streams_per_caller": 2,
                           "max_watch_filter_ids": 10, "max_watch_filter_bytes": 100})"),
-      "/etc/herd");
+                  "/etc/herd");
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_EQ(set->store.max_clients, 5u);
   EXPECT_EQ(set->store.client_ttl_s, 60);
@@ -265,11 +266,11 @@ TEST(ConfigTest, DurabilityKeysParseAndNameTheirField) {
   ASSERT_TRUE(memory.ok()) << memory.status();
   EXPECT_EQ(memory->data_dir, "");  // memory only
   EXPECT_EQ(memory->durability.fsync, FsyncMode::kEverySec);
-  absl::StatusOr<HerdConfig> config = ParseConfig(
-      Config(kTwo, "[]",
-             R"(, "data_dir": "var/data", "fsync": "always",
+  absl::StatusOr<HerdConfig> config =
+      ParseConfig(Config(kTwo, "[]",
+                         R"(, "data_dir": "var/data", "fsync": "always",
                 "rocksdb": {"block_cache_mb": 4, "write_buffer_mb": 2})"),
-      "/etc/herd");
+                  "/etc/herd");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->data_dir, "/etc/herd/var/data");
   EXPECT_EQ(config->durability.fsync, FsyncMode::kAlways);

@@ -127,7 +127,8 @@ TEST_F(ServerLogTest, AFullBufferDropsAndCountsInsteadOfGrowing) {
 TEST_F(ServerLogTest, ControlBytesAreEscapedSoALineCannotFakeAnother) {
   auto log = ServerLog::Open(dir_ + "/Riley.log", {});
   ASSERT_TRUE(log.ok());
-  const std::string evil("? IAMAT a\r\n2026-11-25T19:40:01.123456Z I peer Jaquez up\x1b[2J\0\x7f\t", 62);
+  const std::string evil("? IAMAT a\r\n2026-11-25T19:40:01.123456Z I peer Jaquez up\x1b[2J\0\x7f\t",
+                         62);
   (*log)->InfoPieces({"c1 > ", evil});
   (*log)->Info("c1 < {}", evil);
   (*log)->Flush();
@@ -201,7 +202,7 @@ TEST_F(ServerLogTest, ABatchLargerThanAFileIsSplitAcrossFiles) {
   ASSERT_TRUE(log.ok());
   const std::string filler(100, 'y');
   for (int i = 0; i < 1000; ++i) (*log)->Info("{} {}", i, filler);  // ~130 KB, one drain
-  (*log)->InfoPieces({std::string(20'000, 'z')});                  // one line > a file
+  (*log)->InfoPieces({std::string(20'000, 'z')});                   // one line > a file
   (*log)->Flush();
   for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
     EXPECT_LE(entry.file_size(), 10'000u) << entry.path();
@@ -216,8 +217,10 @@ TEST(EscapeTest, AgreesWithAByteByByteScan) {
     for (char& c : text) {
       // Mostly printable, some control bytes, DEL and bytes >= 0x80.
       const unsigned r = random() % 10;
-      c = static_cast<char>(r < 6 ? 'a' + random() % 26 : r < 8 ? random() % 0x20 : r < 9 ? 0x7f
-                                                                                  : 0x80 + random() % 0x80);
+      c = static_cast<char>(r < 6   ? 'a' + random() % 26
+                            : r < 8 ? random() % 0x20
+                            : r < 9 ? 0x7f
+                                    : 0x80 + random() % 0x80);
     }
     std::string expected;
     for (char c : text) {

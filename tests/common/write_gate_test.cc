@@ -31,7 +31,7 @@ TEST(WriteGateTest, EndingDuringAWriteFinishesWhenItCompletes) {
   EXPECT_EQ(gate.End("first"), std::nullopt);   // the write is in flight
   EXPECT_EQ(gate.End("second"), std::nullopt);  // the first status wins
   EXPECT_EQ(gate.WriteDone(), "first");
-  EXPECT_EQ(gate.WriteDone(), std::nullopt);    // finished once
+  EXPECT_EQ(gate.WriteDone(), std::nullopt);  // finished once
   EXPECT_FALSE(gate.BeginWrite());
 }
 

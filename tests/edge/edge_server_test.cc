@@ -27,8 +27,7 @@ namespace herd {
 namespace {
 
 constexpr int64_t kNow = 1621464828'223371889;  // receive time of every IAMAT
-constexpr char kIamat[] =
-    "IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503";
+constexpr char kIamat[] = "IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503";
 constexpr char kAt[] =
     "AT Riley +0.263873386 kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503";
 
@@ -131,8 +130,7 @@ TEST_F(EdgeServerTest, IamatAnswersTheExactAtLine) {
 TEST_F(EdgeServerTest, PipelinedCommandsInOneWriteAreAnsweredInOrder) {
   StartServer();
   const std::string reply = Exchange(
-      port_, std::string(kIamat) + "\n  \nWHATSAT kiwi.cs.ucla.edu 10 2\nBOGUS\n" + kIamat +
-                 "\n");
+      port_, std::string(kIamat) + "\n  \nWHATSAT kiwi.cs.ucla.edu 10 2\nBOGUS\n" + kIamat + "\n");
   // AT, then WHATSAT's AT line + JSON + blank line, then "? BOGUS", then AT.
   const std::string whatsat_head = std::string(kAt) + "\n{";
   ASSERT_EQ(reply.rfind(std::string(kAt) + "\n" + whatsat_head, 0), 0u) << reply;
@@ -277,13 +275,10 @@ TEST_F(EdgeServerTest, ConnectionsPerAddressAreCapped) {
 
 TEST_F(EdgeServerTest, AddressInUseIsAClearError) {
   StartServer();
-  EdgeServer second(io_, {}, &store_, provider_.get(), ServerLog::Discard(),
-                    [] { return kNow; });
-  absl::Status status =
-      second.Start(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+  EdgeServer second(io_, {}, &store_, provider_.get(), ServerLog::Discard(), [] { return kNow; });
+  absl::Status status = second.Start(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
   EXPECT_FALSE(status.ok());
-  EXPECT_NE(std::string(status.message()).find(std::to_string(port_)), std::string::npos)
-      << status;
+  EXPECT_NE(std::string(status.message()).find(std::to_string(port_)), std::string::npos) << status;
 }
 
 }  // namespace

@@ -30,8 +30,8 @@ std::vector<std::string> Frame(const std::string& input, size_t chunk, size_t ma
 
 TEST(LineFramerTest, SameLinesWhateverTheSplit) {
   const std::string input = "IAMAT a +1+2 3\r\nWHATSAT a 10 5\n\n\r\nx\ry\nlast";
-  const std::vector<std::string> expected = {"L:IAMAT a +1+2 3\r", "L:WHATSAT a 10 5", "L:",
-                                             "L:\r", "L:x\ry", "E:last"};
+  const std::vector<std::string> expected = {
+      "L:IAMAT a +1+2 3\r", "L:WHATSAT a 10 5", "L:", "L:\r", "L:x\ry", "E:last"};
   for (size_t chunk = 1; chunk <= input.size(); ++chunk) {
     EXPECT_EQ(Frame(input, chunk, 100), expected) << chunk;
   }

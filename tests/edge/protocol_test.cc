@@ -10,8 +10,7 @@ namespace herd {
 namespace {
 
 TEST(ParseCommandTest, IamatFromTheSpec) {
-  auto command =
-      ParseCommand("IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503");
+  auto command = ParseCommand("IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503");
   ASSERT_TRUE(command.ok()) << command.status();
   const auto& iamat = std::get<IamatCommand>(*command);
   EXPECT_EQ(iamat.client_id, "kiwi.cs.ucla.edu");
@@ -50,29 +49,28 @@ TEST(ParseCommandTest, WhitespaceOnlyLinesAreBlank) {
 }
 
 TEST(ParseCommandTest, LocationBoundsAndSigns) {
-  for (const char* location : {"+90-180", "-90+180", "+90.000+180.0000", "+0.0+0.0",
-                               "-0.5-0.5", "+34-118", "+5.25-007.5"}) {
+  for (const char* location : {"+90-180", "-90+180", "+90.000+180.0000", "+0.0+0.0", "-0.5-0.5",
+                               "+34-118", "+5.25-007.5"}) {
     EXPECT_TRUE(ParseCommand(std::string("IAMAT c ") + location + " 1").ok()) << location;
   }
-  for (const char* location :
-       {"+91+0", "+90.0000001+0", "-90.1+0", "+0+180.0001", "+0-181", "34.0-118.0",
-        "+34.0118.0", "+34.0", "+-1+2", "+1+-2", "+1.+2", "+.5+2", "+1+2+3", "+1e1+2",
-        "+a+2", "+1+2x", "+1000+2"}) {
+  for (const char* location : {"+91+0", "+90.0000001+0", "-90.1+0", "+0+180.0001", "+0-181",
+                               "34.0-118.0", "+34.0118.0", "+34.0", "+-1+2", "+1+-2", "+1.+2",
+                               "+.5+2", "+1+2+3", "+1e1+2", "+a+2", "+1+2x", "+1000+2"}) {
     EXPECT_FALSE(ParseCommand(std::string("IAMAT c ") + location + " 1").ok()) << location;
   }
 }
 
 TEST(ParseCommandTest, MalformedIamat) {
   for (const char* line : {
-           "IAMAT Clark +12-118",                                   // missing field
-           "IAMAT kiwi +34.068930-118.445127 1621464827.9 extra",   // extra field
-           "IAMAT kiwi +34.068930-118.445127 now",                  // non-numeric time
-           "IAMAT kiwi +34.068930-118.445127 -5",                   // signed time
-           "IAMAT kiwi +34.068930-118.445127 5.",                   // empty fraction
-           "IAMAT kiwi +91.0-118.445127 1621464827",                // +91 latitude
-           "IAMAT kiwi +34.068930-181.0 1621464827",                // longitude range
-           "IAMAT kiwi 34.068930-118.445127 1621464827",            // missing sign
-           "iamat kiwi +34.068930-118.445127 1621464827",           // case-sensitive
+           "IAMAT Clark +12-118",                                  // missing field
+           "IAMAT kiwi +34.068930-118.445127 1621464827.9 extra",  // extra field
+           "IAMAT kiwi +34.068930-118.445127 now",                 // non-numeric time
+           "IAMAT kiwi +34.068930-118.445127 -5",                  // signed time
+           "IAMAT kiwi +34.068930-118.445127 5.",                  // empty fraction
+           "IAMAT kiwi +91.0-118.445127 1621464827",               // +91 latitude
+           "IAMAT kiwi +34.068930-181.0 1621464827",               // longitude range
+           "IAMAT kiwi 34.068930-118.445127 1621464827",           // missing sign
+           "iamat kiwi +34.068930-118.445127 1621464827",          // case-sensitive
            "IAMAT",
        }) {
     EXPECT_FALSE(ParseCommand(line).ok()) << line;
@@ -83,23 +81,33 @@ TEST(ParseCommandTest, MalformedIamat) {
   EXPECT_TRUE(ParseCommand("IAMAT caf\xc3\xa9 +1+2 3").ok());
   EXPECT_FALSE(ParseCommand("IAMAT bad\xff +1+2 3").ok());
   EXPECT_FALSE(ParseCommand("IAMAT bad\xc3 +1+2 3").ok());
-  EXPECT_FALSE(ParseCommand("IAMAT bad\xc0\xaf +1+2 3").ok());   // overlong
+  EXPECT_FALSE(ParseCommand("IAMAT bad\xc0\xaf +1+2 3").ok());      // overlong
   EXPECT_FALSE(ParseCommand("IAMAT bad\xed\xa0\x80 +1+2 3").ok());  // surrogate
   EXPECT_FALSE(ParseCommand("WHATSAT bad\xff 10 5").ok());
 }
 
 TEST(ParseCommandTest, MalformedWhatsat) {
   for (const char* line : {
-           "WHATSAT kiwi 0 5", "WHATSAT kiwi 50.5 5", "WHATSAT kiwi -1 5",
-           "WHATSAT kiwi 10 0", "WHATSAT kiwi 10 21", "WHATSAT kiwi 10 5.5",
-           "WHATSAT kiwi ten 5", "WHATSAT kiwi 10", "WHATSAT kiwi 10 5 5",
-           "WHATSAT kiwi 1e1 5", "WHATSAT kiwi 10 -5", "WHATSAT kiwi 10 +5",
-           "whatsat kiwi 10 5", "WHATSAT kiwi . 5", "WHATSAT kiwi 0.0 5",
+           "WHATSAT kiwi 0 5",
+           "WHATSAT kiwi 50.5 5",
+           "WHATSAT kiwi -1 5",
+           "WHATSAT kiwi 10 0",
+           "WHATSAT kiwi 10 21",
+           "WHATSAT kiwi 10 5.5",
+           "WHATSAT kiwi ten 5",
+           "WHATSAT kiwi 10",
+           "WHATSAT kiwi 10 5 5",
+           "WHATSAT kiwi 1e1 5",
+           "WHATSAT kiwi 10 -5",
+           "WHATSAT kiwi 10 +5",
+           "whatsat kiwi 10 5",
+           "WHATSAT kiwi . 5",
+           "WHATSAT kiwi 0.0 5",
        }) {
     EXPECT_FALSE(ParseCommand(line).ok()) << line;
   }
-  for (const char* line : {"WHATSAT kiwi 50 20", "WHATSAT kiwi 0.001 1",
-                           "WHATSAT kiwi 50.0 1", "WHATSAT kiwi 10 05"}) {
+  for (const char* line : {"WHATSAT kiwi 50 20", "WHATSAT kiwi 0.001 1", "WHATSAT kiwi 50.0 1",
+                           "WHATSAT kiwi 10 05"}) {
     EXPECT_TRUE(ParseCommand(line).ok()) << line;
   }
 }

@@ -41,12 +41,12 @@
 namespace herd::testing {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using std::chrono::steady_clock;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 constexpr char kIamat[] = "IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503\n";
 
@@ -169,19 +169,22 @@ TEST(HostileTest, FdExhaustionOnTheGrpcPortIsReportedAsNotServing) {
   }
   // Give the listener the chance to hit EMFILE: wait until the server's
   // fds are all in use (it accepts what it can).
-  WaitFor([pid] {
-    int open = 0;
-    for (const auto& entry [[maybe_unused]] :
-         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
-      ++open;
-    }
-    return open >= 195;
-  }, seconds(5));
+  WaitFor(
+      [pid] {
+        int open = 0;
+        for (const auto& entry [[maybe_unused]] :
+             std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+          ++open;
+        }
+        return open >= 195;
+      },
+      seconds(5));
   for (int fd : sockets) close(fd);
   ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, &original, nullptr), 0);
 
   ExpectServesWithinASecond(herd.edge_port("Riley"), "127.0.0.1");
-  const bool accepts_again = WaitFor([&] { return Accepting(herd.grpc_port("Riley")); }, seconds(1));
+  const bool accepts_again =
+      WaitFor([&] { return Accepting(herd.grpc_port("Riley")); }, seconds(1));
   // Either gRPC accepts again, or health says it does not: never a server
   // that looks healthy and is not.
   std::string outcome = "gRPC accepts no more and health says SERVING";
@@ -189,9 +192,9 @@ TEST(HostileTest, FdExhaustionOnTheGrpcPortIsReportedAsNotServing) {
       [&] {
         grpc::ChannelArguments args;
         args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-        auto fresh = grpc::health::v1::Health::NewStub(grpc::CreateCustomChannel(
-            "127.0.0.1:" + std::to_string(herd.grpc_port("Riley")),
-            grpc::InsecureChannelCredentials(), args));
+        auto fresh = grpc::health::v1::Health::NewStub(
+            grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(herd.grpc_port("Riley")),
+                                      grpc::InsecureChannelCredentials(), args));
         grpc::ClientContext context;
         context.set_deadline(std::chrono::system_clock::now() + milliseconds(500));
         grpc::health::v1::HealthCheckRequest request;
@@ -267,7 +270,8 @@ TEST(HostileTest, WatchStreamsAreCappedPerCallerAndFiltersBySize) {
   EXPECT_EQ(refused, 250);
   // A filter of 1000 ids of 200 bytes is refused at once, naming the field.
   v1::WatchRequest big;
-  for (int i = 0; i < 1000; ++i) big.add_client_ids(std::string(196, 'f') + std::to_string(1000 + i));
+  for (int i = 0; i < 1000; ++i)
+    big.add_client_ids(std::string(196, 'f') + std::to_string(1000 + i));
   grpc::ClientContext big_context;
   auto big_reader = stub->Watch(&big_context, big);
   v1::WatchResponse message;
@@ -302,9 +306,9 @@ TEST(HostileTest, AThousandUnreadWatchStreamsStayBoundedAndGiveMemoryBack) {
   for (int c = 0; c < 10; ++c) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // ten connections
-    stubs.push_back(v1::Locations::NewStub(grpc::CreateCustomChannel(
-        "127.0.0.1:" + std::to_string(herd.grpc_port("Riley")),
-        grpc::InsecureChannelCredentials(), args)));
+    stubs.push_back(v1::Locations::NewStub(
+        grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(herd.grpc_port("Riley")),
+                                  grpc::InsecureChannelCredentials(), args)));
   }
   for (int i = 0; i < 1100; ++i) {
     calls.push_back(std::make_unique<Call>());
@@ -317,8 +321,8 @@ TEST(HostileTest, AThousandUnreadWatchStreamsStayBoundedAndGiveMemoryBack) {
   }
   EXPECT_EQ(refused, 100);  // grpc.max_watch_streams: 1000
   const long open = RssMiB(pid);
-  std::printf("[ measured ] VmRSS %ld MiB before, %ld MiB with 1000 unread Watch streams\n",
-              before, open);
+  std::printf("[ measured ] VmRSS %ld MiB before, %ld MiB with 1000 unread Watch streams\n", before,
+              open);
   ExpectServesWithinASecond(port);
   EXPECT_LT(open - before, 150);
   for (auto& call : calls) call->context.TryCancel();
@@ -354,8 +358,7 @@ TEST(HostileTest, MaxClientsRefusesNewClientsOnly) {
   EXPECT_EQ(at, 1000u);
   EXPECT_EQ(refused, 4000u);
   // An existing client keeps updating.
-  EXPECT_THAT(Exchange(port, "IAMAT " + std::string(250, 'm') +
-                                 "100000 +1+2 1621464828\n"),
+  EXPECT_THAT(Exchange(port, "IAMAT " + std::string(250, 'm') + "100000 +1+2 1621464828\n"),
               StartsWith("AT "));
   EXPECT_THAT(Exchange(port, "IAMAT newcomer +1+2 1621464828\n"), StartsWith("? IAMAT"));
   // Counted where operators look.
@@ -380,9 +383,8 @@ TEST(HostileTest, ClientTtlForgetsOnEveryServerAndNeverResurrects) {
       std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
   ASSERT_THAT(Exchange(riley, "IAMAT brief +1+2 " + now + "\n"), StartsWith("AT "));
-  ASSERT_TRUE(WaitFor([&] {
-    return Exchange(jaquez, "WHATSAT brief 10 1\n").rfind("AT ", 0) == 0;
-  }));
+  ASSERT_TRUE(
+      WaitFor([&] { return Exchange(jaquez, "WHATSAT brief 10 1\n").rfind("AT ", 0) == 0; }));
   const auto forgotten = [](uint16_t port) {
     return Exchange(port, "WHATSAT brief 10 1\n").rfind("? ", 0) == 0;
   };
@@ -392,9 +394,8 @@ TEST(HostileTest, ClientTtlForgetsOnEveryServerAndNeverResurrects) {
   herd.Stop("Jaquez", SIGKILL);
   ASSERT_TRUE(herd.Start("Jaquez"));
   ASSERT_THAT(Exchange(riley, "IAMAT marker +1+2 " + now + "\n"), StartsWith("AT "));
-  ASSERT_TRUE(WaitFor([&] {
-    return Exchange(jaquez, "WHATSAT marker 10 1\n").rfind("AT ", 0) == 0;
-  }));
+  ASSERT_TRUE(
+      WaitFor([&] { return Exchange(jaquez, "WHATSAT marker 10 1\n").rfind("AT ", 0) == 0; }));
   EXPECT_TRUE(forgotten(jaquez));
   ExpectServesWithinASecond(riley);
 }
@@ -402,11 +403,10 @@ TEST(HostileTest, ClientTtlForgetsOnEveryServerAndNeverResurrects) {
 // --- 5. slow clients ---------------------------------------------------------------
 
 TEST(HostileTest, SlowLinesAndOneAddressCannotHoldEverySlot) {
-  HerdProcesses herd({"Riley"}, {},
-                     {{"edge",
-                       {{"max_connections", 200},
-                        {"max_connections_per_ip", 50},
-                        {"line_timeout_ms", 1000}}}});
+  HerdProcesses herd(
+      {"Riley"}, {},
+      {{"edge",
+        {{"max_connections", 200}, {"max_connections_per_ip", 50}, {"line_timeout_ms", 1000}}}});
   ASSERT_TRUE(StartServing(herd));
   const uint16_t port = herd.edge_port("Riley");
   // 300 connections from one address, each trickling a byte at a time.
@@ -418,17 +418,19 @@ TEST(HostileTest, SlowLinesAndOneAddressCannotHoldEverySlot) {
   const auto start = steady_clock::now();
   while (steady_clock::now() - start < seconds(3)) {
     for (int fd : slow) send(fd, "I", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-    ExpectServesWithinASecond(port);  // another address is served meanwhile
+    ExpectServesWithinASecond(port);                 // another address is served meanwhile
     std::this_thread::sleep_for(milliseconds(200));  // the trickle's pace
   }
   // The line deadline has closed every one of them.
-  EXPECT_TRUE(WaitFor([&] {
-    for (int fd : slow) {
-      pollfd pfd{fd, POLLIN, 0};
-      if (poll(&pfd, 1, 0) != 1) return false;
-    }
-    return true;
-  }, seconds(3)));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (int fd : slow) {
+          pollfd pfd{fd, POLLIN, 0};
+          if (poll(&pfd, 1, 0) != 1) return false;
+        }
+        return true;
+      },
+      seconds(3)));
   for (int fd : slow) close(fd);
   ExpectServesWithinASecond(port, "127.0.0.1");
   ExpectRssUnder(herd.pid("Riley"), 150);
@@ -518,22 +520,23 @@ TEST(HostileTest, HerdUpKilledTakesItsServersWithIt) {
           static_cast<char*>(nullptr));
     _exit(127);
   }
-  ASSERT_TRUE(WaitFor([&] {
-    return Accepting(herd.edge_port("Riley")) && Accepting(herd.edge_port("Jaquez"));
-  }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return Accepting(herd.edge_port("Riley")) && Accepting(herd.edge_port("Jaquez")); }));
   const std::vector<pid_t> servers = ChildrenOf(up);
   ASSERT_EQ(servers.size(), 2u);
   kill(up, SIGKILL);
   waitpid(up, nullptr, 0);
-  EXPECT_TRUE(WaitFor([&] {
-    for (pid_t server : servers) {
-      if (!GoneOrZombie(server)) return false;
-    }
-    return true;
-  }, seconds(5)));
-  EXPECT_TRUE(WaitFor([&] {
-    return !Accepting(herd.edge_port("Riley")) && !Accepting(herd.edge_port("Jaquez"));
-  }, seconds(5)));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (pid_t server : servers) {
+          if (!GoneOrZombie(server)) return false;
+        }
+        return true;
+      },
+      seconds(5)));
+  EXPECT_TRUE(WaitFor(
+      [&] { return !Accepting(herd.edge_port("Riley")) && !Accepting(herd.edge_port("Jaquez")); },
+      seconds(5)));
   for (pid_t server : servers) kill(server, SIGKILL);  // in case the test failed
 }
 
@@ -545,12 +548,12 @@ TEST(HostileTest, ControlBytesAreRefusedInIdsAndEscapedInTheLog) {
   const uint16_t port = herd.edge_port("Riley");
   const std::string nul_id("IAMAT a\0b +1+2 3\n", 17);
   EXPECT_EQ(Exchange(port, nul_id), std::string("? IAMAT a\0b +1+2 3\n", 19));
-  const std::string fake =
-      "HELLO\r2026-11-25T19:40:01.123456Z I peer Jaquez connected\x1b[2K\n";
+  const std::string fake = "HELLO\r2026-11-25T19:40:01.123456Z I peer Jaquez connected\x1b[2K\n";
   // The reply echoes the line as received (SPEC section 3); the log escapes it.
   EXPECT_EQ(Exchange(port, fake), "? " + fake);
   const std::string log_path = herd.dir() + "/logs/Riley.log";
-  ASSERT_TRUE(WaitFor([&] { return ReadFile(log_path).find("HELLO\\r2026") != std::string::npos; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return ReadFile(log_path).find("HELLO\\r2026") != std::string::npos; }));
   const std::string log = ReadFile(log_path);
   for (char c : log) {
     const auto byte = static_cast<unsigned char>(c);

@@ -49,7 +49,6 @@ class DurableTest : public ::testing::Test {
   }
   bool AllLinksIdle() { return testing::AllLinksIdle(herd_, kNames); }
 
-
   // `count` IAMATs for new clients on one connection; records each reply.
   void IamatBurst(const std::string& server, int count, const std::string& tag,
                   Acknowledged* acknowledged) {
@@ -174,8 +173,9 @@ TEST_F(DurableTest, ARestartIsADeltaBothWays) {
   }
   std::ifstream log(herd_.dir() + "/logs/Riley.log");
   const std::string text((std::istreambuf_iterator<char>(log)), {});
-  const std::string said = "peer Juzang: connected, sending what it missed since its resume "
-                           "point (";
+  const std::string said =
+      "peer Juzang: connected, sending what it missed since its resume "
+      "point (";
   const size_t at = text.rfind(said);
   ASSERT_NE(at, std::string::npos);
   EXPECT_LE(std::stoul(text.substr(at + said.size())), 5u);

@@ -22,16 +22,15 @@
 namespace herd::testing {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kKeyVariable[] = "GOOGLE_PLACES_API_KEY";
 constexpr char kKey[] = "AIzaIntegration-key_42";
-constexpr char kIamat[] =
-    "IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503\n";
+constexpr char kIamat[] = "IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503\n";
 
 // The key is in the environment the herd processes inherit, for one test.
 class ScopedKey {
@@ -47,12 +46,11 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-json Places(const FakeGoogleServer& server, const std::string& provider,
-            int timeout_ms = 3000) {
-  return {{"places",
-           {{"provider", provider}, {"endpoint", server.url()}, {"timeout_ms", timeout_ms}}},
-          // One edge thread: a blocked thread would stall every client.
-          {"edge", {{"threads", 1}}}};
+json Places(const FakeGoogleServer& server, const std::string& provider, int timeout_ms = 3000) {
+  return {
+      {"places", {{"provider", provider}, {"endpoint", server.url()}, {"timeout_ms", timeout_ms}}},
+      // One edge thread: a blocked thread would stall every client.
+      {"edge", {{"threads", 1}}}};
 }
 
 // The JSON of a WHATSAT reply, checking its framing on the way.
@@ -70,8 +68,7 @@ milliseconds Since(steady_clock::time_point start) {
 }
 
 long long MicrosSince(steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - start)
-      .count();
+  return std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - start).count();
 }
 
 TEST(GooglePlacesTest, WhatsatAnswersFromPlacesApiNewConverted) {
@@ -123,8 +120,8 @@ TEST(GooglePlacesTest, WhatsatAnswersFromPlacesApiNewConverted) {
   EXPECT_EQ(google.request_count(), 1u);
   std::sort(cached_us.begin(), cached_us.end());
   // Each includes connecting, sending, the reply and the close.
-  std::printf("WHATSAT via google: first %lld us; cached median %lld us, max %lld us\n",
-              first_us, cached_us[cached_us.size() / 2], cached_us.back());
+  std::printf("WHATSAT via google: first %lld us; cached median %lld us, max %lld us\n", first_us,
+              cached_us[cached_us.size() / 2], cached_us.back());
   EXPECT_LT(cached_us[cached_us.size() / 2], 200'000);
 
   // The log names the provider and the variable, never the key.
@@ -232,8 +229,7 @@ TEST(GooglePlacesTest, AHungUpstreamStallsNeitherOtherClientsNorTheDeadline) {
 
 TEST(GooglePlacesTest, HttpFailuresBecomeStatusesAndAreLoggedWithoutTheKey) {
   FakeGoogleServer google;
-  google.Respond({.status = 429,
-                  .body = R"({"error": {"code": 429, "message": "Quota exceeded",
+  google.Respond({.status = 429, .body = R"({"error": {"code": 429, "message": "Quota exceeded",
                                "status": "RESOURCE_EXHAUSTED"}})"});
   ScopedKey key(kKey);
   HerdProcesses herd({"Riley"}, {}, Places(google, "google"));

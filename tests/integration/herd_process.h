@@ -18,17 +18,14 @@
 namespace herd::testing {
 
 // The default herd of the spec: five servers, six links.
-inline const std::vector<std::string> kDefaultHerdNames = {"Riley", "Jaquez", "Juzang",
-                                                           "Campbell", "Bernard"};
+inline const std::vector<std::string> kDefaultHerdNames = {"Riley", "Jaquez", "Juzang", "Campbell",
+                                                           "Bernard"};
 inline const std::vector<std::pair<std::string, std::string>> kDefaultHerdLinks = {
     {"Riley", "Jaquez"},   {"Riley", "Juzang"},     {"Bernard", "Jaquez"},
     {"Bernard", "Juzang"}, {"Bernard", "Campbell"}, {"Juzang", "Campbell"}};
 
 // The first line of `text`, without its '\n'.
-inline std::string FirstLine(const std::string& text) {
-  return text.substr(0, text.find('\n'));
-}
-
+inline std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 // Sends `text` to 127.0.0.1:port, half-closes, and reads to EOF.
 std::string Exchange(uint16_t port, const std::string& text);

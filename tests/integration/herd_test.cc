@@ -30,8 +30,7 @@ class HerdTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(herd_.StartAll()); }
 
-  std::string Iamat(const std::string& server, const std::string& client,
-                    const std::string& time) {
+  std::string Iamat(const std::string& server, const std::string& client, const std::string& time) {
     return FirstLine(Exchange(herd_.edge_port(server),
                               "IAMAT " + client + " +34.068930-118.445127 " + time + "\n"));
   }
@@ -61,7 +60,6 @@ class HerdTest : public ::testing::Test {
     return status.value_or(v1::StatusResponse());
   }
   bool AllLinksIdle() { return testing::AllLinksIdle(herd_, kNames); }
-
 
   HerdProcesses herd_{kNames, kLinks};
 };
@@ -106,8 +104,8 @@ TEST_F(HerdTest, TheFloodStops) {
   // And nothing more arrives: the totals are still the same once idle again.
   ASSERT_TRUE(WaitFor([&] { return AllLinksIdle(); }));
   for (const std::string& server : kNames) {
-    EXPECT_EQ(Status(server).records_received_total(),
-              statuses[server].records_received_total()) << server;
+    EXPECT_EQ(Status(server).records_received_total(), statuses[server].records_received_total())
+        << server;
   }
 }
 
@@ -120,14 +118,16 @@ TEST_F(HerdTest, ABacklogClearsAfterANeighbourStallsPastItsKeepalive) {
   const std::string at = Iamat("Riley", "stalled", "5");
   ASSERT_TRUE(WaitFor([&] { return StoredAt("Campbell", "stalled") == at; }));
   // Outlast the 5 s keepalive timeout so the streams to Jaquez drop.
-  ASSERT_TRUE(WaitFor([&] {
-    const std::optional<v1::StatusResponse> riley = TryStatus("Riley");
-    if (!riley) return false;
-    for (const v1::LinkStatus& link : riley->links()) {
-      if (link.neighbour() == "Jaquez") return link.state() != v1::LinkStatus::CONNECTED;
-    }
-    return false;
-  }, std::chrono::seconds(20)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::optional<v1::StatusResponse> riley = TryStatus("Riley");
+        if (!riley) return false;
+        for (const v1::LinkStatus& link : riley->links()) {
+          if (link.neighbour() == "Jaquez") return link.state() != v1::LinkStatus::CONNECTED;
+        }
+        return false;
+      },
+      std::chrono::seconds(20)));
   herd_.Signal("Jaquez", SIGCONT);
   EXPECT_TRUE(WaitFor([&] { return StoredAt("Jaquez", "stalled") == at; }));
   EXPECT_TRUE(WaitFor([&] { return AllLinksIdle(); }, std::chrono::seconds(20)));

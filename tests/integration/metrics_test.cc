@@ -4,8 +4,8 @@
 
 #include <signal.h>
 
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
@@ -99,16 +99,16 @@ TEST(MetricsTest, EdgeStoreAndPlacesCountersMoveExactlyWithTheCommands) {
   ASSERT_FALSE(before.empty()) << "no metrics on port " << metrics;
 
   // One connection, a known sequence of commands.
-  const std::string replies = Exchange(
-      herd.edge_port("Riley"),
-      "IAMAT kiwi +34.068930-118.445127 1621464827.959498503\n"   // accepted
-      "IAMAT kiwi +34.068930-118.445127 1621464827.959498503\n"   // not newer
-      "IAMAT kiwi +34.068930-118.445127 1621464826\n"             // not newer (older)
-      "IAMAT kiwi +34.068930-118.445127 99999999999\n"            // too far ahead: invalid
-      "IAMAT kiwi nowhere 1621464827\n"                          // malformed: invalid
-      "WHATSAT kiwi 10 5\n"                                       // answered
-      "WHATSAT nobody 10 5\n"                                     // unknown client: invalid
-      "HELLO there\n");                                           // other: invalid
+  const std::string replies =
+      Exchange(herd.edge_port("Riley"),
+               "IAMAT kiwi +34.068930-118.445127 1621464827.959498503\n"  // accepted
+               "IAMAT kiwi +34.068930-118.445127 1621464827.959498503\n"  // not newer
+               "IAMAT kiwi +34.068930-118.445127 1621464826\n"            // not newer (older)
+               "IAMAT kiwi +34.068930-118.445127 99999999999\n"           // too far ahead: invalid
+               "IAMAT kiwi nowhere 1621464827\n"                          // malformed: invalid
+               "WHATSAT kiwi 10 5\n"                                      // answered
+               "WHATSAT nobody 10 5\n"                                    // unknown client: invalid
+               "HELLO there\n");                                          // other: invalid
   ASSERT_FALSE(replies.empty());
   const Samples after = Parse(Scrape(metrics));
 
@@ -122,8 +122,8 @@ TEST(MetricsTest, EdgeStoreAndPlacesCountersMoveExactlyWithTheCommands) {
   EXPECT_EQ(Delta(before, after, "herd_edge_connections_refused_total"), 0);
   EXPECT_EQ(Delta(before, after, R"(herd_store_records_total{source="edge",outcome="accepted"})"),
             1);
-  EXPECT_EQ(
-      Delta(before, after, R"(herd_store_records_total{source="edge",outcome="not_newer"})"), 2);
+  EXPECT_EQ(Delta(before, after, R"(herd_store_records_total{source="edge",outcome="not_newer"})"),
+            2);
   EXPECT_EQ(Delta(before, after, R"(herd_store_records_total{source="peer",outcome="accepted"})"),
             0);
   EXPECT_EQ(after.at("herd_store_clients"), 1);
@@ -134,14 +134,13 @@ TEST(MetricsTest, EdgeStoreAndPlacesCountersMoveExactlyWithTheCommands) {
       Delta(before, after, R"(herd_edge_reply_duration_seconds_bucket{kind="IAMAT",le="+Inf"})"),
       3);
   // The offline provider has no rendered cache: one miss, one OK answer.
-  EXPECT_EQ(Delta(before, after,
-                  R"(herd_places_requests_total{provider="offline",status="OK"})"),
+  EXPECT_EQ(Delta(before, after, R"(herd_places_requests_total{provider="offline",status="OK"})"),
             1);
-  EXPECT_EQ(Delta(before, after,
-                  R"(herd_places_rendered_cache_total{provider="offline",result="miss"})"),
-            1);
-  EXPECT_EQ(Delta(before, after, R"(herd_places_request_duration_seconds_count{provider="offline"})"),
-            1);
+  EXPECT_EQ(
+      Delta(before, after, R"(herd_places_rendered_cache_total{provider="offline",result="miss"})"),
+      1);
+  EXPECT_EQ(
+      Delta(before, after, R"(herd_places_request_duration_seconds_count{provider="offline"})"), 1);
   EXPECT_GT(after.at("herd_process_resident_memory_bytes"), 1 << 20);
   EXPECT_GT(after.at("herd_process_open_fds"), 3);
   EXPECT_GT(after.at("herd_process_cpu_seconds_total"), 0);
@@ -179,8 +178,10 @@ TEST(MetricsTest, ApiCallsAreCountedByMethodAndCode) {
   // The status is counted as it is sent, just before the client sees it.
   EXPECT_TRUE(WaitFor([&] {
     const Samples samples = Parse(Scrape(metrics));
-    auto get = samples.find(R"(herd_grpc_calls_total{method="/herd.v1.Locations/Get",code="NOT_FOUND"})");
-    auto put = samples.find(R"(herd_grpc_calls_total{method="/herd.v1.Locations/Report",code="OK"})");
+    auto get =
+        samples.find(R"(herd_grpc_calls_total{method="/herd.v1.Locations/Get",code="NOT_FOUND"})");
+    auto put =
+        samples.find(R"(herd_grpc_calls_total{method="/herd.v1.Locations/Report",code="OK"})");
     return get != samples.end() && get->second == 2 && put != samples.end() && put->second == 1;
   })) << Scrape(metrics);
   const Samples after = Parse(Scrape(metrics));
@@ -195,7 +196,8 @@ TEST(MetricsTest, PeerCountersFollowARecordAndAReconnect) {
   const uint16_t jaquez = herd.metrics_port("Jaquez");
   ASSERT_FALSE(ScrapeWhenUp(riley).empty());
   ASSERT_FALSE(ScrapeWhenUp(jaquez).empty());
-  EXPECT_TRUE(WaitFor([&] { return Value(riley, R"(herd_peer_link_up{neighbour="Jaquez"})") == 1; }));
+  EXPECT_TRUE(
+      WaitFor([&] { return Value(riley, R"(herd_peer_link_up{neighbour="Jaquez"})") == 1; }));
 
   Exchange(herd.edge_port("Riley"), "IAMAT kiwi +34.068930-118.445127 1621464827.959498503\n");
   EXPECT_TRUE(WaitFor([&] {
@@ -208,15 +210,15 @@ TEST(MetricsTest, PeerCountersFollowARecordAndAReconnect) {
   EXPECT_EQ(at_jaquez.at(R"(herd_peer_propagation_lag_seconds_count{neighbour="Riley"})"), 1);
   EXPECT_GE(at_jaquez.at(R"(herd_peer_seconds_since_last_received{neighbour="Riley"})"), 0);
   EXPECT_EQ(at_jaquez.at("herd_store_clients"), 1);
-  EXPECT_TRUE(WaitFor([&] {
-    return Value(riley, R"(herd_peer_records_sent_total{neighbour="Jaquez"})") == 1;
-  }));
+  EXPECT_TRUE(WaitFor(
+      [&] { return Value(riley, R"(herd_peer_records_sent_total{neighbour="Jaquez"})") == 1; }));
   EXPECT_EQ(Value(riley, R"(herd_peer_reconnects_total{neighbour="Jaquez"})"), 0);
 
   // Jaquez goes away: the link is down; back with a new epoch: one
   // reconnect, and the full state (one record) flows again.
   herd.Stop("Jaquez", SIGKILL);
-  EXPECT_TRUE(WaitFor([&] { return Value(riley, R"(herd_peer_link_up{neighbour="Jaquez"})") == 0; }));
+  EXPECT_TRUE(
+      WaitFor([&] { return Value(riley, R"(herd_peer_link_up{neighbour="Jaquez"})") == 0; }));
   ASSERT_TRUE(herd.Start("Jaquez"));
   EXPECT_TRUE(WaitFor([&] {
     return Value(riley, R"(herd_peer_reconnects_total{neighbour="Jaquez"})") == 1 &&
@@ -255,9 +257,9 @@ TEST(MetricsTest, AMetricsPortInUseIsAnErrorNamingIt) {
   std::ofstream(path) << config.dump();
   const RunResult result = RunHerd({"serve", "Riley", "--config", path});
   EXPECT_NE(result.exit_status, 0);
-  EXPECT_NE(result.stderr_text.find("metrics 127.0.0.1:" +
-                                    std::to_string(first.metrics_port("Riley"))),
-            std::string::npos)
+  EXPECT_NE(
+      result.stderr_text.find("metrics 127.0.0.1:" + std::to_string(first.metrics_port("Riley"))),
+      std::string::npos)
       << result.stderr_text;
 }
 

@@ -16,8 +16,7 @@
 namespace herd::testing {
 namespace {
 
-constexpr char kIamat[] =
-    "IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503\n";
+constexpr char kIamat[] = "IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503\n";
 
 std::string ReadFile(const std::string& path) {
   std::ifstream file(path);
@@ -31,9 +30,9 @@ TEST(ServeTest, AnswersIamatAndWhatsatFromTheBundledGazetteer) {
   ASSERT_TRUE(herd.StartAll());
   const uint16_t port = herd.edge_port("Riley");
   const std::string at = Exchange(port, kIamat);
-  EXPECT_TRUE(std::regex_match(
-      at, std::regex("AT Riley [+-][0-9]+\\.[0-9]{9} kiwi\\.cs\\.ucla\\.edu "
-                     "\\+34\\.068930-118\\.445127 1621464827\\.959498503\n")))
+  EXPECT_TRUE(
+      std::regex_match(at, std::regex("AT Riley [+-][0-9]+\\.[0-9]{9} kiwi\\.cs\\.ucla\\.edu "
+                                      "\\+34\\.068930-118\\.445127 1621464827\\.959498503\n")))
       << at;
   const std::string reply = Exchange(port, "WHATSAT kiwi.cs.ucla.edu 10 5\n");
   ASSERT_EQ(reply.rfind(at, 0), 0u) << reply;
@@ -69,8 +68,7 @@ TEST(ServeTest, SigtermStopsTheServer) {
   EXPECT_FALSE(Accepting(herd.edge_port("Riley")));
   // ...with its log flushed: the exchange, the signal and the last line.
   const std::string log = ReadFile(herd.dir() + "/logs/Riley.log");
-  EXPECT_TRUE(std::regex_search(log, std::regex("c[0-9]+ < IAMAT kiwi\\.cs\\.ucla\\.edu")))
-      << log;
+  EXPECT_TRUE(std::regex_search(log, std::regex("c[0-9]+ < IAMAT kiwi\\.cs\\.ucla\\.edu"))) << log;
   EXPECT_NE(log.find("signal 15: shutting down"), std::string::npos) << log;
   EXPECT_TRUE(std::regex_search(log, std::regex("Riley stopped\n$"))) << log;
 }
@@ -99,8 +97,10 @@ TEST(CommandLineTest, UnreadableConfigExitsTwo) {
 }
 
 TEST(CommandLineTest, BadFlagsExitTwoWithOneLine) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"serve"}, {"serve", "Riley", "--bogus"}, {"launch"}, {}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"serve"},
+                                                                {"serve", "Riley", "--bogus"},
+                                                                {"launch"},
+                                                                {}}) {
     RunResult result = RunHerd(args);
     EXPECT_EQ(result.exit_status, 2);
     EXPECT_EQ(std::count(result.stderr_text.begin(), result.stderr_text.end(), '\n'), 1)
@@ -122,8 +122,7 @@ TEST(CommandLineTest, PortInUseIsAClearError) {
   ASSERT_TRUE(herd.StartAll());
   RunResult result = RunHerd({"serve", "Riley", "--config", herd.config_path()});
   EXPECT_NE(result.exit_status, 0);
-  EXPECT_NE(result.stderr_text.find(std::to_string(herd.edge_port("Riley"))),
-            std::string::npos)
+  EXPECT_NE(result.stderr_text.find(std::to_string(herd.edge_port("Riley"))), std::string::npos)
       << result.stderr_text;
   EXPECT_NE(result.stderr_text.find("in use"), std::string::npos) << result.stderr_text;
 }

@@ -69,7 +69,8 @@ std::string Sha256Hex(const std::string& secret) {
 // The "auth" section with the three test tokens.
 json AuthSection() {
   return {{"tokens",
-           {{{"name", "admin"}, {"sha256", Sha256Hex(kAdminToken)},
+           {{{"name", "admin"},
+             {"sha256", Sha256Hex(kAdminToken)},
              {"roles", {"read", "report", "admin"}}},
             {{"name", "reader"}, {"sha256", Sha256Hex(kReadToken)}, {"roles", {"read"}}},
             {{"name", "reporter"}, {"sha256", Sha256Hex(kReportToken)}, {"roles", {"report"}}}}}};
@@ -83,8 +84,8 @@ json TlsSection() {
 
 // Runs scripts/certs.sh for the config at `config_path` into `dir`.
 bool MakeCerts(const std::string& dir, const std::string& config_path) {
-  const std::string command = "bash " HERD_SOURCE_DIR "/scripts/certs.sh '" + dir + "' '" +
-                              config_path + "' >/dev/null";
+  const std::string command =
+      "bash " HERD_SOURCE_DIR "/scripts/certs.sh '" + dir + "' '" + config_path + "' >/dev/null";
   return std::system(command.c_str()) == 0;
 }
 
@@ -112,7 +113,7 @@ void EditConfig(const HerdProcesses& herd, const std::function<void(json&)>& edi
 }
 
 std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(const std::string& certs,
-                                                          const std::string& client = "") {
+                                                         const std::string& client = "") {
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = ReadFile(certs + "/ca.pem");
   if (!client.empty()) {
@@ -122,9 +123,8 @@ std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(const std::string& cert
   return grpc::SslCredentials(ssl);
 }
 
-std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "",
-                                             std::chrono::milliseconds timeout =
-                                                 std::chrono::seconds(10)) {
+std::unique_ptr<grpc::ClientContext> Context(
+    const std::string& token = "", std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + timeout);
   if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
@@ -181,8 +181,8 @@ v1::FloodRequest BatchOf(std::vector<v1::Record> records, uint64_t cursor_value 
   return batch;
 }
 
-std::string Iamat(const HerdProcesses& herd, const std::string& server,
-                  const std::string& client, const std::string& time) {
+std::string Iamat(const HerdProcesses& herd, const std::string& server, const std::string& client,
+                  const std::string& time) {
   return FirstLine(Exchange(herd.edge_port(server),
                             "IAMAT " + client + " +34.068930-118.445127 " + time + "\n"));
 }
@@ -190,14 +190,12 @@ std::string Iamat(const HerdProcesses& herd, const std::string& server,
 // Whether `server` answers WHATSAT for `client` with exactly `at_line`.
 bool Knows(const HerdProcesses& herd, const std::string& server, const std::string& client,
            const std::string& at_line) {
-  return FirstLine(Exchange(herd.edge_port(server), "WHATSAT " + client + " 10 1\n")) ==
-         at_line;
+  return FirstLine(Exchange(herd.edge_port(server), "WHATSAT " + client + " 10 1\n")) == at_line;
 }
 
 std::string Now(int64_t offset_s = 0) {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count() +
-                        offset_s) +
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count() + offset_s) +
          ".5";
 }
 
@@ -263,9 +261,9 @@ TEST_F(SecureHerdTest, ForgedFloodsAreRefusedAndTheHerdStillConverges) {
       BatchOf({ForgedRecord("forged.client", "Jaquez", "9999999999999999999.999999999")});
 
   // No TLS at all: no stream.
-  FakeFloodResult plaintext = FakeFlood(
-      grpc::CreateChannel(Target("Riley"), grpc::InsecureChannelCredentials()), "Jaquez", 1,
-      forged);
+  FakeFloodResult plaintext =
+      FakeFlood(grpc::CreateChannel(Target("Riley"), grpc::InsecureChannelCredentials()), "Jaquez",
+                1, forged);
   EXPECT_EQ(plaintext.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   // TLS without a client certificate.
   FakeFloodResult anonymous = FakeFlood(Channel("Riley"), "Jaquez", 1, forged);
@@ -276,9 +274,9 @@ TEST_F(SecureHerdTest, ForgedFloodsAreRefusedAndTheHerdStillConverges) {
   EXPECT_EQ(wrong_name.status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
       << wrong_name.status.error_message();
   // A real member of the herd, but not Riley's neighbour.
-  FakeFloodResult not_neighbour = FakeFlood(Channel("Riley", "Campbell"), "Campbell", 1,
-                                            BatchOf({ForgedRecord("forged.client", "Campbell",
-                                                                  "99999999999")}));
+  FakeFloodResult not_neighbour =
+      FakeFlood(Channel("Riley", "Campbell"), "Campbell", 1,
+                BatchOf({ForgedRecord("forged.client", "Campbell", "99999999999")}));
   EXPECT_EQ(not_neighbour.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
       << not_neighbour.status.error_message();
   // The right name from another CA: the handshake fails.
@@ -306,9 +304,9 @@ TEST_F(SecureHerdTest, ForgedFloodsAreRefusedAndTheHerdStillConverges) {
 TEST_F(SecureHerdTest, AGenuineNeighbourCertificateIsAccepted) {
   // The control for the refusals above: Jaquez's own certificate and name
   // open a stream that Riley applies.
-  FakeFloodResult genuine = FakeFlood(
-      Channel("Riley", "Jaquez"), "Jaquez", 7,
-      BatchOf({ForgedRecord("from.jaquez", "Jaquez", "1621464827.5")}));
+  FakeFloodResult genuine =
+      FakeFlood(Channel("Riley", "Jaquez"), "Jaquez", 7,
+                BatchOf({ForgedRecord("from.jaquez", "Jaquez", "1621464827.5")}));
   EXPECT_TRUE(genuine.welcomed);
   EXPECT_TRUE(genuine.acknowledged);
   EXPECT_TRUE(genuine.status.ok()) << genuine.status.error_message();
@@ -327,8 +325,7 @@ class ImpostorListener {
       : context_(SSL_CTX_new(TLS_server_method())) {
     signal(SIGPIPE, SIG_IGN);  // a dialler that hangs up mid-handshake
     SSL_CTX_use_certificate_chain_file(context_, (certs + "/" + cert + ".pem").c_str());
-    SSL_CTX_use_PrivateKey_file(context_, (certs + "/" + cert + ".key").c_str(),
-                                SSL_FILETYPE_PEM);
+    SSL_CTX_use_PrivateKey_file(context_, (certs + "/" + cert + ".key").c_str(), SSL_FILETYPE_PEM);
     SSL_CTX_set_alpn_select_cb(context_, SelectH2, nullptr);
     listener_ = ListenLoopback(port);
     bound_ = listener_ >= 0;
@@ -343,8 +340,8 @@ class ImpostorListener {
   }
 
   bool bound() const { return bound_; }
-  int went_on() const { return went_on_.load(); }    // sent the HTTP/2 preface
-  int hung_up() const { return hung_up_.load(); }    // closed after the handshake
+  int went_on() const { return went_on_.load(); }  // sent the HTTP/2 preface
+  int hung_up() const { return hung_up_.load(); }  // closed after the handshake
 
  private:
   static int SelectH2(SSL*, const unsigned char** out, unsigned char* out_length,
@@ -430,12 +427,11 @@ class TokenTest : public ::testing::TestWithParam<bool> {
       ASSERT_TRUE(MakeCerts(herd_.dir() + "/certs", herd_.config_path()));
     }
     ASSERT_TRUE(herd_.Start("Riley"));
-    channel_ = grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(herd_.grpc_port("Riley")),
-        GetParam() ? TlsCredentials(herd_.dir() + "/certs")
-                   : grpc::InsecureChannelCredentials());
-    ASSERT_TRUE(channel_->WaitForConnected(std::chrono::system_clock::now() +
-                                           std::chrono::seconds(10)));
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(herd_.grpc_port("Riley")),
+                                   GetParam() ? TlsCredentials(herd_.dir() + "/certs")
+                                              : grpc::InsecureChannelCredentials());
+    ASSERT_TRUE(
+        channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
     Iamat(herd_, "Riley", "kiwi.cs.ucla.edu", "1621464827.959498503");
   }
 
@@ -451,8 +447,7 @@ class TokenTest : public ::testing::TestWithParam<bool> {
     }
     {
       v1::ListResponse response;
-      out.emplace_back("List",
-                       locations->List(Context(token).get(), v1::ListRequest(), &response));
+      out.emplace_back("List", locations->List(Context(token).get(), v1::ListRequest(), &response));
     }
     {
       v1::WithinRequest request;
@@ -489,8 +484,8 @@ class TokenTest : public ::testing::TestWithParam<bool> {
       request.set_client_id("reported.client");
       request.set_latitude(34.0);
       request.set_longitude(-118.0);
-      *request.mutable_client_time() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
-          1'621'464'827);
+      *request.mutable_client_time() =
+          google::protobuf::util::TimeUtil::SecondsToTimestamp(1'621'464'827);
       v1::ReportResponse response;
       out.emplace_back("Report", locations->Report(Context(token).get(), request, &response));
     }
@@ -543,9 +538,8 @@ TEST_P(TokenTest, TokensNeverReachTheLog) {
   CallEveryRpc(kReadToken);
   CallEveryRpc("not-a-token");
   const std::string log = herd_.dir() + "/logs/Riley.log";
-  ASSERT_TRUE(WaitFor([&] {
-    return ReadFile(log).find("token \"reader\" lacks the role") != std::string::npos;
-  }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(log).find("token \"reader\" lacks the role") != std::string::npos; }));
   const std::string text = ReadFile(log);
   for (const char* secret : {kAdminToken, kReadToken, "not-a-token"}) {
     EXPECT_EQ(text.find(secret), std::string::npos) << secret;
@@ -578,8 +572,7 @@ TEST(PeerPortTest, PeersUseTheirOwnPortAndOnlyThere) {
   const std::string peer_target = "127.0.0.1:" + std::to_string(peer_ports[0]);
   // Flood is not on the grpc port any more...
   FakeFloodResult on_grpc = FakeFlood(
-      grpc::CreateChannel(grpc_target, TlsCredentials(certs, "Jaquez")), "Jaquez", 1,
-      BatchOf({}));
+      grpc::CreateChannel(grpc_target, TlsCredentials(certs, "Jaquez")), "Jaquez", 1, BatchOf({}));
   EXPECT_EQ(on_grpc.status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   // ...and the public services are not on the peer port.
   v1::StatusResponse status;
@@ -588,8 +581,8 @@ TEST(PeerPortTest, PeersUseTheirOwnPortAndOnlyThere) {
           ->Status(Context(kAdminToken).get(), v1::StatusRequest(), &status);
   EXPECT_EQ(admin.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   // The peer port asks every caller for a certificate of the herd.
-  FakeFloodResult anonymous = FakeFlood(
-      grpc::CreateChannel(peer_target, TlsCredentials(certs)), "Jaquez", 1, BatchOf({}));
+  FakeFloodResult anonymous =
+      FakeFlood(grpc::CreateChannel(peer_target, TlsCredentials(certs)), "Jaquez", 1, BatchOf({}));
   EXPECT_EQ(anonymous.status.error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
@@ -644,10 +637,9 @@ TEST(HealthPortTest, PlaintextHealthAloneBesideTls) {
   v1::GetRequest get;
   get.set_client_id("kiwi.cs.ucla.edu");
   v1::Location location;
-  EXPECT_EQ(v1::Locations::NewStub(channel)
-                ->Get(Context(kReadToken).get(), get, &location)
-                .error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(
+      v1::Locations::NewStub(channel)->Get(Context(kReadToken).get(), get, &location).error_code(),
+      grpc::StatusCode::UNIMPLEMENTED);
 }
 
 // --- The text protocol over TLS ----------------------------------------------
@@ -725,15 +717,13 @@ TEST(EdgeTlsTest, TheSameProtocolOverTls) {
   EXPECT_EQ(FirstLine(whatsat) + "\n", at);
   EXPECT_NE(whatsat.find("\"results\""), std::string::npos);
   // The plain edge sees the same store.
-  EXPECT_EQ(FirstLine(Exchange(herd.edge_port("Riley"), "WHATSAT kiwi.cs.ucla.edu 10 1\n")) +
-                "\n",
+  EXPECT_EQ(FirstLine(Exchange(herd.edge_port("Riley"), "WHATSAT kiwi.cs.ucla.edu 10 1\n")) + "\n",
             at);
   // Plaintext on the TLS port is not the protocol: no reply, the server lives on.
   EXPECT_EQ(Exchange(tls_port, "IAMAT a +1+1 1\n").find("AT "), std::string::npos);
   TlsLineClient again(tls_port, certs + "/ca.pem");
   ASSERT_TRUE(again.connected());
-  EXPECT_EQ(again.Exchange("WHATSAT kiwi.cs.ucla.edu 10 1\n", "}\n\n").substr(0, 9),
-            "AT Riley ");
+  EXPECT_EQ(again.Exchange("WHATSAT kiwi.cs.ucla.edu 10 1\n", "}\n\n").substr(0, 9), "AT Riley ");
   // A last line without '\n' before the client ends its session is a
   // command, as on the plain port, and every answer arrives before the end.
   TlsLineClient closing(tls_port, certs + "/ca.pem");
@@ -818,8 +808,7 @@ TEST(FutureTimeTest, RefusedOnTheEdgeOnReportAndFromPeers) {
           .count() +
       7200);
   v1::ReportResponse response;
-  grpc::Status status =
-      v1::Locations::NewStub(channel)->Report(Context().get(), report, &response);
+  grpc::Status status = v1::Locations::NewStub(channel)->Report(Context().get(), report, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message().rfind("client_time: ", 0), 0u) << status.error_message();
 
@@ -827,15 +816,14 @@ TEST(FutureTimeTest, RefusedOnTheEdgeOnReportAndFromPeers) {
   // whose own origin saw it too far ahead, one fine.
   v1::Record origin_broke_the_rule = ForgedRecord("origin.saw.it.ahead", "Jaquez", Now(100));
   origin_broke_the_rule.set_skew("-5000.000000000");
-  FakeFloodResult flood = FakeFlood(
-      channel, "Jaquez", 1,
-      BatchOf({ForgedRecord("from.the.future", "Jaquez", Now(7200)), origin_broke_the_rule,
-               ForgedRecord("from.now", "Jaquez", Now())}));
+  FakeFloodResult flood =
+      FakeFlood(channel, "Jaquez", 1,
+                BatchOf({ForgedRecord("from.the.future", "Jaquez", Now(7200)),
+                         origin_broke_the_rule, ForgedRecord("from.now", "Jaquez", Now())}));
   EXPECT_TRUE(flood.acknowledged);
   EXPECT_EQ(FirstLine(Exchange(herd.edge_port("Riley"), "WHATSAT from.the.future 10 1\n")),
             "? WHATSAT from.the.future 10 1");
-  EXPECT_EQ(FirstLine(Exchange(herd.edge_port("Riley"), "WHATSAT from.now 10 1\n"))
-                .substr(0, 10),
+  EXPECT_EQ(FirstLine(Exchange(herd.edge_port("Riley"), "WHATSAT from.now 10 1\n")).substr(0, 10),
             "AT Jaquez ");
   v1::StatusResponse admin;
   ASSERT_TRUE(
@@ -878,17 +866,17 @@ TEST(ResumePointTest, APoisonedCursorMeansAFullTransferNotSilence) {
   // the keepalive to give up) and resumes where Riley says.
   herd.Signal("Riley", SIGSTOP);
   auto jaquez_link = [&] { return status_of("Jaquez").links(0); };
-  const bool dropped = WaitFor(
-      [&] { return jaquez_link().state() != v1::LinkStatus::CONNECTED; },
-      std::chrono::seconds(15));
+  const bool dropped = WaitFor([&] { return jaquez_link().state() != v1::LinkStatus::CONNECTED; },
+                               std::chrono::seconds(15));
   herd.Signal("Riley", SIGCONT);
   ASSERT_TRUE(dropped);
   ASSERT_TRUE(WaitFor([&] { return jaquez_link().state() == v1::LinkStatus::CONNECTED; }));
 
   const std::string log = herd.dir() + "/logs/Jaquez.log";
   EXPECT_TRUE(WaitFor([&] {
-    return ReadFile(log).find("peer Riley: its resume point is not one this server's feed has "
-                              "reached; sending the full state instead") != std::string::npos;
+    return ReadFile(log).find(
+               "peer Riley: its resume point is not one this server's feed has "
+               "reached; sending the full state instead") != std::string::npos;
   }));
   // Floods go on: without the check, Jaquez would resume "after the end".
   const std::string second = Iamat(herd, "Jaquez", "after.poison", Now());

@@ -40,11 +40,11 @@ TEST(ShardedCounterTest, SumsEveryThreadsAdds) {
 TEST(LatencyHistogramTest, PutsValuesInTheFirstBucketWhoseBoundIsAtLeastThem) {
   LatencyHistogram histogram;
   histogram.ObserveNanos(0);
-  histogram.ObserveNanos(-5);             // a clock step back counts as 0
-  histogram.ObserveNanos(1'000);          // exactly 1 us: le=1e-06
-  histogram.ObserveNanos(1'001);          // le=2.5e-06
-  histogram.ObserveNanos(7'000'000);      // le=0.01
-  histogram.ObserveSeconds(60);           // beyond 10 s: +Inf
+  histogram.ObserveNanos(-5);         // a clock step back counts as 0
+  histogram.ObserveNanos(1'000);      // exactly 1 us: le=1e-06
+  histogram.ObserveNanos(1'001);      // le=2.5e-06
+  histogram.ObserveNanos(7'000'000);  // le=0.01
+  histogram.ObserveSeconds(60);       // beyond 10 s: +Inf
   const LatencyHistogram::Snapshot s = histogram.Read();
   EXPECT_EQ(s.count, 6u);
   EXPECT_EQ(s.counts[0], 3u);
@@ -99,14 +99,15 @@ TEST(FamilyBuilderTest, MakesHistogramBucketsCumulativeWithInf) {
       .Histogram(histogram.Read(), {{"kind", "IAMAT"}});
   const std::string text = Text(builder);
   EXPECT_NE(text.find("herd_d_seconds_count{kind=\"IAMAT\"} 3\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("herd_d_seconds_bucket{kind=\"IAMAT\",le=\"1e-06\"} 1\n"),
-            std::string::npos) << text;
+  EXPECT_NE(text.find("herd_d_seconds_bucket{kind=\"IAMAT\",le=\"1e-06\"} 1\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("herd_d_seconds_bucket{kind=\"IAMAT\",le=\"2.5e-06\"} 2\n"),
-            std::string::npos) << text;
-  EXPECT_NE(text.find("herd_d_seconds_bucket{kind=\"IAMAT\",le=\"10\"} 2\n"),
-            std::string::npos) << text;
-  EXPECT_NE(text.find("herd_d_seconds_bucket{kind=\"IAMAT\",le=\"+Inf\"} 3\n"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("herd_d_seconds_bucket{kind=\"IAMAT\",le=\"10\"} 2\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("herd_d_seconds_bucket{kind=\"IAMAT\",le=\"+Inf\"} 3\n"), std::string::npos)
+      << text;
 }
 
 TEST(ServerMetricsTest, FindsOnlyConfiguredNeighbours) {
@@ -129,8 +130,9 @@ TEST(GrpcCallCounterTest, CountsByMethodAndCode) {
   counter.Count("/herd.v1.Locations/Get", 5);
   std::map<std::pair<std::string, int>, uint64_t> calls;
   for (const GrpcCallCounter::Entry& e : counter.Snapshot()) calls[{e.method, e.code}] = e.calls;
-  EXPECT_EQ(calls, (std::map<std::pair<std::string, int>, uint64_t>{
-                       {{"/herd.v1.Locations/Get", 0}, 2}, {{"/herd.v1.Locations/Get", 5}, 1}}));
+  EXPECT_EQ(calls,
+            (std::map<std::pair<std::string, int>, uint64_t>{{{"/herd.v1.Locations/Get", 0}, 2},
+                                                             {{"/herd.v1.Locations/Get", 5}, 1}}));
 }
 
 // Answers with the status it is given, at once.
@@ -203,7 +205,8 @@ TEST(MetricsConfigTest, ParsesAnOptionalMetricsAddress) {
     "servers": [
       {"name": "A", "edge": "127.0.0.1:1", "grpc": "127.0.0.1:2", "metrics": "127.0.0.1:3"},
       {"name": "B", "edge": "127.0.0.1:4", "grpc": "127.0.0.1:5"}],
-    "links": [["A", "B"]]})", "/tmp");
+    "links": [["A", "B"]]})",
+                                                  "/tmp");
   ASSERT_TRUE(config.ok()) << config.status();
   ASSERT_TRUE(config->servers[0].metrics.has_value());
   EXPECT_EQ(config->servers[0].metrics->ToString(), "127.0.0.1:3");
@@ -211,12 +214,14 @@ TEST(MetricsConfigTest, ParsesAnOptionalMetricsAddress) {
   absl::StatusOr<HerdConfig> clash = ParseConfig(R"({
     "servers": [
       {"name": "A", "edge": "127.0.0.1:1", "grpc": "127.0.0.1:2", "metrics": "127.0.0.1:1"}],
-    "links": []})", "/tmp");
+    "links": []})",
+                                                 "/tmp");
   EXPECT_FALSE(clash.ok());
   absl::StatusOr<HerdConfig> bad = ParseConfig(R"({
     "servers": [
       {"name": "A", "edge": "127.0.0.1:1", "grpc": "127.0.0.1:2", "metrics": "nowhere"}],
-    "links": []})", "/tmp");
+    "links": []})",
+                                               "/tmp");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("metrics"), std::string::npos) << bad.status();
 }

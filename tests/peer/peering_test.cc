@@ -30,16 +30,15 @@ namespace {
 
 using ::herd::testing::WaitFor;
 
-Record At(const std::string& client, const std::string& time,
-          const std::string& origin = "A") {
+Record At(const std::string& client, const std::string& time, const std::string& origin = "A") {
   return Record{client, origin, "+0.000000001", "+1.0+2.0", time};
 }
 
 // One herd member in this process: store, peering, gRPC server.
 class Node {
  public:
-  Node(std::string name, uint16_t port, std::vector<Peering::Neighbour> neighbours,
-       uint64_t epoch, std::chrono::milliseconds backoff = std::chrono::milliseconds(100))
+  Node(std::string name, uint16_t port, std::vector<Peering::Neighbour> neighbours, uint64_t epoch,
+       std::chrono::milliseconds backoff = std::chrono::milliseconds(100))
       : name_(std::move(name)), port_(port), store_(epoch) {
     Peering::Options options;
     options.self_name = name_;
@@ -85,8 +84,7 @@ class Node {
   Store store_;
   std::unique_ptr<ServerLog> log_ = ServerLog::Discard();
   asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_ =
-      asio::make_work_guard(io_);
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
   std::unique_ptr<Peering> peering_;
   std::unique_ptr<grpc::Server> server_;
   std::thread thread_;
@@ -96,14 +94,12 @@ class PeeringTest : public ::testing::Test {
  protected:
   std::unique_ptr<Node> MakeA(uint64_t epoch = 1,
                               std::chrono::milliseconds backoff = std::chrono::milliseconds(100)) {
-    return std::make_unique<Node>("A", port_a_,
-                                  std::vector<Peering::Neighbour>{{"B", Target(port_b_)}},
-                                  epoch, backoff);
+    return std::make_unique<Node>(
+        "A", port_a_, std::vector<Peering::Neighbour>{{"B", Target(port_b_)}}, epoch, backoff);
   }
   std::unique_ptr<Node> MakeB(uint64_t epoch = 2) {
     return std::make_unique<Node>("B", port_b_,
-                                  std::vector<Peering::Neighbour>{{"A", Target(port_a_)}},
-                                  epoch);
+                                  std::vector<Peering::Neighbour>{{"A", Target(port_a_)}}, epoch);
   }
   static std::string Target(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 

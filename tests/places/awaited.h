@@ -31,9 +31,7 @@ class Awaited {
   // The value, once it came; nullopt after `timeout`.
   std::optional<T> Wait(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     absl::MutexLock l(&mu_);
-    const auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return value_.has_value();
-    };
+    const auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return value_.has_value(); };
     mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(timeout.count()));
     return value_;
   }

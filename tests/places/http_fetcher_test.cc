@@ -107,8 +107,7 @@ TEST(HttpFetcherTest, AnUpstreamThatNeverAnswersEndsAtTheDeadline) {
   std::optional<HttpResponse> response = done.Wait();
   const auto elapsed = steady_clock::now() - start;
   ASSERT_TRUE(response);
-  EXPECT_EQ(response->transport.code(), absl::StatusCode::kDeadlineExceeded)
-      << response->transport;
+  EXPECT_EQ(response->transport.code(), absl::StatusCode::kDeadlineExceeded) << response->transport;
   EXPECT_GE(elapsed, milliseconds(290));
   EXPECT_LT(elapsed, milliseconds(1000));
 }
@@ -116,13 +115,11 @@ TEST(HttpFetcherTest, AnUpstreamThatNeverAnswersEndsAtTheDeadline) {
 TEST(HttpFetcherTest, RefusedAndClosedAreUnavailable) {
   auto fetcher = MakeFetcher();
   Awaited<HttpResponse> refused;
-  fetcher->Fetch(
-      Get("http://127.0.0.1:" + std::to_string(testing::RefusedPort()) + "/"),
-      refused.Setter());
+  fetcher->Fetch(Get("http://127.0.0.1:" + std::to_string(testing::RefusedPort()) + "/"),
+                 refused.Setter());
   std::optional<HttpResponse> response = refused.Wait();
   ASSERT_TRUE(response);
-  EXPECT_EQ(response->transport.code(), absl::StatusCode::kUnavailable)
-      << response->transport;
+  EXPECT_EQ(response->transport.code(), absl::StatusCode::kUnavailable) << response->transport;
 
   FakeGoogleServer server;
   server.Respond({.mode = ScriptedResponse::Mode::kClose});
@@ -130,8 +127,7 @@ TEST(HttpFetcherTest, RefusedAndClosedAreUnavailable) {
   fetcher->Fetch(Get(server.url() + "/"), closed.Setter());
   response = closed.Wait();
   ASSERT_TRUE(response);
-  EXPECT_EQ(response->transport.code(), absl::StatusCode::kUnavailable)
-      << response->transport;
+  EXPECT_EQ(response->transport.code(), absl::StatusCode::kUnavailable) << response->transport;
 }
 
 TEST(HttpFetcherTest, ABodyOverTheLimitIsRejected) {

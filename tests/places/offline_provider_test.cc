@@ -120,21 +120,17 @@ TEST(OfflinePlacesProviderTest, QueriesOutsideTheContractAreInvalid) {
 }
 
 TEST(OfflinePlacesProviderTest, BundledGazetteerAroundUcla) {
-  absl::StatusOr<std::unique_ptr<Gazetteer>> g =
-      Gazetteer::Load(DefaultGazetteerPath());
+  absl::StatusOr<std::unique_ptr<Gazetteer>> g = Gazetteer::Load(DefaultGazetteerPath());
   ASSERT_TRUE(g.ok()) << g.status();
-  OfflinePlacesProvider provider(
-      std::shared_ptr<const Gazetteer>(*std::move(g)));
+  OfflinePlacesProvider provider(std::shared_ptr<const Gazetteer>(*std::move(g)));
   const json j = Ask(provider, Ucla(10, 5));
   EXPECT_EQ(j.at("status"), "OK");
   std::vector<std::string> names;
   for (const json& r : j.at("results")) names.push_back(r.at("name"));
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"Bel Air", "Westwood", "Century City",
-                                      "Brentwood", "Sawtelle"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"Bel Air", "Westwood", "Century City", "Brentwood",
+                                             "Sawtelle"}));
   EXPECT_EQ(j.at("results")[0].at("place_id"), "geonames:b425aa770170784c");
-  ExpectFailureShape(Ask(provider, {-48.8767, -123.3933, 50, 20}),
-                     "ZERO_RESULTS");
+  ExpectFailureShape(Ask(provider, {-48.8767, -123.3933, 50, 20}), "ZERO_RESULTS");
 }
 
 TEST(PlacesFailureTest, HasTheNearbySearchShape) {

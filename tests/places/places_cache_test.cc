@@ -297,7 +297,8 @@ TEST_F(PlacesCacheTest, RenderedTextsAreBoundedAndGoWithTheirAnswer) {
 
 TEST(RenderPlacesTextTest, IndentsByThreeAndReplacesInvalidUtf8) {
   const PlacesText text = RenderPlacesText({{"results", {"caf\xC3"}}, {"status", "OK"}});
-  EXPECT_EQ(text.indented, "{\n   \"results\": [\n      \"caf\xEF\xBF\xBD\"\n   ],\n   \"status\": \"OK\"\n}");
+  EXPECT_EQ(text.indented,
+            "{\n   \"results\": [\n      \"caf\xEF\xBF\xBD\"\n   ],\n   \"status\": \"OK\"\n}");
   EXPECT_EQ(text.one_line, "{\"results\":[\"caf\xEF\xBF\xBD\"],\"status\":\"OK\"}");
 }
 

@@ -24,8 +24,8 @@ using ::herd::testing::Awaited;
 using ::herd::testing::FakeGoogleServer;
 using ::herd::testing::LegacyBody;
 using ::herd::testing::PlacesNewBody;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 class ProviderFactoryTest : public ::testing::Test {
  protected:

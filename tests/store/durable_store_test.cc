@@ -77,8 +77,8 @@ TEST(DurableStoreTest, RecordsSequenceNumbersSourcesAndEpochSurviveACleanStop) {
     durable->Start(&store, [] { return DurableStore::State{{"book/Juzang", "cursor"}}; });
     Store::FeedPosition last;
     for (int i = 0; i < 100; ++i) {
-      ASSERT_EQ(store.Apply(MakeRecord("c" + std::to_string(i % 30), std::to_string(1000 + i)),
-                            {}, &last),
+      ASSERT_EQ(store.Apply(MakeRecord("c" + std::to_string(i % 30), std::to_string(1000 + i)), {},
+                            &last),
                 Store::Outcome::kAccepted);
     }
     ASSERT_EQ(store.Apply(MakeRecord("from-juzang", "5"), Store::Source{"Juzang", 7}, &last),
@@ -162,8 +162,7 @@ TEST(DurableStoreTest, ADamagedDirectoryIsAnErrorNamingThePath) {
   absl::StatusOr<std::unique_ptr<DurableStore>> durable =
       DurableStore::Open(OptionsAt(dir.path()), 1);
   ASSERT_FALSE(durable.ok());
-  EXPECT_NE(durable.status().message().find(dir.path()), std::string::npos)
-      << durable.status();
+  EXPECT_NE(durable.status().message().find(dir.path()), std::string::npos) << durable.status();
 }
 
 TEST(DurableStoreTest, APathThatIsAFileIsAnErrorNamingIt) {

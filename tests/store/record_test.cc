@@ -7,16 +7,15 @@ namespace {
 
 Record At(std::string time, std::string origin = "Riley",
           std::string location = "+34.068930-118.445127", std::string skew = "+0.1") {
-  return Record{"kiwi.cs.ucla.edu", std::move(origin), std::move(skew),
-                std::move(location), std::move(time)};
+  return Record{"kiwi.cs.ucla.edu", std::move(origin), std::move(skew), std::move(location),
+                std::move(time)};
 }
 
 TEST(CompareClientTimeTest, ExactDecimalOrder) {
   EXPECT_LT(CompareClientTime("1621464827.959498503", "1621464827.959498504"), 0);
   EXPECT_GT(CompareClientTime("1621464827.959498504", "1621464827.959498503"), 0);
   // Digits beyond a double's precision still count.
-  EXPECT_LT(CompareClientTime("1621464827.9594985030000001", "1621464827.9594985030000002"),
-            0);
+  EXPECT_LT(CompareClientTime("1621464827.9594985030000001", "1621464827.9594985030000002"), 0);
   EXPECT_LT(CompareClientTime("9", "10"), 0);
   EXPECT_LT(CompareClientTime("99.999", "100"), 0);
   EXPECT_GT(CompareClientTime("1.5", "1.49999"), 0);
@@ -33,9 +32,7 @@ TEST(SupersedesTest, NewerTimeWins) {
   EXPECT_FALSE(Supersedes(At("1621464827.959498503"), At("1621464827.959498504")));
 }
 
-TEST(SupersedesTest, IdenticalRecordIsNotNewer) {
-  EXPECT_FALSE(Supersedes(At("5"), At("5")));
-}
+TEST(SupersedesTest, IdenticalRecordIsNotNewer) { EXPECT_FALSE(Supersedes(At("5"), At("5"))); }
 
 TEST(SupersedesTest, EqualTimesTieBreakIsATotalOrder) {
   const Record riley = At("5", "Riley");
@@ -110,10 +107,10 @@ TEST(IsWellFormedClientTimeTest, LongFractionsUpToTheBound) {
   EXPECT_TRUE(IsWellFormedClientTime("1." + std::string(kMaxNumberBytes - 2, '5')));
   EXPECT_FALSE(IsWellFormedClientTime("1." + std::string(kMaxNumberBytes - 1, '5')));
   double lat, lng;
-  EXPECT_TRUE(ParseLocation("+1." + std::string(500, '0') + "+2." + std::string(500, '0'),
-                            &lat, &lng));
-  EXPECT_FALSE(ParseLocation("+1." + std::string(600, '0') + "+2." + std::string(600, '0'),
-                             &lat, &lng));
+  EXPECT_TRUE(
+      ParseLocation("+1." + std::string(500, '0') + "+2." + std::string(500, '0'), &lat, &lng));
+  EXPECT_FALSE(
+      ParseLocation("+1." + std::string(600, '0') + "+2." + std::string(600, '0'), &lat, &lng));
 }
 
 TEST(IsWellFormedRecordTest, ChecksEveryField) {

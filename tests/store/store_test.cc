@@ -13,8 +13,7 @@ namespace herd {
 namespace {
 
 Record At(std::string client, std::string time, std::string origin = "Riley") {
-  return Record{std::move(client), std::move(origin), "+0.000000001", "+1.0+2.0",
-                std::move(time)};
+  return Record{std::move(client), std::move(origin), "+0.000000001", "+1.0+2.0", std::move(time)};
 }
 
 constexpr int64_t kSecond = 1'000'000'000;
@@ -152,8 +151,7 @@ namespace herd {
 namespace {
 
 Record AtPlace(std::string client, std::string time, std::string location) {
-  return Record{std::move(client), "Riley", "+0.000000001", std::move(location),
-                std::move(time)};
+  return Record{std::move(client), "Riley", "+0.000000001", std::move(location), std::move(time)};
 }
 
 // The clients VisitMovedAfter hands over from `cursor` to the end.
@@ -181,7 +179,7 @@ TEST(StoreMoveTrackingTest, HandsOverNewAndMovedClientsOnly) {
   store.Apply(AtPlace("b", "1", "+2+2"));
   store.Apply(AtPlace("c", "1", "+3+3"));
   EXPECT_EQ(Moved(&store, &cursor), (std::vector<std::string>{"a", "b", "c"}));
-  store.Apply(AtPlace("a", "2", "+1+1"));  // stays
+  store.Apply(AtPlace("a", "2", "+1+1"));    // stays
   store.Apply(AtPlace("b", "2", "+2.5+2"));  // moves
   EXPECT_EQ(Moved(&store, &cursor), (std::vector<std::string>{"b"}));
   EXPECT_TRUE(Moved(&store, &cursor).empty());
@@ -235,7 +233,8 @@ TEST(StoreLimitsTest, MaxClientsHoldsUnderConcurrentNewClients) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&store, t] {
-      for (int i = 0; i < 1000; ++i) store.Apply(At("t" + std::to_string(t) + "-" + std::to_string(i), "1"));
+      for (int i = 0; i < 1000; ++i)
+        store.Apply(At("t" + std::to_string(t) + "-" + std::to_string(i), "1"));
     });
   }
   for (std::thread& thread : threads) thread.join();
@@ -301,11 +300,13 @@ TEST(StoreLimitsTest, ForgottenClientsFreeTheirPlaceUnderMaxClients) {
   Store::Limits limits = TtlLimits(&now, 10);
   limits.max_clients = 1;
   Store store(1, limits);
-  EXPECT_EQ(store.Apply(Record{"a", "R", "+0.000000000", "+1+2", "100"}), Store::Outcome::kAccepted);
+  EXPECT_EQ(store.Apply(Record{"a", "R", "+0.000000000", "+1+2", "100"}),
+            Store::Outcome::kAccepted);
   EXPECT_EQ(store.Apply(Record{"b", "R", "+0.000000000", "+1+2", "100"}), Store::Outcome::kRefused);
   now = 111 * kSecond;
   EXPECT_EQ(store.ForgetExpired(), 1u);
-  EXPECT_EQ(store.Apply(Record{"b", "R", "+0.000000000", "+1+2", "111"}), Store::Outcome::kAccepted);
+  EXPECT_EQ(store.Apply(Record{"b", "R", "+0.000000000", "+1+2", "111"}),
+            Store::Outcome::kAccepted);
 }
 
 TEST(OriginReceiveNsTest, ClientTimePlusDifference) {
