@@ -14,4 +14,22 @@ double HaversineKm(double lat1, double lng1, double lat2, double lng2) {
   return 2 * kEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(h)));
 }
 
+CapBox BoundingBoxOfCap(double lat, double lng, double radius_km, double margin_degrees) {
+  const double angle = radius_km / kEarthRadiusKm;  // radians
+  const double dlat = angle * kRadToDeg + margin_degrees;
+  CapBox box;
+  box.lat_lo = std::max(-90.0, lat - dlat);
+  box.lat_hi = std::min(90.0, lat + dlat);
+  if (lat - dlat <= -90 || lat + dlat >= 90) return box;  // holds a pole
+  // Off the poles the ratio is below 1; checked anyway against rounding.
+  const double ratio = std::sin(angle) / std::cos(lat * kDegToRad);
+  if (!(ratio < 1)) return box;
+  const double dlng = std::asin(ratio) * kRadToDeg + margin_degrees;
+  if (dlng >= 180) return box;
+  box.every_longitude = false;
+  box.lng_lo = lng - dlng;
+  box.lng_hi = lng + dlng;
+  return box;
+}
+
 }  // namespace herd

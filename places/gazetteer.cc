@@ -82,21 +82,11 @@ struct Window {
 };
 
 Window CoveringWindow(double lat, double lng, double radius_km) {
-  const double delta = radius_km / kEarthRadiusKm;  // angular radius, radians
-  const double delta_deg = delta * kRadToDeg;
-  const double lat_lo = lat - delta_deg - kSlackDegrees;
-  const double lat_hi = lat + delta_deg + kSlackDegrees;
-  Window window{RowOf(std::max(lat_lo, -90.0)), RowOf(std::min(lat_hi, 90.0)), 0, kCols};
-  // A cap holding a pole spans every longitude.
-  if (lat_lo <= -90 || lat_hi >= 90) return window;
-  // Otherwise its points differ from the centre's longitude by at most
-  // asin(sin(delta) / cos(lat)); the cap then stays off the poles, so the
-  // ratio is below 1 (checked anyway against rounding).
-  const double ratio = std::sin(delta) / std::cos(lat * kDegToRad);
-  if (!(ratio < 1)) return window;
-  const double delta_lng = std::asin(ratio) * kRadToDeg + kSlackDegrees;
-  const int64_t lo = UnwrappedColOf(lng - delta_lng);
-  const int64_t hi = UnwrappedColOf(lng + delta_lng);
+  const CapBox box = BoundingBoxOfCap(lat, lng, radius_km, kSlackDegrees);
+  Window window{RowOf(box.lat_lo), RowOf(box.lat_hi), 0, kCols};
+  if (box.every_longitude) return window;
+  const int64_t lo = UnwrappedColOf(box.lng_lo);
+  const int64_t hi = UnwrappedColOf(box.lng_hi);
   if (hi - lo + 1 >= kCols) return window;
   window.first_col = WrapCol(lo);
   window.num_cols = static_cast<int>(hi - lo + 1);

@@ -148,27 +148,16 @@ LocationIndex::CircleResult LocationIndex::Within(double latitude, double longit
       !std::isfinite(longitude)) {
     return result;
   }
-  // The circle's bounding box. Every longitude when it reaches a pole;
-  // otherwise the widest longitude difference on the circle is
-  // asin(sin(r) / cos(latitude)) (at its two tangent points).
-  const double angle = radius_km / kEarthRadiusKm;  // radians
-  const double dlat = angle * kRadToDeg + kMarginDegrees;
-  const double lat_lo = std::max(-90.0, latitude - dlat);
-  const double lat_hi = std::min(90.0, latitude + dlat);
-  bool every_longitude = lat_lo <= -90 || lat_hi >= 90;
-  double dlng = 180;
-  if (!every_longitude) {
-    const double ratio = std::sin(angle) / std::cos(latitude * kDegToRad);
-    dlng = std::asin(std::min(1.0, ratio)) * kRadToDeg + kMarginDegrees;
-    every_longitude = dlng >= 180;
-  }
+  const CapBox box = BoundingBoxOfCap(latitude, longitude, radius_km, kMarginDegrees);
+  const double lat_lo = box.lat_lo;
+  const double lat_hi = box.lat_hi;
   // Column ranges: one, or two where the box crosses the ±180° meridian.
   std::vector<std::pair<uint32_t, uint32_t>> columns;
-  if (every_longitude) {
+  if (box.every_longitude) {
     columns.emplace_back(0, kCols - 1);
   } else {
-    const double lng_lo = longitude - dlng;
-    const double lng_hi = longitude + dlng;
+    const double lng_lo = box.lng_lo;
+    const double lng_hi = box.lng_hi;
     if (lng_lo < -180) {
       columns.emplace_back(ColOf(lng_lo + 360), kCols - 1);
       columns.emplace_back(0, ColOf(lng_hi));
