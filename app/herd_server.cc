@@ -233,9 +233,11 @@ absl::Status HerdServer::MakeStore(uint64_t fresh_epoch) {
   log_->Info("{}: loaded {} records in {} ms from {} (fsync {}); {}", self_.name,
              stats.records_loaded, stats.load_ms, durable_->options().path,
              FsyncModeName(durable_->options().fsync),
-             durable_->kept_epoch()
+             !durable_->kept_epoch() ? "a first start: new epoch"
+             : durable_->clean_stop()
                  ? "the last run stopped cleanly: epoch kept, neighbours resume both ways"
-                 : "new epoch (first start, or the last run did not stop cleanly)");
+                 : "the last run did not stop cleanly: epoch kept, numbering skips past what "
+                   "it may have given unwritten, neighbours resume both ways");
   return absl::OkStatus();
 }
 

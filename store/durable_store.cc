@@ -20,13 +20,15 @@ namespace {
 
 // Keys. Records: "r:" + client id. State entries: "s:" + the caller's key.
 // Meta: the format version, the shard count (sequence numbers are per
-// shard), the epoch, and a marker present only after a clean stop.
+// shard), the epoch, the highest sequence number written per shard, and a
+// marker present only after a clean stop.
 constexpr std::string_view kRecordPrefix = "r:";
 constexpr std::string_view kStatePrefix = "s:";
 constexpr char kFormatKey[] = "m:format";
 constexpr char kShardsKey[] = "m:shards";
 constexpr char kEpochKey[] = "m:epoch";
 constexpr char kCleanKey[] = "m:clean";
+constexpr char kSequencesKey[] = "m:sequences";
 
 constexpr size_t kRecordsPerWrite = 8192;
 constexpr auto kLockWait = std::chrono::seconds(5);
@@ -215,7 +217,14 @@ absl::Status DurableStore::ReadMeta(uint64_t fresh_epoch) {
   s = db_->Get(read, kEpochKey, &epoch);
   const bool has_epoch = s.ok() && epoch.size() == 8;
   s = db_->Get(read, kCleanKey, &clean);
-  kept_epoch_ = has_epoch && s.ok();
+  clean_stop_ = has_epoch && s.ok();
+  kept_epoch_ = has_epoch;
+  if (std::string sequences; db_->Get(read, kSequencesKey, &sequences).ok()) {
+    std::string_view in = sequences;
+    for (uint64_t& seq : stored_sequences_) {
+      if (!GetFixed64(&in, &seq)) return Damaged(path, "the stored sequence numbers are cut short");
+    }
+  }
   if (kept_epoch_) {
     std::memcpy(&epoch_, epoch.data(), 8);
   } else {
@@ -229,7 +238,7 @@ absl::Status DurableStore::ReadMeta(uint64_t fresh_epoch) {
   }
   if (!it->status().ok()) return Damaged(path, it->status().ToString());
   written_state_ = saved_state_;
-  // From now until a clean stop, a crash means a fresh epoch next time.
+  // From now until a clean stop, the next start counts as after a crash.
   rocksdb::WriteBatch batch;
   std::string epoch_bytes;
   PutFixed64(&epoch_bytes, epoch_);
@@ -266,6 +275,14 @@ absl::Status DurableStore::LoadInto(Store* store) {
   }
   if (!it->status().ok()) return Damaged(options_.path, it->status().ToString());
   if (forget.Count() > 0) db_->Write(rocksdb::WriteOptions(), &forget);
+  // Number on from the last run's highest number (a record it numbered
+  // last may be gone: superseded, or expired just now), and after a crash
+  // past every number it may have given without writing.
+  std::array<uint64_t, Store::kShards> floor = stored_sequences_;
+  if (!clean_stop_) {
+    for (uint64_t& seq : floor) seq += kCrashSequenceGap;
+  }
+  if (kept_epoch_) store->NumberAfter(floor);
   records_loaded_ = loaded;
   load_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::steady_clock::now() - start)
@@ -339,6 +356,11 @@ size_t DurableStore::WriteRound() {
       in_batch += entries.size();
     } while (!entries.empty() && in_batch < kRecordsPerWrite);
     const bool last = entries.empty();
+    if (last) {
+      for (int s = 0; s < Store::kShards; ++s) {
+        if (end.seen[s] > cursor_.seen[s]) cursor_.seen[s] = end.seen[s];
+      }
+    }
     State changed;
     if (last) {
       for (auto& [key, value] : state) {
@@ -349,6 +371,9 @@ size_t DurableStore::WriteRound() {
       }
     }
     if (batch.Count() > 0) {
+      std::string sequences;
+      for (uint64_t seq : cursor_.seen) PutFixed64(&sequences, seq);
+      batch.Put(kSequencesKey, sequences);
       const rocksdb::Status s = db_->Write(write, &batch);
       if (!s.ok()) {
         // The disk failed: these entries are read again next round (a
@@ -362,11 +387,6 @@ size_t DurableStore::WriteRound() {
       unsynced_ = !write.sync;
     }
     for (auto& [key, value] : changed) written_state_[key] = std::move(value);
-    if (last) {
-      for (int s = 0; s < Store::kShards; ++s) {
-        if (end.seen[s] > cursor_.seen[s]) cursor_.seen[s] = end.seen[s];
-      }
-    }
     total += in_batch;
     records_written_.fetch_add(in_batch, std::memory_order_relaxed);
     mark_.Advance(cursor_);

@@ -1,6 +1,7 @@
 #ifndef HERD_STORE_DURABLE_STORE_H_
 #define HERD_STORE_DURABLE_STORE_H_
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -57,15 +58,23 @@ struct DurableOptions {
 // write-ahead log (the kernel's page cache) once the mark passes it, so it
 // survives SIGKILL in every mode; with kAlways the write is also fsynced.
 //
-// A clean Stop() keeps the epoch for the next start; after a crash the
-// next start takes a fresh epoch, since records numbered after the last
-// durable one may have reached neighbours and would be numbered again.
+// The epoch is kept from run to run, and with it the feed's numbering:
+// each write also stores, per shard, the highest sequence number it
+// covers. After a clean Stop() the next start numbers on from there. After
+// a crash, numbers past the last durable one may have been given to
+// records that reached neighbours but not the disk, so the next start
+// skips kCrashSequenceGap numbers in every shard: no number is ever given
+// twice, and the neighbours' resume points stay points of this feed (a
+// delta both ways after any restart).
 //
 // Thread-safe: Open, LoadInto, Start and Stop are called by one owner in
 // that order; mark() and stats may be read from any thread.
 class DurableStore {
  public:
   static constexpr int kFormatVersion = 1;
+  // Numbers skipped per shard after a crash: far more than a server can
+  // accept between two writes of its persister.
+  static constexpr uint64_t kCrashSequenceGap = uint64_t{1} << 32;
 
   using State = std::map<std::string, std::string>;
 
@@ -78,7 +87,7 @@ class DurableStore {
   };
 
   // Opens (or creates) the database at options.path. The epoch is the
-  // stored one if the last run stopped cleanly, else `fresh_epoch`. A
+  // stored one, or `fresh_epoch` on a first start. A
   // path that cannot be opened, a damaged database or another on-disk
   // format is an error naming the path. A database another process holds
   // is waited for (up to 5 s: a stop still in progress) before it is one.
@@ -89,8 +98,11 @@ class DurableStore {
   DurableStore& operator=(const DurableStore&) = delete;
 
   uint64_t epoch() const { return epoch_; }
-  // Whether epoch() is the last run's (a clean stop).
+  // Whether epoch() is the last run's (anything but a first start).
   bool kept_epoch() const { return kept_epoch_; }
+  // Whether the last run stopped cleanly (false after a crash, and on a
+  // first start).
+  bool clean_stop() const { return clean_stop_; }
   // The state entries stored by the last run.
   const State& saved_state() const { return saved_state_; }
   const DurableOptions& options() const { return options_; }
@@ -132,6 +144,9 @@ class DurableStore {
   rocksdb::DB* db_;  // owned; null once stopped
   uint64_t epoch_ = 0;
   bool kept_epoch_ = false;
+  bool clean_stop_ = false;
+  // Per shard, the highest sequence number the last run wrote.
+  std::array<uint64_t, Store::kShards> stored_sequences_{};
   State saved_state_;
   Store* store_ = nullptr;
   std::function<State()> state_fn_;

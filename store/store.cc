@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/base/macros.h"
@@ -83,6 +84,13 @@ int64_t Store::record_bytes() const {
   int64_t total = 0;
   for (const Shard& shard : shards_) total += shard.record_bytes.load(std::memory_order_relaxed);
   return total;
+}
+
+void Store::NumberAfter(const std::array<uint64_t, kShards>& floor) {
+  for (int s = 0; s < kShards; ++s) {
+    absl::MutexLock lock(&shards_[s].mu);
+    shards_[s].last_seq = std::max(shards_[s].last_seq, floor[s]);
+  }
 }
 
 Store::Outcome Store::Restore(const RecordView& record, const Source& via, uint64_t seq) {
@@ -234,6 +242,10 @@ size_t Store::WalkAfter(Cursor* cursor, size_t max, std::optional<uint32_t> skip
       // Stay on this shard if `max` or the budget cut it short, so no
       // shard starves.
       if (it != shard.by_seq.end()) break;
+      // The shard is read to its end: numbers past its last entry (a record
+      // that expired, numbers a restart skipped) are passed too, or a
+      // reader would take HasAfter's word and look again forever.
+      cursor->seen[s] = std::max(cursor->seen[s], shard.last_seq);
     }
     cursor->next_shard = (s + 1) % kShards;
   }

@@ -64,7 +64,8 @@ class Store {
 
   using Limits = StoreLimits;
 
-  // A reader's position in the feed: per shard, the last sequence number read.
+  // A reader's position in the feed: per shard, the last sequence number read
+  // or passed (a shard read to its end is passed up to its last number).
   // Meaningful only for the Store (and epoch) that produced it.
   struct Cursor {
     std::array<uint64_t, kShards> seen{};
@@ -122,6 +123,10 @@ class Store {
   // loading, before anything is applied; no listener is told. kStale if the
   // client is already held, kExpired if its record is past client_ttl.
   Outcome Restore(const RecordView& record, const Source& via, uint64_t seq);
+
+  // Makes each shard number its next record after floor[shard] at least
+  // (a loaded store goes on from its last run's numbering).
+  void NumberAfter(const std::array<uint64_t, kShards>& floor);
 
   // The shard a client's records go to: a fixed function of the id (the
   // same in every process), since sequence numbers are per shard and
