@@ -20,7 +20,7 @@ PACKAGES=(
   libboost-dev libabsl-dev nlohmann-json3-dev libfmt-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
   libcurl4-openssl-dev libssl-dev openssl libgtest-dev libgmock-dev prometheus-cpp-dev
-  clang libclang-rt-14-dev librocksdb-dev
+  clang libclang-rt-14-dev librocksdb-dev libs2-dev
   iproute2
 )
 

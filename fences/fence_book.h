@@ -1,0 +1,155 @@
+#ifndef HERD_FENCES_FENCE_BOOK_H_
+#define HERD_FENCES_FENCE_BOOK_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "herd/v1/fences.pb.h"
+#include "store/record.h"
+
+namespace herd {
+
+// A point in degrees.
+struct LatLng {
+  double latitude = 0;
+  double longitude = 0;
+};
+
+// An event Detect() fired, and where its fence wants it POSTed (empty: no
+// webhook).
+struct FiredEvent {
+  v1::FenceEvent event;
+  std::string webhook_url;
+};
+
+// The herd's fences as this server knows them, like the Store for records:
+// newer wins per fence id (by FenceVersion: time, then origin), deletions
+// are kept as versions too (for a while) so they flood like sets, and every
+// accepted change gets the next sequence number of a feed that neighbours
+// and the disk read with a cursor (each fence once, at its newest version).
+// Detect() tells which fences a client's new location fires.
+//
+// Thread-safe. Changes take a mutex; Detect() reads under a shared lock and
+// has_fences() is lock-free, so a server with no fences pays one relaxed
+// load per report.
+class FenceBook {
+ public:
+  struct Options {
+    std::string server_name;  // stamps versions and fired events
+    uint64_t epoch = 0;       // this process's lifetime id: part of event ids
+    size_t max_fences = 10000;
+    // Deletions are forgotten this long after they were made (and the oldest
+    // first once there are more than max_fences of them).
+    int64_t deleted_ttl_ns = int64_t{24} * 3600 * 1000000000;
+    std::function<int64_t()> now_ns;  // wall clock, ns since the epoch
+  };
+
+  enum class Outcome {
+    kAccepted,  // newer than what was held: kept, and in the feed
+    kStale,     // not newer: nothing changed
+    kInvalid,   // does not check out (a neighbour's bug or a forgery): dropped
+    kRefused,   // a new fence while max_fences are held
+  };
+
+  // Finds clients near a point for roaming fences: calls `visit` with each
+  // client held within `radius_m` of (latitude, longitude) and its location,
+  // until `visit` returns false.
+  using NearbyVisitor = absl::FunctionRef<bool(std::string_view client_id, LatLng location)>;
+  using NearbyLookup = std::function<void(LatLng centre, double radius_m, NearbyVisitor visit)>;
+
+  explicit FenceBook(Options options);
+  FenceBook(const FenceBook&) = delete;
+  FenceBook& operator=(const FenceBook&) = delete;
+  ~FenceBook();
+
+  // A fence from a client of this server: checked (INVALID_ARGUMENT whose
+  // message starts with the field path, "fence.circle.radius_m: ..."),
+  // stamped with a version newer than any held for its id, and kept.
+  // RESOURCE_EXHAUSTED when it is new and max_fences are held. Answers the
+  // fence as stored.
+  absl::StatusOr<v1::Fence> Set(const v1::Fence& fence);
+
+  // Deletes a live fence (NOT_FOUND if none): keeps a deletion version.
+  absl::StatusOr<v1::Fence> Delete(std::string_view id);
+
+  // A live fence.
+  std::optional<v1::Fence> Get(std::string_view id) const;
+
+  // Up to `max` live fences with ids after `after_id`, in id order.
+  std::vector<v1::Fence> List(std::string_view after_id, size_t max) const;
+
+  // Live fences.
+  size_t size() const;
+
+  // A fence version from a neighbour or from disk: kept if newer than the
+  // held version of its id (live or deleted).
+  Outcome Apply(const v1::Fence& fence);
+
+  // Up to `max` feed entries after `*cursor` (fences and deletions, each id
+  // once at its newest version), advancing the cursor past them. A cursor
+  // starts at 0 (everything).
+  std::vector<v1::Fence> ReadAfter(uint64_t* cursor, size_t max) const;
+  // The number of the last accepted change (0: none).
+  uint64_t last_seq() const;
+
+  // Called after each accepted change, on the changing thread, outside the
+  // lock; must be quick and must not block. Same contract as Store's.
+  int64_t AddListener(std::function<void()> listener);
+  void RemoveListener(int64_t id);
+
+  // Forgets deletions past deleted_ttl. Returns how many.
+  size_t ForgetDeleted();
+
+  // Whether any live fence exists (lock-free): if not, skip Detect.
+  bool has_fences() const { return live_.load(std::memory_order_relaxed) > 0; }
+
+  // The events `record` fires, a report of one of this server's own clients
+  // that the store has just accepted; `previous` is the client's location
+  // before it (none for a new client). Appends to `events`.
+  void Detect(const RecordView& record, std::optional<LatLng> previous, const NearbyLookup& nearby,
+              std::vector<FiredEvent>* events) const;
+
+ private:
+  struct Entry;
+
+  // Checks a fence's fields (not its version); INVALID_ARGUMENT naming the
+  // field under `prefix`.
+  absl::Status Check(const v1::Fence& fence, std::string_view prefix) const;
+  // Replaces the entry of fence.id(); REQUIRES: newer than the held one.
+  void Put(const v1::Fence& fence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Notify();
+
+  const Options options_;
+
+  mutable absl::Mutex mu_;
+  absl::btree_map<std::string, std::shared_ptr<const Entry>, std::less<>> by_id_
+      ABSL_GUARDED_BY(mu_);
+  absl::btree_map<uint64_t, std::string> by_seq_ ABSL_GUARDED_BY(mu_);  // the feed
+  uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<size_t> live_{0};
+  mutable std::atomic<uint64_t> events_fired_{0};
+
+  mutable absl::Mutex listeners_mu_;
+  std::vector<std::pair<int64_t, std::shared_ptr<std::function<void()>>>> listeners_
+      ABSL_GUARDED_BY(listeners_mu_);
+  int64_t next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 1;
+};
+
+// Whether `a` is a newer version than `b` (time, then origin bytes).
+bool IsNewerFenceVersion(const v1::FenceVersion& a, const v1::FenceVersion& b);
+
+}  // namespace herd
+
+#endif  // HERD_FENCES_FENCE_BOOK_H_
