@@ -202,7 +202,7 @@ size_t FenceBook::ForgetDeleted() {
   return forgotten;
 }
 
-void FenceBook::Detect(const RecordView& record, std::optional<LatLng> previous,
+void FenceBook::Detect(const RecordView& record, const RecordView* previous,
                        const NearbyLookup& nearby, std::vector<FiredEvent>* events) const {
   // Geometry comes with fences/fence_geometry (S2).
 }

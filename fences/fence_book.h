@@ -116,9 +116,9 @@ class FenceBook {
   bool has_fences() const { return live_.load(std::memory_order_relaxed) > 0; }
 
   // The events `record` fires, a report of one of this server's own clients
-  // that the store has just accepted; `previous` is the client's location
-  // before it (none for a new client). Appends to `events`.
-  void Detect(const RecordView& record, std::optional<LatLng> previous, const NearbyLookup& nearby,
+  // that the store has just accepted; `previous` is the client's record
+  // before it (null for a new client). Appends to `events`.
+  void Detect(const RecordView& record, const RecordView* previous, const NearbyLookup& nearby,
               std::vector<FiredEvent>* events) const;
 
  private:
