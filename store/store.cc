@@ -114,8 +114,8 @@ Store::Outcome Store::Restore(const RecordView& record, const Source& via, uint6
   return Outcome::kAccepted;
 }
 
-Store::Outcome Store::Apply(const RecordView& record, const Source& via,
-                            FeedPosition* accepted_at) {
+Store::Outcome Store::Apply(const RecordView& record, const Source& via, FeedPosition* accepted_at,
+                            std::optional<Record>* replaced) {
   ABSL_ASSERT(IsWellFormedClientTime(record.client_time));
   if (limits_.client_ttl_ns > 0 && ExpiredAt(record.client_time, record.skew, limits_.now())) {
     expired_total_.fetch_add(1, std::memory_order_relaxed);
@@ -129,6 +129,7 @@ Store::Outcome Store::Apply(const RecordView& record, const Source& via,
     if (it != shard.by_client.end()) {
       const PackedRecord& current = *it->record;
       if (!Supersedes(record, current)) return Outcome::kStale;
+      if (replaced != nullptr) *replaced = current.ToRecord();
       const bool was_moved = current.moved();
       // Out of the feed while it changes (its sequence number is the key);
       // should memory run out, it stays as it was, out of the feed until
@@ -148,6 +149,7 @@ Store::Outcome Store::Apply(const RecordView& record, const Source& via,
         refused_total_.fetch_add(1, std::memory_order_relaxed);
         return Outcome::kRefused;
       }
+      if (replaced != nullptr) replaced->reset();
       auto packed = PackedRecord::Make(record, source, ++shard.last_seq);
       AddRecordBytes(&shard, static_cast<int64_t>(malloc_usable_size(packed.get())));
       packed->set_moved(true);

@@ -108,13 +108,16 @@ class Store {
   // Keeps `record` if it supersedes the stored one. `via` says where it came
   // from (default: a local client) so a link can skip sending it back.
   // If it is accepted and `accepted_at` is set, says where it went in the
-  // feed (a reply can wait until that point is durable).
+  // feed (a reply can wait until that point is durable); if `replaced` is
+  // set, receives the record it replaced (nothing for a new client), as
+  // geofences compare a client's old and new positions.
   // REQUIRES: record.client_time is well formed (IsWellFormedClientTime),
   // and the fields fit (PackedRecord::Fits; std::length_error if not).
   Outcome Apply(const RecordView& record, const Source& via = {},
-                FeedPosition* accepted_at = nullptr);
-  Outcome Apply(const Record& record, const Source& via = {}, FeedPosition* accepted_at = nullptr) {
-    return Apply(record.view(), via, accepted_at);
+                FeedPosition* accepted_at = nullptr, std::optional<Record>* replaced = nullptr);
+  Outcome Apply(const Record& record, const Source& via = {}, FeedPosition* accepted_at = nullptr,
+                std::optional<Record>* replaced = nullptr) {
+    return Apply(record.view(), via, accepted_at, replaced);
   }
 
   // Puts back a record this store's feed held before a restart, at its old

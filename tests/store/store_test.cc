@@ -26,6 +26,19 @@ Store::Limits TtlLimits(std::atomic<int64_t>* now, int64_t ttl_s) {
   return limits;
 }
 
+TEST(StoreTest, SaysWhichRecordAnAcceptedOneReplaced) {
+  Store store(1);
+  std::optional<Record> replaced = At("stale", "1");
+  EXPECT_EQ(store.Apply(At("kiwi", "10"), {}, nullptr, &replaced), Store::Outcome::kAccepted);
+  EXPECT_FALSE(replaced.has_value()) << "a new client replaces nothing";
+  EXPECT_EQ(store.Apply(At("kiwi", "11"), {}, nullptr, &replaced), Store::Outcome::kAccepted);
+  ASSERT_TRUE(replaced.has_value());
+  EXPECT_EQ(*replaced, At("kiwi", "10"));
+  replaced.reset();
+  EXPECT_EQ(store.Apply(At("kiwi", "9"), {}, nullptr, &replaced), Store::Outcome::kStale);
+  EXPECT_FALSE(replaced.has_value()) << "a stale record replaces nothing";
+}
+
 TEST(StoreTest, KeepsTheNewestAndIgnoresStale) {
   Store store(1);
   EXPECT_EQ(store.Apply(At("kiwi", "1621464827.959498503")), Store::Outcome::kAccepted);
