@@ -124,7 +124,7 @@ LocationsService::LocationsService(Options options, Store* store, PlacesProvider
       store_(store),
       places_(places),
       log_(log),
-      index_(std::make_shared<LocationIndex>(store)),
+      index_(options_.index != nullptr ? options_.index : std::make_shared<LocationIndex>(store)),
       pump_(FeedPump::Start(store)),
       index_reader_(std::make_shared<IndexReader>(index_)),
       watch_callers_(
@@ -260,7 +260,10 @@ grpc::ServerUnaryReactor* LocationsService::Report(grpc::CallbackServerContext* 
     return FinishNow(context, record.status());
   }
   Store::FeedPosition position;
-  const Store::Outcome outcome = store_->Apply(*record, {}, &position);
+  const bool check_fences = options_.fences != nullptr && options_.fences->armed();
+  std::optional<Record> replaced;
+  const Store::Outcome outcome =
+      store_->Apply(*record, {}, &position, check_fences ? &replaced : nullptr);
   if (outcome == Store::Outcome::kRefused) {
     log_->Info("api {} Report refused: too many clients", context->peer());
     return FinishNow(context, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -269,6 +272,7 @@ grpc::ServerUnaryReactor* LocationsService::Report(grpc::CallbackServerContext* 
                                                         " clients (store.max_clients)")));
   }
   const bool accepted = outcome == Store::Outcome::kAccepted;
+  if (accepted && check_fences) options_.fences->OnAccepted(record->view(), replaced);
   if (options_.metrics) options_.metrics->CountRecord(ServerMetrics::kApi, accepted);
   response->set_accepted(accepted);
   response->set_at_line(record->AtLine());

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/server_log.h"
 #include "common/server_metrics.h"
+#include "fences/fence_monitor.h"
 #include "herd/v1/locations.grpc.pb.h"
 #include "places/places_provider.h"
 #include "store/durable_mark.h"
@@ -54,6 +55,11 @@ class LocationsService final : public v1::Locations::CallbackService {
     // With a data_dir: a Report's answer waits until its record is durable
     // (finished from the persister's thread). Null: memory only.
     DurableMark* durable = nullptr;
+    // Geofences: an accepted Report is checked against them. Null: none.
+    const FenceMonitor* fences = nullptr;
+    // The index List and Within read (shared with roaming fences); null:
+    // the service makes its own.
+    std::shared_ptr<LocationIndex> index;
   };
 
   LocationsService(Options options, Store* store, PlacesProvider* places, ServerLog* log);

@@ -448,6 +448,28 @@ absl::Status ParseStore(const json& root, StoreConfig* store) {
   return ReadNonNegative(*it, "client_ttl_s", "store", &store->client_ttl_s, int64_t{1} << 30);
 }
 
+absl::Status ParseFences(const json& root, FencesConfig* fences) {
+  const auto it = root.find("fences");
+  if (it == root.end()) return absl::OkStatus();
+  if (!it->is_object()) return FieldError("fences", "expected an object");
+  for (absl::Status s :
+       {ReadNonNegative(*it, "max_fences", "fences", &fences->max_fences, int64_t{1} << 24),
+        ReadNonNegative(*it, "webhook_max_queued", "fences", &fences->webhook_max_queued,
+                        int64_t{1} << 24),
+        ReadNonNegative(*it, "webhook_max_attempts", "fences", &fences->webhook_max_attempts, 100),
+        ReadNonNegative(*it, "webhook_timeout_ms", "fences", &fences->webhook_timeout_ms,
+                        600'000)}) {
+    if (!s.ok()) return s;
+  }
+  if (fences->webhook_max_attempts < 1) {
+    return FieldError("fences.webhook_max_attempts", "must be at least 1");
+  }
+  if (fences->webhook_timeout_ms < 1) {
+    return FieldError("fences.webhook_timeout_ms", "must be at least 1");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseGrpcLimits(const json& root, GrpcLimitsConfig* grpc) {
   const auto it = root.find("grpc");
   if (it == root.end()) return absl::OkStatus();
@@ -574,7 +596,8 @@ absl::StatusOr<HerdConfig> ParseConfig(std::string_view json_text, const std::st
         ParseLog(root, base_dir, &config.log), ParseTls(root, base_dir, &config.tls),
         ParseAuth(root, &config.auth), ParseTrustSwitches(root, &config),
         ParseEdgeLimits(root, &config.edge), ParseStore(root, &config.store),
-        ParseGrpcLimits(root, &config.grpc_limits), ParseDurability(root, base_dir, &config)}) {
+        ParseGrpcLimits(root, &config.grpc_limits), ParseFences(root, &config.fences),
+        ParseDurability(root, base_dir, &config)}) {
     if (!s.ok()) return s;
   }
   for (const ServerConfig& server : config.servers) {

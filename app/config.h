@@ -69,6 +69,14 @@ struct StoreConfig {
   int64_t client_ttl_s = 0;
 };
 
+// "fences": geofences (docs/fences.md) and their webhooks.
+struct FencesConfig {
+  size_t max_fences = 10'000;          // live fences in the herd; Set beyond: RESOURCE_EXHAUSTED
+  size_t webhook_max_queued = 10'000;  // events waiting for delivery (retries too); more: dropped
+  int webhook_max_attempts = 8;        // per event, then it is given up (logged)
+  int webhook_timeout_ms = 5'000;      // per attempt
+};
+
 // "grpc": limits of the gRPC server and of Watch streams.
 struct GrpcLimitsConfig {
   size_t max_watch_streams = 1000;            // open Watch streams per server
@@ -102,6 +110,7 @@ struct HerdConfig {
   int64_t max_future_s = kDefaultMaxFutureSeconds;  // how far ahead a client time may be
   StoreConfig store;
   GrpcLimitsConfig grpc_limits;
+  FencesConfig fences;
   // SPEC section 9: "data_dir" (resolved; empty: memory only), "fsync" and
   // "rocksdb" (cache bounds). `path` is left for the server to fill in.
   DurableOptions durability;

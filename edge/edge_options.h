@@ -14,6 +14,7 @@
 namespace herd {
 
 class DurableMark;
+class FenceMonitor;
 struct ServerMetrics;
 
 struct EdgeOptions {
@@ -33,6 +34,9 @@ struct EdgeOptions {
   // With a data_dir: an IAMAT's reply waits until its record is durable
   // (the coroutine suspends; the thread goes on). Null: memory only.
   DurableMark* durable = nullptr;
+  // Geofences: an accepted IAMAT is checked against them here, at its
+  // origin. Null: none.
+  const FenceMonitor* fences = nullptr;
 };
 
 }  // namespace herd

@@ -30,6 +30,7 @@ EdgeServer::EdgeServer(asio::io_context& io, Options options, Store* store, Plac
   context_->clock = std::move(clock);
   context_->metrics = options.metrics;
   context_->durable = options.durable;
+  context_->fences = options.fences;
 }
 
 absl::Status EdgeServer::Start(const tcp::endpoint& endpoint) {

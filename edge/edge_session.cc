@@ -213,13 +213,18 @@ void EdgeSession::AnswerIamat(std::string_view line, std::string_view client,
   }
   const RecordView record{client, context_->server_name, skew.view(), location, client_time};
   Store::FeedPosition position;
-  const Store::Outcome outcome = context_->store->Apply(record, {}, &position);
+  const FenceMonitor* fences = context_->fences;
+  const bool check_fences = fences != nullptr && fences->armed();
+  std::optional<Record> replaced;
+  const Store::Outcome outcome =
+      context_->store->Apply(record, {}, &position, check_fences ? &replaced : nullptr);
   if (outcome == Store::Outcome::kRefused) {  // a new client over store.max_clients
     context_->log->InfoPieces({log_prefix_, "< ", line});
     ReplyInvalid(line, "too many clients (store.max_clients)");
     return;
   }
   const bool accepted = outcome == Store::Outcome::kAccepted;
+  if (accepted && check_fences) fences->OnAccepted(record, replaced);
   if (accepted && context_->durable != nullptr) {
     uint64_t& seen = awaiting_.seen[position.shard];
     if (position.seq > seen) seen = position.seq;

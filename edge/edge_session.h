@@ -17,6 +17,7 @@
 #include "edge/address_limiter.h"
 #include "edge/line_framer.h"
 #include "edge/protocol.h"
+#include "fences/fence_monitor.h"
 #include "places/places_provider.h"
 #include "store/durable_mark.h"
 #include "store/store.h"
@@ -42,6 +43,7 @@ struct EdgeContext {
   std::unique_ptr<AddressLimiter> per_address;  // never null
   ServerMetrics* metrics = nullptr;             // null: metrics off (no counting at all)
   DurableMark* durable = nullptr;               // null: replies need not wait for the disk
+  const FenceMonitor* fences = nullptr;         // null: no geofences
 };
 
 // One text client's connection: reads lines, answers each in order, and

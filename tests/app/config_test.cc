@@ -224,6 +224,30 @@ TEST(HostPortTest, ParsesAndRejects) {
   }
 }
 
+TEST(ConfigTest, FencesHaveDefaultsAndNameTheirField) {
+  absl::StatusOr<HerdConfig> defaults = ParseConfig(Config(kTwo), "/etc/herd");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->fences.max_fences, 10'000u);
+  EXPECT_EQ(defaults->fences.webhook_max_attempts, 8);
+
+  absl::StatusOr<HerdConfig> set =
+      ParseConfig(Config(kTwo, "[]",
+                         R"(, "fences": {"max_fences": 3, "webhook_max_queued": 4,
+                             "webhook_max_attempts": 2, "webhook_timeout_ms": 250})"),
+                  "/etc/herd");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->fences.max_fences, 3u);
+  EXPECT_EQ(set->fences.webhook_max_queued, 4u);
+  EXPECT_EQ(set->fences.webhook_max_attempts, 2);
+  EXPECT_EQ(set->fences.webhook_timeout_ms, 250);
+
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "fences": {"max_fences": -1})")),
+            "fences.max_fences: expected an integer from 0 to 16777216");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "fences": {"webhook_max_attempts": 0})")),
+            "fences.webhook_max_attempts: must be at least 1");
+  EXPECT_EQ(ErrorOf(Config(kTwo, "[]", R"(, "fences": true)")), "fences: expected an object");
+}
+
 TEST(ConfigTest, LimitsHaveDefaultsAndNameTheirField) {
   absl::StatusOr<HerdConfig> defaults = ParseConfig(Config(kTwo), "/etc/herd");
   ASSERT_TRUE(defaults.ok()) << defaults.status();
