@@ -44,6 +44,10 @@ struct Options {
   // Client times start here (seconds): a later run with a higher base is
   // newer everywhere, so its IAMATs are accepted (and flooded) again.
   uint64_t time_base = 1700000000;
+  // Where clients report from: "la", a 1-degree square near Los Angeles, or
+  // "north-america", spread over 25-50 N, 70-125 W (as herd-fencebench
+  // spreads its fences), each client moving a little from report to report.
+  std::string area = "la";
 };
 
 struct Totals {
@@ -75,8 +79,18 @@ class RequestMaker {
   void AppendReport(const std::string& client, int n, std::string* out) {
     const uint64_t sequence = totals_->sequence.fetch_add(1, std::memory_order_relaxed);
     char location[48];
-    std::snprintf(location, sizeof location, "%+.6f%+.6f", 34.0 + (n % 1000) * 0.001,
-                  -118.0 - (n / 1000 % 1000) * 0.001);
+    if (options_.area == "north-america") {
+      // A fixed spot per client (a multiplicative hash of its number),
+      // plus up to 600 m of drift with every report.
+      const uint64_t h = static_cast<uint64_t>(n) * 0x9E3779B97F4A7C15ull;
+      const double drift = static_cast<double>(sequence % 7) * 0.001;
+      std::snprintf(location, sizeof location, "%+.6f%+.6f",
+                    25.0 + static_cast<double>(h >> 40) / (1 << 24) * 25.0 + drift,
+                    -125.0 + static_cast<double>(h & 0xFFFFFF) / (1 << 24) * 55.0);
+    } else {
+      std::snprintf(location, sizeof location, "%+.6f%+.6f", 34.0 + (n % 1000) * 0.001,
+                    -118.0 - (n / 1000 % 1000) * 0.001);
+    }
     char time[40];
     std::snprintf(time, sizeof time, "%llu.%09llu",
                   static_cast<unsigned long long>(options_.time_base + sequence / 1'000'000'000),
@@ -275,6 +289,9 @@ int Main(int argc, char** argv) {
   app.add_option("--requests", options.requests, "stop after this many (0: duration)")
       ->capture_default_str();
   app.add_option("--threads", options.threads)->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--area", options.area, "where clients report from")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"la", "north-america"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
