@@ -99,6 +99,11 @@ void ApplyWatchLimits(const GrpcLimitsConfig& limits, LocationsService::Options*
   locations->max_watch_filter_bytes = limits.max_watch_filter_bytes;
 }
 
+// Roaming fences: feed entries the index applies before a lookup, and the
+// nearest clients a lookup considers.
+constexpr size_t kRoamingIndexSyncMax = 4096;
+constexpr size_t kRoamingNearbyMax = 1000;
+
 Store::Limits StoreLimitsOf(const StoreConfig& store, const Clock& clock) {
   Store::Limits limits;
   limits.max_clients = store.max_clients;
@@ -145,6 +150,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   if (!places.ok()) return places.status();
   server->places_ = *std::move(places);
   if (absl::Status s = server->MakeStore(RandomEpoch()); !s.ok()) return s;
+  server->CreateFences();
   server->CreateMetrics();
   EdgeServer::Options edge = config.edge.options;
   edge.server_name = name;
@@ -159,6 +165,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   edge.max_future_s = config.max_future_s;
   edge.metrics = server->metrics_.get();
   if (server->durable_) edge.durable = server->durable_->mark();
+  edge.fences = server->fence_monitor_.get();
   std::vector<asio::io_context*> workers;
   for (int i = 0; i < config.edge.threads; ++i) {
     server->workers_.push_back(std::make_unique<asio::io_context>(1));
@@ -204,10 +211,36 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   ApplyWatchLimits(config.grpc_limits, &locations);
   locations.metrics = server->metrics_.get();
   if (server->durable_) locations.durable = server->durable_->mark();
+  locations.fences = server->fence_monitor_.get();
+  locations.index = server->location_index_;
   if (server->metrics_) locations.watch.skipped_total = &server->metrics_->watch_skipped;
   server->locations_ = std::make_unique<LocationsService>(
       std::move(locations), server->store_.get(), server->places_.get(), server->log_.get());
   return server;
+}
+
+void HerdServer::CreateFences() {
+  FenceBook::Options book;
+  book.server_name = self_.name;
+  book.epoch = store_->epoch();
+  book.max_fences = config_.fences.max_fences;
+  book.now_ns = clock_;
+  fences_ = std::make_unique<FenceBook>(std::move(book));
+  location_index_ = std::make_shared<LocationIndex>(store_.get());
+  // Roaming fences look for the other clients near a report in the index
+  // the Locations API keeps, brought up to date first (bounded).
+  auto nearby = [index = location_index_](LatLng centre, double radius_m,
+                                          FenceBook::NearbyVisitor visit) {
+    index->CatchUp(kRoamingIndexSyncMax);
+    for (const LocationIndex::Hit& hit :
+         index->Within(centre.latitude, centre.longitude, radius_m / 1000, kRoamingNearbyMax)
+             .hits) {
+      if (!visit(hit.client_id, LatLng{hit.latitude, hit.longitude})) return;
+    }
+  };
+  std::vector<FenceEventSink> sinks;
+  fence_monitor_ =
+      std::make_unique<FenceMonitor>(fences_.get(), std::move(nearby), std::move(sinks));
 }
 
 absl::Status HerdServer::MakeStore(uint64_t fresh_epoch) {

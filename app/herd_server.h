@@ -23,12 +23,15 @@
 #include "common/server_metrics.h"
 #include "edge/edge_server.h"
 #include "edge/edge_tls_front.h"
+#include "fences/fence_book.h"
+#include "fences/fence_monitor.h"
 #include "metrics/family_builder.h"
 #include "metrics/grpc_call_counter.h"
 #include "metrics/metrics_endpoint.h"
 #include "peer/peering.h"
 #include "places/places_provider.h"
 #include "store/durable_store.h"
+#include "store/location_index.h"
 #include "store/store.h"
 
 namespace herd {
@@ -97,6 +100,9 @@ class HerdServer {
   // cannot), makes the store with the epoch it kept (or `fresh_epoch`) and
   // loads it. Without: an empty store with `fresh_epoch`.
   absl::Status MakeStore(uint64_t fresh_epoch);
+  // Geofences: the book, the index roaming fences and the API share, and
+  // the monitor both origins of a record call (made after the store).
+  void CreateFences();
   // The durable state a round writes beside the records: the resume book.
   DurableStore::State DurableState() const;
   void AddDurabilityStatus(v1::StatusResponse* status) const;
@@ -129,6 +135,9 @@ class HerdServer {
   // Only with data_dir. Destroyed before the store, whose feed it reads.
   std::unique_ptr<DurableStore> durable_;
   std::unique_ptr<PlacesProvider> places_;
+  std::unique_ptr<FenceBook> fences_;
+  std::shared_ptr<LocationIndex> location_index_;
+  std::unique_ptr<FenceMonitor> fence_monitor_;
   std::unique_ptr<EdgeServer> edge_;
   std::unique_ptr<EdgeTlsFront> edge_tls_;  // only with servers[].edge_tls
   std::unique_ptr<Peering> peering_;
