@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "herd/v1/fences.grpc.pb.h"
 #include "herd/v1/locations.grpc.pb.h"
 #include "nlohmann/json.hpp"
+#include "tests/integration/grpcurl_client.h"
 #include "tests/integration/herd_process.h"
 #include "tests/places/fake_google_server.h"
 #include "tests/testing/wait.h"
@@ -301,6 +303,43 @@ TEST_F(FencesTest, FencesSurviveSigkillAndAreCaughtUpAfterARestart) {
   EXPECT_TRUE(Get("Riley", "while-down", &fence).ok());
   EXPECT_EQ(Get("Riley", "dropped", &fence).error_code(), grpc::StatusCode::NOT_FOUND)
       << "a deleted fence came back";
+}
+
+TEST_F(FencesTest, EveryReadmeGrpcurlExampleWorksThroughReflectionAlone) {
+  ReflectionClient client(Channel("Riley"));
+  ASSERT_TRUE(client.Load("herd.v1.Fences"));
+  const google::protobuf::ServiceDescriptor* service =
+      client.pool().FindServiceByName("herd.v1.Fences");
+  ASSERT_NE(service, nullptr);
+  const std::vector<GrpcurlExample> examples =
+      ReadmeExamples(std::string(HERD_SOURCE_DIR) + "/README.md", "herd.v1.Fences");
+  std::set<std::string> covered;
+  for (const GrpcurlExample& example : examples) {
+    const bool watch = example.method == "herd.v1.Fences/Watch";
+    // A Watch answers once an event fires: kiwi steps in and out of "ucla".
+    std::atomic<bool> done = false;
+    std::thread stepper;
+    if (watch) {
+      stepper = std::thread([&] {
+        for (int step = 1; !done.load(); ++step) {
+          Iamat("Riley", "kiwi.cs.ucla.edu", step % 2 == 1 ? "+34.068930-118.445127" : kOutside,
+                "1900000000." + std::to_string(step));
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));  // pacing the steps
+        }
+      });
+    }
+    std::vector<std::string> responses;
+    const grpc::Status status = client.Call(example.method, example.json, &responses);
+    done.store(true);
+    if (stepper.joinable()) stepper.join();
+    EXPECT_TRUE(status.ok() || (status.error_code() == grpc::StatusCode::CANCELLED && watch))
+        << example.line << ": " << status.error_message();
+    EXPECT_EQ(responses.size(), 1u) << example.line;
+    covered.insert(example.method.substr(example.method.find('/') + 1));
+  }
+  for (int i = 0; i < service->method_count(); ++i) {
+    EXPECT_TRUE(covered.count(service->method(i)->name())) << service->method(i)->name();
+  }
 }
 
 }  // namespace

@@ -6,28 +6,21 @@
 // client built the way grpcurl builds its own).
 
 #include <google/protobuf/descriptor.h>
-#include <google/protobuf/descriptor.pb.h>
-#include <google/protobuf/dynamic_message.h>
-#include <google/protobuf/util/json_util.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "herd/v1/locations.grpc.pb.h"
+#include "tests/integration/grpcurl_client.h"
 #include "tests/integration/herd_process.h"
 
 namespace herd::testing {
@@ -178,153 +171,6 @@ TEST_F(LocationsTest, AStalledWatcherDoesNotDelayIamatReplies) {
   stalled->context.TryCancel();
 }
 
-// --- grpcurl with reflection alone ------------------------------------------
-
-// What grpcurl does: fetch descriptors through server reflection, build
-// messages from JSON with them, call the method as raw bytes.
-class ReflectionClient {
- public:
-  explicit ReflectionClient(std::shared_ptr<grpc::Channel> channel)
-      : channel_(std::move(channel)), generic_(channel_) {}
-
-  // Loads the file that defines service `symbol`, and its imports.
-  ::testing::AssertionResult Load(const std::string& symbol) {
-    using grpc::reflection::v1alpha::ServerReflection;
-    using grpc::reflection::v1alpha::ServerReflectionRequest;
-    using grpc::reflection::v1alpha::ServerReflectionResponse;
-    auto stub = ServerReflection::NewStub(channel_);
-    auto context = Context();
-    auto stream = stub->ServerReflectionInfo(context.get());
-    std::map<std::string, google::protobuf::FileDescriptorProto> files;
-    std::vector<std::string> wanted;
-    ServerReflectionRequest request;
-    request.set_file_containing_symbol(symbol);
-    for (;;) {
-      if (!stream->Write(request)) return ::testing::AssertionFailure() << "write";
-      ServerReflectionResponse response;
-      if (!stream->Read(&response)) return ::testing::AssertionFailure() << "read";
-      if (!response.has_file_descriptor_response()) {
-        return ::testing::AssertionFailure() << "no descriptor for " << request.ShortDebugString();
-      }
-      for (const std::string& bytes : response.file_descriptor_response().file_descriptor_proto()) {
-        google::protobuf::FileDescriptorProto file;
-        file.ParseFromString(bytes);
-        for (const std::string& dependency : file.dependency()) wanted.push_back(dependency);
-        files[file.name()] = std::move(file);
-      }
-      while (!wanted.empty() && files.count(wanted.back())) wanted.pop_back();
-      if (wanted.empty()) break;
-      request.set_file_by_filename(wanted.back());
-    }
-    stream->WritesDone();
-    for (const auto& [name, file] : files) Build(name, files);
-    if (pool_.FindServiceByName(symbol) == nullptr) {
-      return ::testing::AssertionFailure() << symbol << " not in the files reflection gave";
-    }
-    return ::testing::AssertionSuccess();
-  }
-
-  const google::protobuf::DescriptorPool& pool() const { return pool_; }
-
-  // Calls "package.Service/Method" with a request given as JSON; returns up
-  // to `max_responses` responses as JSON (a stream is then cancelled).
-  grpc::Status Call(const std::string& method_name, const std::string& json,
-                    std::vector<std::string>* responses, int max_responses = 1) {
-    const size_t slash = method_name.find('/');
-    const google::protobuf::MethodDescriptor* method =
-        pool_.FindMethodByName(method_name.substr(0, slash) + "." + method_name.substr(slash + 1));
-    if (method == nullptr) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no method");
-    std::unique_ptr<google::protobuf::Message> request(
-        factory_.GetPrototype(method->input_type())->New());
-    if (!google::protobuf::util::JsonStringToMessage(json, request.get()).ok()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad JSON: " + json);
-    }
-    grpc::CompletionQueue cq;
-    auto context = Context();
-    auto call = generic_.PrepareCall(context.get(), "/" + method_name, &cq);
-    const auto step = [&cq] {
-      void* tag;
-      bool ok = false;
-      return cq.Next(&tag, &ok) && ok;
-    };
-    call->StartCall(nullptr);
-    step();
-    grpc::Slice slice(request->SerializeAsString());
-    grpc::ByteBuffer buffer(&slice, 1);
-    call->Write(buffer, nullptr);
-    step();
-    call->WritesDone(nullptr);
-    step();
-    for (int i = 0; i < max_responses; ++i) {
-      grpc::ByteBuffer received;
-      call->Read(&received, nullptr);
-      if (!step()) break;
-      std::vector<grpc::Slice> slices;
-      received.Dump(&slices);
-      std::string bytes;
-      for (const grpc::Slice& s : slices)
-        bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-      std::unique_ptr<google::protobuf::Message> response(
-          factory_.GetPrototype(method->output_type())->New());
-      response->ParseFromString(bytes);
-      std::string out;
-      google::protobuf::util::MessageToJsonString(*response, &out);
-      responses->push_back(out);
-      if (i + 1 == max_responses && method->server_streaming()) context->TryCancel();
-    }
-    grpc::Status status;
-    call->Finish(&status, nullptr);
-    step();
-    cq.Shutdown();
-    void* tag;
-    bool ok;
-    while (cq.Next(&tag, &ok)) {
-    }
-    return status;
-  }
-
- private:
-  void Build(const std::string& name,
-             const std::map<std::string, google::protobuf::FileDescriptorProto>& files) {
-    if (pool_.FindFileByName(name) != nullptr) return;
-    const google::protobuf::FileDescriptorProto& file = files.at(name);
-    for (const std::string& dependency : file.dependency()) Build(dependency, files);
-    pool_.BuildFile(file);
-  }
-
-  std::shared_ptr<grpc::Channel> channel_;
-  grpc::GenericStub generic_;
-  google::protobuf::DescriptorPool pool_;
-  google::protobuf::DynamicMessageFactory factory_{&pool_};
-};
-
-struct GrpcurlExample {
-  std::string line;
-  std::string json;    // the -d argument, "{}" if none
-  std::string method;  // "herd.v1.Locations/Get"
-};
-
-// The README's Locations examples, in order.
-std::vector<GrpcurlExample> ReadmeExamples() {
-  std::ifstream readme(std::string(HERD_SOURCE_DIR) + "/README.md");
-  std::stringstream text;
-  text << readme.rdbuf();
-  const std::regex example(
-      R"(^\s*grpcurl -plaintext (?:-max-time \S+ )?(?:-d '([^']*)' )?127\.0\.0\.1:12100 (herd\.v1\.Locations/\w+)\s*$)");
-  std::vector<GrpcurlExample> examples;
-  std::string line;
-  while (std::getline(text, line)) {
-    std::smatch match;
-    if (line.find("herd.v1.Locations/") == std::string::npos) continue;
-    if (std::regex_match(line, match, example)) {
-      examples.push_back({line, match[1].matched ? match[1].str() : "{}", match[2].str()});
-    } else if (line.find("grpcurl") != std::string::npos) {
-      ADD_FAILURE() << "README example the test cannot read: " << line;
-    }
-  }
-  return examples;
-}
-
 TEST_F(LocationsTest, EveryReadmeGrpcurlExampleWorksThroughReflectionAlone) {
   ReflectionClient client(grpc::CreateChannel(Target("Riley"), grpc::InsecureChannelCredentials()));
   ASSERT_TRUE(client.Load("herd.v1.Locations"));
@@ -332,7 +178,8 @@ TEST_F(LocationsTest, EveryReadmeGrpcurlExampleWorksThroughReflectionAlone) {
       client.pool().FindServiceByName("herd.v1.Locations");
   ASSERT_NE(service, nullptr);
 
-  const std::vector<GrpcurlExample> examples = ReadmeExamples();
+  const std::vector<GrpcurlExample> examples =
+      ReadmeExamples(std::string(HERD_SOURCE_DIR) + "/README.md", "herd.v1.Locations");
   std::set<std::string> covered;
   for (const GrpcurlExample& example : examples) {
     std::vector<std::string> responses;
