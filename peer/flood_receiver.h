@@ -12,7 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/server_metrics.h"
 #include "common/write_gate.h"
-#include "herd/v1/herd.grpc.pb.h"
+#include "herd/v1/peer.grpc.pb.h"
 #include "peer/peer_service.h"
 #include "store/record.h"
 

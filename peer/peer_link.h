@@ -12,7 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/asio.h"
-#include "herd/v1/herd.grpc.pb.h"
+#include "herd/v1/peer.grpc.pb.h"
 #include "peer/link_context.h"
 #include "store/store.h"
 

@@ -14,7 +14,7 @@
 #include "common/clock.h"
 #include "common/server_log.h"
 #include "common/server_metrics.h"
-#include "herd/v1/herd.grpc.pb.h"
+#include "herd/v1/peer.grpc.pb.h"
 #include "peer/resume_book.h"
 #include "store/record.h"
 #include "store/store.h"
