@@ -18,9 +18,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "common/asio.h"
 #include "common/server_log.h"
 #include "fences/fence_book.h"
@@ -163,6 +165,9 @@ TEST_F(PeeringTest, AcceptedRecordsReachTheNeighbourAndStaleOnesStop) {
   a->store().Apply(At("kiwi", "1"));  // stale at A: not sent
   b->store().Apply(At("other", "1", "B"));
   ASSERT_TRUE(WaitFor([&] { return a->store().Get("other").has_value(); }));
+  // The counters move just after the store (the batch is applied first).
+  EXPECT_TRUE(WaitFor([&] { return a->Link().records_received() == 1; }));
+  EXPECT_TRUE(WaitFor([&] { return b->Link().records_received() == 1; }));
   EXPECT_EQ(a->Link().records_received(), 1u);
   EXPECT_EQ(b->Link().records_received(), 1u);
   EXPECT_EQ(b->store().Get("kiwi")->client_time, "2");
@@ -199,7 +204,8 @@ TEST_F(PeeringTest, ADroppedStreamResumesWithTheDeltaOnly) {
   for (int c = 100; c < 105; ++c) a->store().Apply(At("c" + std::to_string(c), "1"));
   ASSERT_TRUE(WaitFor([&] { return b->store().size() == 105; }));
   ASSERT_TRUE(WaitFor([&] { return a->Link().reconnects() >= 1; }));
-  EXPECT_EQ(b->Link().records_received(), 105u);  // not 100 + 105
+  ASSERT_TRUE(WaitFor([&] { return a->Link().backlog() == 0; }));  // counted before acked
+  EXPECT_EQ(b->Link().records_received(), 105u);                   // not 100 + 105
 }
 
 TEST_F(PeeringTest, SecondsSinceContactIsZeroWhileConnectedAndCountsAfter) {
@@ -463,6 +469,111 @@ TEST_F(PeeringTest, ANeighboursInvalidFencesAreDroppedAndCounted) {
   EXPECT_TRUE(b->fences().Get("good").has_value());
   EXPECT_EQ(b->fences().size(), 1u);
   EXPECT_FALSE(b->fences().Get("future").has_value());
+}
+
+// A neighbour "B" that welcomes a stream, acknowledges each batch and
+// notes how many fences the largest carried.
+class RecordingNeighbour final : public v1::Peer::CallbackService {
+ public:
+  int max_fences_per_batch() const { return max_fences_.load(); }
+  int fences() const { return fences_.load(); }
+
+ private:
+  class Reactor : public grpc::ServerBidiReactor<v1::FloodRequest, v1::FloodResponse> {
+   public:
+    explicit Reactor(RecordingNeighbour* owner) : owner_(owner) { StartRead(&request_); }
+    void OnReadDone(bool ok) override {
+      v1::FloodResponse next;
+      if (!ok) {
+        bool finish;
+        {
+          absl::MutexLock lock(&mu_);
+          finish_after_write_ = writing_;
+          finish = !writing_;
+        }
+        if (finish) Finish(grpc::Status::OK);
+        return;
+      }
+      if (request_.has_hello()) {
+        next.mutable_welcome()->set_name("B");
+        next.mutable_welcome()->set_epoch(9);
+      } else {
+        const int fences = request_.fences_size();
+        owner_->fences_ += fences;
+        int max = owner_->max_fences_.load();
+        while (fences > max && !owner_->max_fences_.compare_exchange_weak(max, fences)) {
+        }
+        *next.mutable_ack()->mutable_cursor() = request_.cursor();
+      }
+      Send(std::move(next));
+      StartRead(&request_);
+    }
+    void OnWriteDone(bool) override {
+      bool write = false, finish = false;
+      {
+        absl::MutexLock lock(&mu_);
+        if (pending_) {
+          out_ = *std::move(pending_);
+          pending_.reset();
+          write = true;
+        } else {
+          writing_ = false;
+          finish = finish_after_write_;
+        }
+      }
+      if (write) StartWrite(&out_);
+      if (finish) Finish(grpc::Status::OK);
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    void Send(v1::FloodResponse response) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (writing_) {
+          pending_ = std::move(response);
+          return;
+        }
+        writing_ = true;
+        out_ = std::move(response);
+      }
+      StartWrite(&out_);  // out_ is left alone until OnWriteDone
+    }
+    RecordingNeighbour* const owner_;
+    v1::FloodRequest request_;
+    absl::Mutex mu_;
+    v1::FloodResponse out_;
+    std::optional<v1::FloodResponse> pending_;
+    bool writing_ = false;
+    bool finish_after_write_ = false;
+  };
+
+  grpc::ServerBidiReactor<v1::FloodRequest, v1::FloodResponse>* Flood(
+      grpc::CallbackServerContext*) override {
+    return new Reactor(this);
+  }
+
+  std::atomic<int> max_fences_{0};
+  std::atomic<int> fences_{0};
+};
+
+TEST_F(PeeringTest, ManyFencesGoInBoundedBatches) {
+  auto a = MakeA();
+  for (int i = 0; i < 600; ++i) {
+    ASSERT_TRUE(a->fences().Set(CircleFence("f" + std::to_string(i), 10)).ok());
+  }
+  RecordingNeighbour b;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(Target(port_b_), grpc::InsecureServerCredentials());
+  builder.RegisterService(&b);
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  a->Start();
+  ASSERT_TRUE(WaitFor([&] { return b.fences() == 600; }));
+  EXPECT_LE(b.max_fences_per_batch(), 256);
+  EXPECT_EQ(a->Link().fences_sent(), 600u);
+  a->Stop();
+  server->Shutdown(std::chrono::system_clock::now());
 }
 
 }  // namespace
