@@ -23,7 +23,8 @@ namespace herd {
 // The functions are called by DurableStore: `load` by the owner's thread in
 // DurableStore::LoadTable, `read_after` on the persister thread, `subscribe`
 // in Start and its result in Stop. They must be thread-safe against the
-// caller's own writers.
+// caller's own writers, and stay callable until DurableStore::Stop() has
+// returned (its last round reads the tables once more).
 struct DurableTable {
   using Entry = std::pair<std::string, std::string>;  // key, value
 

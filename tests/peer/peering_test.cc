@@ -54,8 +54,9 @@ v1::Fence CircleFence(const std::string& id, double radius_m) {
 // which of two versions is newer.
 class Node {
  public:
+  // Without `with_fences`, the node's Peering has no fence book.
   Node(std::string name, uint16_t port, std::vector<Peering::Neighbour> neighbours, uint64_t epoch,
-       std::chrono::milliseconds backoff = std::chrono::milliseconds(100))
+       std::chrono::milliseconds backoff = std::chrono::milliseconds(100), bool with_fences = true)
       : name_(std::move(name)), port_(port), store_(epoch), fences_([&] {
           FenceBook::Options options;
           options.server_name = name_;
@@ -64,7 +65,7 @@ class Node {
           return options;
         }()) {
     Peering::Options options;
-    options.fences = &fences_;
+    options.fences = with_fences ? &fences_ : nullptr;
     options.self_name = name_;
     options.neighbours = std::move(neighbours);
     options.max_batch_records = 64;
@@ -469,6 +470,21 @@ TEST_F(PeeringTest, ANeighboursInvalidFencesAreDroppedAndCounted) {
   EXPECT_TRUE(b->fences().Get("good").has_value());
   EXPECT_EQ(b->fences().size(), 1u);
   EXPECT_FALSE(b->fences().Get("future").has_value());
+}
+
+TEST_F(PeeringTest, AServerWithoutFencesDropsItsNeighboursAndStillTakesTheirRecords) {
+  auto a = MakeA();
+  Node b("B", port_b_, {{"A", Target(port_a_)}}, 2, std::chrono::milliseconds(100),
+         /*with_fences=*/false);
+  a->Start();
+  b.Start();
+  ASSERT_TRUE(a->fences().Set(CircleFence("campus", 500)).ok());
+  a->store().Apply(At("kiwi", "2"));
+  ASSERT_TRUE(WaitFor([&] { return b.store().Get("kiwi").has_value(); }));
+  EXPECT_TRUE(WaitFor([&] { return b.Link().fences_dropped() == 1; }));
+  EXPECT_EQ(b.Link().fences_received(), 1u);
+  EXPECT_EQ(b.fences().size(), 0u);
+  EXPECT_EQ(b.Link().fences_sent(), 0u);  // and it sends none
 }
 
 // A neighbour "B" that welcomes a stream, acknowledges each batch and
