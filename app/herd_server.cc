@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
 #include "grpc/health/v1/health.pb.h"
+#include "herd/v1/peer.grpc.pb.h"
 #include "places/gazetteer.h"
 #include "places/offline_provider.h"
 #include "places/provider_factory.h"

@@ -71,12 +71,13 @@ bool FloodCall::WriteNextBatch(std::optional<Clock::time_point>* wake_at) {
       cursor_unsent_ = true;
       cursor_unsent_since_ = now;
     }
+    const size_t fences = ReadFencesLocked();
     // Drained: the next Pump() comes from the store. A cursor that moved
     // over the neighbour's own records alone is still sent (an empty batch)
     // so that its resume point and our backlog figure keep up, but late:
     // every batch the neighbour sends us would otherwise be answered by
     // one, and its acknowledgement.
-    if (entries.empty() &&
+    if (entries.empty() && fences == 0 &&
         (!cursor_unsent_ ||
          HoldBackUntilLocked(cursor_unsent_since_ + kCursorOnlyDelay, now, wake_at))) {
       return false;
@@ -87,6 +88,7 @@ bool FloodCall::WriteNextBatch(std::optional<Clock::time_point>* wake_at) {
     for (const Store::FeedEntry& entry : entries) ToProto(entry.record, request_.add_records());
     ToProto(cursor_, request_.mutable_cursor());
     records_in_flight_ = entries.size();
+    fences_in_flight_ = fences;
     gate_.BeginWrite();
     awaiting_ack_ = true;
     sent_cursor_ = cursor_;
@@ -99,8 +101,24 @@ bool FloodCall::WriteNextBatch(std::optional<Clock::time_point>* wake_at) {
   return true;
 }
 
+size_t FloodCall::ReadFencesLocked() {
+  request_.mutable_fences()->Clear();
+  const FenceBook* book = link_context_->fences;
+  if (book == nullptr || fence_cursor_ >= book->last_seq()) return 0;
+  // One at a time, to stop at the byte bound without skipping any.
+  size_t bytes = 0;
+  while (static_cast<size_t>(request_.fences_size()) < link_context_->max_batch_fences &&
+         bytes < link_context_->max_batch_fence_bytes) {
+    std::vector<v1::Fence> next = book->ReadAfter(&fence_cursor_, 1);
+    if (next.empty()) break;
+    bytes += next.front().ByteSizeLong();
+    request_.add_fences()->Swap(&next.front());
+  }
+  return static_cast<size_t>(request_.fences_size());
+}
+
 void FloodCall::OnWriteDone(bool ok) {
-  size_t sent;
+  size_t sent, fences;
   std::optional<ReleaseHold> release;
   {
     absl::MutexLock lock(&mu_);
@@ -108,8 +126,10 @@ void FloodCall::OnWriteDone(bool ok) {
     if (!ok && !release) release = gate_.End({});
     sent = records_in_flight_;
     records_in_flight_ = 0;
+    fences = fences_in_flight_;
+    fences_in_flight_ = 0;
   }
-  if (ok && sent > 0) link_->OnSent(sent);
+  if (ok && (sent > 0 || fences > 0)) link_->OnSent(sent, fences);
   if (release) {
     RemoveHold();
   } else if (ok) {

@@ -10,7 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/write_gate.h"
-#include "herd/v1/herd.grpc.pb.h"
+#include "herd/v1/peer.grpc.pb.h"
 #include "peer/link_context.h"
 #include "store/store.h"
 
@@ -23,6 +23,15 @@ class PeerLink;
 // Sends PeerHello, waits for PeerWelcome (which says where to resume), then
 // sends the store's feed after that point in batches (skipping records the
 // neighbour itself sent us in its current epoch).
+//
+// Fences travel in the same batches: the call reads the FenceBook's feed
+// with a cursor of its own that starts at 0 on every stream, so a new
+// stream's first batches carry the whole fence set (sets and deletions):
+// fences are few, so that is their catch-up, and they need no resume point.
+// After that a fence goes out in the next batch after it changes. Fences
+// are not skipped by source: one sent back to the neighbour it came from
+// stops there, stale. A batch with no fence change costs one comparison
+// with the book's last_seq().
 //
 // One batch is outstanding at a time: the next is read from the feed when
 // the neighbour acknowledges the last (ack clocking, as TCP does). At low
@@ -70,6 +79,9 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
 
   void HandleWelcome(const v1::PeerWelcome& welcome);
   void HandleAck(const v1::BatchAck& ack);
+  // Puts into request_ the fence versions after fence_cursor_ (bounded by
+  // max_batch_fences and max_batch_fence_bytes), advancing it; how many.
+  size_t ReadFencesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes the next batch if the stream may write and the feed has one;
   // false otherwise, with *wake_at set if a batch is held back and nobody
   // waits for its time yet.
@@ -110,6 +122,9 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   Clock::time_point wake_due_ ABSL_GUARDED_BY(mu_);
   Store::Source skip_ ABSL_GUARDED_BY(mu_);  // the neighbour's own records
   size_t records_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  // The fence feed read so far: from 0 on every stream (see above).
+  uint64_t fence_cursor_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t fences_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool welcomed_ ABSL_GUARDED_BY(mu_) = false;
   WriteGate<ReleaseHold> gate_ ABSL_GUARDED_BY(mu_);
 };

@@ -104,9 +104,52 @@ void FloodReceiver::ObserveLag(ServerMetrics::Neighbour* neighbour, const Record
                                             (client_time + skew));
 }
 
+void FloodReceiver::ApplyFences(const v1::FloodRequest& batch, int64_t now) {
+  if (batch.fences().empty()) return;
+  // A version stamped far ahead would win over every later change.
+  const int64_t latest_ns = now + (service_->max_future_s_ + kClockSlackSeconds) * 1000000000;
+  uint64_t accepted = 0, invalid = 0, refused = 0, too_far_ahead = 0;
+  for (const v1::Fence& fence : batch.fences()) {
+    if (fence.version().time_ns() > latest_ns) {
+      ++too_far_ahead;
+      continue;
+    }
+    switch (service_->fences_ != nullptr ? service_->fences_->Apply(fence)
+                                         : FenceBook::Outcome::kRefused) {
+      case FenceBook::Outcome::kAccepted:
+        ++accepted;
+        break;
+      case FenceBook::Outcome::kStale:
+        break;
+      case FenceBook::Outcome::kInvalid:
+        ++invalid;
+        break;
+      case FenceBook::Outcome::kRefused:
+        ++refused;
+        break;
+    }
+  }
+  counters_->fences_received.fetch_add(batch.fences_size());
+  counters_->fences_accepted.fetch_add(accepted);
+  counters_->fences_dropped.fetch_add(invalid + refused + too_far_ahead);
+  if (invalid > 0) service_->log_->Warn("peer {}: dropped {} invalid fences", sender_, invalid);
+  if (refused > 0) {
+    service_->log_->Warn("peer {}: dropped {} fences: this server {}", sender_, refused,
+                         service_->fences_ != nullptr ? "holds fences.max_fences already"
+                                                      : "keeps no fences");
+  }
+  if (too_far_ahead > 0) {
+    service_->log_->Warn(
+        "peer {}: dropped {} fences whose version is more than {} s ahead of this server's "
+        "clock",
+        sender_, too_far_ahead, service_->max_future_s_ + kClockSlackSeconds);
+  }
+}
+
 void FloodReceiver::ApplyBatch(const v1::FloodRequest& batch) {
   const Store::Source source{sender_, sender_epoch_};
   const int64_t now = service_->clock_();
+  ApplyFences(batch, now);
   uint64_t accepted = 0, rejected = 0, too_far_ahead = 0;
   ServerMetrics::Neighbour* neighbour =
       service_->metrics_ ? service_->metrics_->FindNeighbour(sender_) : nullptr;

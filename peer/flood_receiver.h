@@ -12,7 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/server_metrics.h"
 #include "common/write_gate.h"
-#include "herd/v1/herd.grpc.pb.h"
+#include "herd/v1/peer.grpc.pb.h"
 #include "peer/peer_service.h"
 #include "store/record.h"
 
@@ -24,7 +24,8 @@ namespace herd {
 //
 // Everything about the sender is checked here, once per stream and before
 // anything else: its certificate (with require_certificates), that it is a
-// neighbour, then each record (well formed, not too far ahead).
+// neighbour, then each record (well formed, not too far ahead) and each
+// fence (valid, its version not too far ahead).
 //
 // Thread-safe: gRPC runs the reactions one at a time, and the writes are
 // guarded by mu_. Owns itself (a self reference released in OnDone), like
@@ -47,9 +48,12 @@ class FloodReceiver : public grpc::ServerBidiReactor<v1::FloodRequest, v1::Flood
 
   // Checks the PeerHello and answers it; false if the stream was refused.
   bool Greet();
-  // Applies a batch (records viewed in place in the parsed message, not
-  // copied) and acknowledges it.
+  // Applies a batch (fences, then records viewed in place in the parsed
+  // message, not copied) and acknowledges it.
   void ApplyBatch(const v1::FloodRequest& batch);
+  // Applies a batch's fences to the fence book, newer-wins; the others
+  // are counted as dropped (with a log line).
+  void ApplyFences(const v1::FloodRequest& batch, int64_t now);
   // Whether a neighbour's record claims a time too far ahead (see .cc).
   bool TooFarAhead(const RecordView& record, int64_t now) const;
   // Propagation lag of an accepted record: now minus its receive time at

@@ -132,9 +132,10 @@ void PeerLink::OnConnected(const std::optional<Store::Cursor>& resume) {
                       catch_up);
 }
 
-void PeerLink::OnSent(size_t records) {
+void PeerLink::OnSent(size_t records, size_t fences) {
   absl::MutexLock lock(&mu_);
   stats_.records_sent += records;
+  stats_.fences_sent += fences;
 }
 
 void PeerLink::OnAcked(const Store::Cursor& cursor) {

@@ -12,7 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/asio.h"
-#include "herd/v1/herd.grpc.pb.h"
+#include "herd/v1/peer.grpc.pb.h"
 #include "peer/link_context.h"
 #include "store/store.h"
 
@@ -28,6 +28,7 @@ struct LinkSnapshot {
   std::chrono::system_clock::time_point disconnected_at;  // the last stream's end
   uint64_t reconnects = 0;
   uint64_t records_sent = 0;
+  uint64_t fences_sent = 0;
   std::optional<Store::Cursor> acked;  // what the neighbour has applied
   uint64_t catch_up_records = 0;       // feed entries after the resume point at connect
   bool resumed = false;                // the current stream resumed (a delta)
@@ -37,7 +38,8 @@ struct LinkSnapshot {
 // The outbound link to one neighbour: keeps one Flood stream open to it,
 // opening a new one (bounded backoff) whenever the last one ends. Each
 // stream is a FloodCall that reads the store's feed from where the
-// neighbour says it has applied up to, so the link itself holds no records.
+// neighbour says it has applied up to (and the fence book's from its
+// start), so the link itself holds no records or fences.
 //
 // Thread-safe. Owned by shared_ptr (its calls and retry timer hold it).
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
@@ -52,7 +54,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // Opens the first stream.
   void Start();
 
-  // The store accepted something: let the open stream send it.
+  // The store or the fence book accepted something: let the open stream
+  // send it.
   void Wake();
   // Wake() at `when` (the open stream's coalescing window ends then). A
   // later call replaces an earlier one.
@@ -77,7 +80,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // `resume`: where the neighbour said it has applied up to (none: the
   // full state is being sent).
   void OnConnected(const std::optional<Store::Cursor>& resume);
-  void OnSent(size_t records);
+  void OnSent(size_t records, size_t fences);
   void OnAcked(const Store::Cursor& cursor);
   void OnCallDone(const FloodCall* call, const grpc::Status& status, bool was_connected);
 

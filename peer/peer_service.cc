@@ -17,6 +17,7 @@ PeerService::PeerService(Options options, Store* store, ServerLog* log)
       on_accepted_(std::move(options.on_accepted)),
       metrics_(options.metrics),
       store_(store),
+      fences_(options.fences),
       log_(log) {
   for (const std::string& neighbour : options.neighbours) {
     counters_[neighbour] = std::make_unique<InboundCounters>();

@@ -14,7 +14,8 @@
 #include "common/clock.h"
 #include "common/server_log.h"
 #include "common/server_metrics.h"
-#include "herd/v1/herd.grpc.pb.h"
+#include "fences/fence_book.h"
+#include "herd/v1/peer.grpc.pb.h"
 #include "peer/resume_book.h"
 #include "store/record.h"
 #include "store/store.h"
@@ -27,6 +28,10 @@ struct InboundCounters {
   std::atomic<uint64_t> records_accepted{0};
   std::atomic<uint64_t> records_rejected{0};       // malformed
   std::atomic<uint64_t> records_too_far_ahead{0};  // client time beyond max_future_s
+  std::atomic<uint64_t> fences_received{0};
+  std::atomic<uint64_t> fences_accepted{0};  // newer than what this server held
+  // Invalid, refused (max_fences held), too far ahead, or no fence book.
+  std::atomic<uint64_t> fences_dropped{0};
   std::atomic<int> open_streams{0};
   std::atomic<int64_t> last_closed_ns{0};  // system clock, when a stream last closed
 };
@@ -34,8 +39,8 @@ struct InboundCounters {
 // The server side of herd.v1.Peer: accepts Flood streams from configured
 // neighbours (and refuses anyone else: with require_certificates, a caller
 // whose TLS client certificate does not name the neighbour it claims to be),
-// applies their records to the store and tells each where to resume
-// (ResumeBook).
+// applies their records to the store and their fences to the fence book,
+// and tells each where to resume (ResumeBook).
 //
 // Thread-safe. Must outlive the grpc::Server it is registered with (the
 // server's Shutdown ends every stream).
@@ -54,6 +59,8 @@ class PeerService final : public v1::Peer::CallbackService {
     ServerMetrics* metrics = nullptr;  // null: metrics off
     // The resume book a previous run kept (ResumeBook::Export).
     std::map<std::string, std::string> resume_points;
+    // Where neighbours' fences go (null: they are dropped and counted).
+    FenceBook* fences = nullptr;
   };
 
   PeerService(Options options, Store* store, ServerLog* log);
@@ -87,6 +94,7 @@ class PeerService final : public v1::Peer::CallbackService {
   const std::function<void(const std::string&)> on_accepted_;
   ServerMetrics* const metrics_;
   Store* const store_;
+  FenceBook* const fences_;
   ServerLog* const log_;
   std::map<std::string, std::unique_ptr<InboundCounters>> counters_;  // by neighbour
 

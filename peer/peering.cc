@@ -79,13 +79,14 @@ double SecondsSinceContact(const LinkSnapshot& link, const InboundCounters* inbo
 }  // namespace
 
 Peering::Peering(Options options, Store* store, ServerLog* log, asio::any_io_executor executor)
-    : context_{options.self_name,
-               store->epoch(),
-               store,
-               log,
-               std::max<size_t>(1, options.max_batch_records),
-               options.min_backoff,
-               options.max_backoff},
+    : context_{.self_name = options.self_name,
+               .epoch = store->epoch(),
+               .store = store,
+               .fences = options.fences,
+               .log = log,
+               .max_batch_records = std::max<size_t>(1, options.max_batch_records),
+               .min_backoff = options.min_backoff,
+               .max_backoff = options.max_backoff},
       links_([&] {
         auto links = std::make_shared<LinkList>();
         for (const Neighbour& neighbour : options.neighbours) {
@@ -102,7 +103,7 @@ Peering::Peering(Options options, Store* store, ServerLog* log, asio::any_io_exe
                                         if (link->neighbour() == neighbour) link->Redial();
                                       }
                                     },
-                                    options.metrics, options.resume_points},
+                                    options.metrics, options.resume_points, options.fences},
                store, log) {}
 
 Peering::~Peering() {
@@ -124,9 +125,11 @@ void Peering::ConfigureServer(grpc::ServerBuilder* builder) {
 void Peering::Start() {
   // The listener holds the link list, not `this`: it may run once more on
   // another thread after RemoveListener, and links ignore Wake once stopped.
-  listener_id_ = context_.store->AddListener([links = links_] {
+  auto wake_all = [links = links_] {
     for (const auto& link : *links) link->Wake();
-  });
+  };
+  listener_id_ = context_.store->AddListener(wake_all);
+  if (context_.fences != nullptr) fence_listener_id_ = context_.fences->AddListener(wake_all);
   for (const auto& link : *links_) link->Start();
 }
 
@@ -134,6 +137,8 @@ void Peering::Shutdown() {
   if (listener_id_ == 0) return;
   context_.store->RemoveListener(listener_id_);
   listener_id_ = 0;
+  if (fence_listener_id_ != 0) context_.fences->RemoveListener(fence_listener_id_);
+  fence_listener_id_ = 0;
   // Cancel every stream first, then wait for them together.
   for (const auto& link : *links_) link->Stop();
   for (const auto& link : *links_) link->AwaitStopped(absl::Seconds(5));
@@ -155,6 +160,7 @@ std::vector<v1::LinkStatus> Peering::Status() const {
     }
     status.set_reconnects(snapshot.reconnects);
     status.set_records_sent(snapshot.records_sent);
+    status.set_fences_sent(snapshot.fences_sent);
     status.set_backlog(
         context_.store->CountAfter(snapshot.acked.value_or(Store::Cursor{}), SIZE_MAX));
     status.set_last_error(snapshot.last_error);
@@ -168,6 +174,9 @@ std::vector<v1::LinkStatus> Peering::Status() const {
       status.set_records_dropped(counters->records_rejected.load() +
                                  counters->records_too_far_ahead.load());
       status.set_inbound_connected(counters->open_streams.load() > 0);
+      status.set_fences_received(counters->fences_received.load());
+      status.set_fences_accepted(counters->fences_accepted.load());
+      status.set_fences_dropped(counters->fences_dropped.load());
     }
     out.push_back(std::move(status));
   }

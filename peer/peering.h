@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/server_log.h"
 #include "common/server_metrics.h"
+#include "fences/fence_book.h"
 #include "herd/v1/herd.pb.h"
 #include "peer/link_context.h"
 #include "peer/peer_link.h"
@@ -27,6 +28,9 @@ namespace herd {
 // neighbour (dialled here) and the PeerService that accepts theirs. Accepted
 // records reach every neighbour except the one they came from; what a
 // neighbour missed while away is read from the store's feed when it returns.
+// Fences flood the same way, on the same streams, from the FenceBook: each
+// accepted change goes to every neighbour, and every new stream starts with
+// the whole fence set (FloodCall).
 //
 // Thread-safe. Start() once, Shutdown() once before destruction.
 class Peering {
@@ -56,6 +60,9 @@ class Peering {
     ServerMetrics* metrics = nullptr;  // null: metrics off
     // The inbound resume book a previous run kept (PeerService::Options).
     std::map<std::string, std::string> resume_points;
+    // The herd's fences, flooded with the records (null: no fences are
+    // sent, and neighbours' are dropped). Must outlive the Peering.
+    FenceBook* fences = nullptr;
   };
 
   Peering(Options options, Store* store, ServerLog* log, asio::any_io_executor executor);
@@ -96,7 +103,8 @@ class Peering {
   const LinkContext context_;
   const std::shared_ptr<const LinkList> links_;  // shared with the store listener
   PeerService service_;
-  int64_t listener_id_ = 0;  // set in Start, cleared in Shutdown (owner thread)
+  int64_t listener_id_ = 0;        // set in Start, cleared in Shutdown (owner thread)
+  int64_t fence_listener_id_ = 0;  // likewise, with a fence book
 };
 
 }  // namespace herd

@@ -1,11 +1,13 @@
 #include "store/durable_store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/cache.h"
@@ -19,6 +21,7 @@ namespace herd {
 namespace {
 
 // Keys. Records: "r:" + client id. State entries: "s:" + the caller's key.
+// Tables: "<prefix>:" + the table's key (DurableTable).
 // Meta: the format version, the shard count (sequence numbers are per
 // shard), the epoch, the highest sequence number written per shard, and a
 // marker present only after a clean stop.
@@ -31,6 +34,8 @@ constexpr char kCleanKey[] = "m:clean";
 constexpr char kSequencesKey[] = "m:sequences";
 
 constexpr size_t kRecordsPerWrite = 8192;
+constexpr size_t kTableEntriesPerRead = 256;
+constexpr size_t kMaxTablePrefix = 16;
 constexpr auto kLockWait = std::chrono::seconds(5);
 
 rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
@@ -290,21 +295,81 @@ absl::Status DurableStore::LoadInto(Store* store) {
   return absl::OkStatus();
 }
 
+absl::Status DurableStore::CheckTable(const DurableTable& table) const {
+  const std::string& prefix = table.prefix;
+  if (prefix.empty() || prefix.size() > kMaxTablePrefix ||
+      !std::all_of(prefix.begin(), prefix.end(), [](char c) { return absl::ascii_isalnum(c); }) ||
+      prefix == "r" || prefix == "s" || prefix == "m") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "table prefix \"", prefix, "\": must be 1-16 letters and digits, not r, s or m"));
+  }
+  if (!table.read_after || !table.load) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("table \"", prefix, "\": read_after and load are required"));
+  }
+  for (const Table& held : tables_) {
+    if (held.table.prefix == prefix) {
+      return absl::InvalidArgumentError(absl::StrCat("table \"", prefix, "\": added twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DurableStore::LoadTable(DurableTable table) {
+  if (absl::Status checked = CheckTable(table); !checked.ok()) return checked;
+  const std::string key_prefix = table.prefix + ":";
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  rocksdb::WriteBatch forget;  // entries the table no longer wants
+  uint64_t loaded = 0;
+  for (it->Seek(AsSlice(key_prefix)); it->Valid() && it->key().starts_with(AsSlice(key_prefix));
+       it->Next()) {
+    const std::string_view key =
+        std::string_view(it->key().data(), it->key().size()).substr(key_prefix.size());
+    absl::StatusOr<bool> keep =
+        table.load(key, std::string_view(it->value().data(), it->value().size()));
+    if (!keep.ok()) {
+      return Damaged(options_.path,
+                     absl::StrCat("table \"", table.prefix, "\": ", keep.status().message()));
+    }
+    if (*keep) {
+      ++loaded;
+    } else {
+      forget.Delete(it->key());
+    }
+  }
+  if (!it->status().ok()) return Damaged(options_.path, it->status().ToString());
+  if (forget.Count() > 0) db_->Write(rocksdb::WriteOptions(), &forget);
+  table_entries_loaded_.fetch_add(loaded, std::memory_order_relaxed);
+  Table& added = tables_.emplace_back();
+  added.table = std::move(table);
+  added.key_prefix = key_prefix;
+  return absl::OkStatus();
+}
+
+void DurableStore::Signal(Wakeup* wakeup) {
+  // One signal per round, however many changes arrive meanwhile.
+  if (wakeup->signalled.exchange(true, std::memory_order_acq_rel)) return;
+  absl::MutexLock lock(&wakeup->mu);
+  if (!wakeup->pending) {
+    wakeup->pending = true;
+    wakeup->cv.Signal();
+  }
+}
+
 void DurableStore::Start(Store* store, std::function<State()> state) {
   store_ = store;
   state_fn_ = std::move(state);
   db_->SetOptions({{"disable_auto_compactions", "false"}});
   cursor_ = store->End();  // the loaded records are on disk already
   mark_.Advance(cursor_);
-  listener_ = store->AddListener([wakeup = wakeup_] {
-    // One signal per round, however many records arrive meanwhile.
-    if (wakeup->signalled.exchange(true, std::memory_order_acq_rel)) return;
-    absl::MutexLock lock(&wakeup->mu);
-    if (!wakeup->pending) {
-      wakeup->pending = true;
-      wakeup->cv.Signal();
+  listener_ = store->AddListener([wakeup = wakeup_] { Signal(wakeup.get()); });
+  for (Table& table : tables_) {
+    if (table.table.subscribe) {
+      table.unsubscribe = table.table.subscribe([wakeup = wakeup_] { Signal(wakeup.get()); });
     }
-  });
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -362,7 +427,11 @@ size_t DurableStore::WriteRound() {
       }
     }
     State changed;
+    std::vector<uint64_t> table_cursors;
+    size_t table_entries = 0;
     if (last) {
+      for (const Table& table : tables_) table_cursors.push_back(table.cursor);
+      table_entries = PutTableChanges(&batch);
       for (auto& [key, value] : state) {
         auto it = written_state_.find(key);
         if (it != written_state_.end() && it->second == value) continue;
@@ -380,6 +449,7 @@ size_t DurableStore::WriteRound() {
         // second later at the latest); their replies stay held meanwhile,
         // since a reply promises durability.
         cursor_ = before;
+        for (size_t t = 0; t < table_cursors.size(); ++t) tables_[t].cursor = table_cursors[t];
         return total;
       }
       batches_written_.fetch_add(1, std::memory_order_relaxed);
@@ -389,9 +459,24 @@ size_t DurableStore::WriteRound() {
     for (auto& [key, value] : changed) written_state_[key] = std::move(value);
     total += in_batch;
     records_written_.fetch_add(in_batch, std::memory_order_relaxed);
+    table_entries_written_.fetch_add(table_entries, std::memory_order_relaxed);
     mark_.Advance(cursor_);
     if (last) return total;
   }
+}
+
+size_t DurableStore::PutTableChanges(rocksdb::WriteBatch* batch) {
+  size_t count = 0;
+  for (Table& table : tables_) {
+    for (;;) {
+      const std::vector<DurableTable::Entry> entries =
+          table.table.read_after(&table.cursor, kTableEntriesPerRead);
+      if (entries.empty()) break;
+      for (const auto& [key, value] : entries) batch->Put(table.key_prefix + key, value);
+      count += entries.size();
+    }
+  }
+  return count;
 }
 
 void DurableStore::Sync() {
@@ -403,6 +488,9 @@ void DurableStore::Stop() {
   if (db_ == nullptr) return;
   if (thread_.joinable()) {
     store_->RemoveListener(listener_);
+    for (Table& table : tables_) {
+      if (table.unsubscribe) table.unsubscribe();
+    }
     {
       absl::MutexLock lock(&wakeup_->mu);
       wakeup_->stop = true;
@@ -426,6 +514,8 @@ DurableStore::Stats DurableStore::stats() const {
   out.records_written = records_written_.load();
   out.batches_written = batches_written_.load();
   out.syncs = syncs_.load();
+  out.table_entries_loaded = table_entries_loaded_.load();
+  out.table_entries_written = table_entries_written_.load();
   return out;
 }
 

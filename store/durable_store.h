@@ -12,16 +12,19 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "store/durable_mark.h"
+#include "store/durable_table.h"
 #include "store/store.h"
 
 namespace rocksdb {
 class DB;
-}
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace herd {
 
@@ -67,8 +70,14 @@ struct DurableOptions {
 // twice, and the neighbours' resume points stay points of this feed (a
 // delta both ways after any restart).
 //
-// Thread-safe: Open, LoadInto, Start and Stop are called by one owner in
-// that order; mark() and stats may be read from any thread.
+// Beside the records, the database keeps any number of DurableTables (the
+// fences): keyed opaque values, loaded by LoadTable and followed by the
+// persister like the store's feed, each change written in the round after
+// it (in the same atomic RocksDB batch as that round's last records and
+// state), so they survive a clean stop and SIGKILL like the records.
+//
+// Thread-safe: Open, LoadInto, LoadTable, Start and Stop are called by one
+// owner in that order; mark() and stats may be read from any thread.
 class DurableStore {
  public:
   static constexpr int kFormatVersion = 1;
@@ -84,6 +93,8 @@ class DurableStore {
     uint64_t records_written = 0;
     uint64_t batches_written = 0;
     uint64_t syncs = 0;
+    uint64_t table_entries_loaded = 0;   // kept by the tables' load
+    uint64_t table_entries_written = 0;  // since start (the loaded ones again, first)
   };
 
   // Opens (or creates) the database at options.path. The epoch is the
@@ -111,9 +122,19 @@ class DurableStore {
   // REQUIRES: nothing applied to `store` yet; before Start().
   absl::Status LoadInto(Store* store);
 
+  // Hands each stored entry of `table` to table.load (dropping those it
+  // declines) and follows the table from Start() on. Its read_after cursor
+  // starts at 0, so the first round writes the whole table again: meant for
+  // small tables (the fences), whose loaded entries come back with new
+  // numbers anyway. INVALID_ARGUMENT for a bad or repeated prefix;
+  // DATA_LOSS, naming the path, if table.load fails.
+  // REQUIRES: before Start().
+  absl::Status LoadTable(DurableTable table);
+
   // Starts the persister on `store`'s feed, after what LoadInto put there.
   // `state` is called before each round, on the persister thread; entries
-  // that changed are written with that round's records, atomically.
+  // that changed are written with that round's records, atomically, and so
+  // are the changes of the tables (LoadTable).
   void Start(Store* store, std::function<State()> state);
 
   // Writes what the feed still holds, fsyncs, notes a clean stop and
@@ -124,6 +145,14 @@ class DurableStore {
   Stats stats() const;
 
  private:
+  // A table the persister follows.
+  struct Table {
+    DurableTable table;
+    std::string key_prefix;  // "<prefix>:"
+    uint64_t cursor = 0;     // persister thread only
+    std::function<void()> unsubscribe;
+  };
+
   struct Wakeup {
     std::atomic<bool> signalled{false};  // a signal is on its way
     absl::Mutex mu;
@@ -134,9 +163,15 @@ class DurableStore {
 
   DurableStore(DurableOptions options, rocksdb::DB* db);
   absl::Status ReadMeta(uint64_t fresh_epoch);
+  static void Signal(Wakeup* wakeup);
+  // Whether `table` may be added; INVALID_ARGUMENT if not.
+  absl::Status CheckTable(const DurableTable& table) const;
   void Run();
   // One round: state, then the feed to its end; returns records written.
   size_t WriteRound();
+  // Puts every table's changes since the last round into `batch`, advancing
+  // the tables' cursors; returns how many.
+  size_t PutTableChanges(rocksdb::WriteBatch* batch);
   void Sync();
 
   // Constant after Open/Start.
@@ -150,6 +185,7 @@ class DurableStore {
   State saved_state_;
   Store* store_ = nullptr;
   std::function<State()> state_fn_;
+  std::vector<Table> tables_;
   int64_t listener_ = 0;
 
   const std::shared_ptr<Wakeup> wakeup_ = std::make_shared<Wakeup>();
@@ -166,6 +202,8 @@ class DurableStore {
   std::atomic<uint64_t> records_written_{0};
   std::atomic<uint64_t> batches_written_{0};
   std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> table_entries_loaded_{0};
+  std::atomic<uint64_t> table_entries_written_{0};
 };
 
 }  // namespace herd

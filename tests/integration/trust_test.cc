@@ -35,6 +35,7 @@
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "herd/v1/locations.grpc.pb.h"
+#include "herd/v1/peer.grpc.pb.h"
 #include "tests/integration/herd_process.h"
 #include "tests/testing/ports.h"
 

@@ -1,19 +1,27 @@
 // DurableStore on a real RocksDB in a temporary directory: records, their
 // sequence numbers and sources, the epoch and the state come back after a
 // clean stop; after a crash the epoch stays and numbering skips ahead; damaged or foreign data is
-// an error naming the path.
+// an error naming the path. Tables beside the records (the fences, here with
+// a real FenceBook wired as app/ wires it) survive a clean stop and a
+// SIGKILL alike.
 
 #include "store/durable_store.h"
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "fences/fence_book.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "store/store.h"
@@ -62,6 +70,161 @@ bool WaitDurable(DurableStore* durable, const Store::FeedPosition& position) {
   auto done = std::make_shared<absl::Notification>();
   durable->mark()->WhenDurable(needed, [done] { done->Notify(); });
   return done->WaitForNotificationWithTimeout(absl::Seconds(10));
+}
+
+constexpr int64_t kHourNs = int64_t{3600} * 1000000000;
+
+// The fence table as app/ gives it to DurableStore: the FenceBook's feed
+// out (serialized herd.v1.Fence by id), Apply in at load, deletions older
+// than the book's deleted_ttl forgotten.
+DurableTable FenceTableOf(FenceBook* book, int64_t now_ns, int64_t deleted_ttl_ns) {
+  DurableTable table;
+  table.prefix = "f";
+  table.read_after = [book](uint64_t* cursor, size_t max) {
+    std::vector<DurableTable::Entry> entries;
+    for (const v1::Fence& fence : book->ReadAfter(cursor, max)) {
+      entries.emplace_back(fence.id(), fence.SerializeAsString());
+    }
+    return entries;
+  };
+  table.subscribe = [book](std::function<void()> wake) {
+    const int64_t id = book->AddListener(std::move(wake));
+    return std::function<void()>([book, id] { book->RemoveListener(id); });
+  };
+  table.load = [book, now_ns, deleted_ttl_ns](std::string_view key,
+                                              std::string_view value) -> absl::StatusOr<bool> {
+    v1::Fence fence;
+    if (!fence.ParseFromArray(value.data(), static_cast<int>(value.size())) || fence.id() != key) {
+      return absl::DataLossError("a fence that does not parse");
+    }
+    if (fence.version().deleted() && fence.version().time_ns() < now_ns - deleted_ttl_ns) {
+      return false;
+    }
+    return book->Apply(fence) != FenceBook::Outcome::kInvalid;
+  };
+  return table;
+}
+
+FenceBook::Options FenceOptionsAt(int64_t now_ns) {
+  FenceBook::Options options;
+  options.server_name = "Riley";
+  options.deleted_ttl_ns = 24 * kHourNs;
+  options.now_ns = [now_ns] { return now_ns; };
+  return options;
+}
+
+v1::Fence Circle(const std::string& id, double radius_m) {
+  v1::Fence fence;
+  fence.set_id(id);
+  fence.mutable_circle()->set_latitude(34.07);
+  fence.mutable_circle()->set_longitude(-118.44);
+  fence.mutable_circle()->set_radius_m(radius_m);
+  return fence;
+}
+
+// Sets "kept", sets and deletes "gone" on a fresh server at `path`.
+void SetAndDeleteFences(FenceBook* book) {
+  ASSERT_TRUE(book->Set(Circle("kept", 100)).ok());
+  ASSERT_TRUE(book->Set(Circle("gone", 200)).ok());
+  ASSERT_TRUE(book->Delete("gone").ok());
+}
+
+// Opens `path` again and loads its fences into a new book at `now_ns`:
+// "kept" must be live, "gone" deleted (or forgotten).
+void ExpectFencesBack(const std::string& path, int64_t now_ns, bool deletion_kept) {
+  auto durable = OpenOrDie(path, 43);
+  ASSERT_NE(durable, nullptr);
+  Store store(durable->epoch());
+  ASSERT_TRUE(durable->LoadInto(&store).ok());
+  FenceBook book(FenceOptionsAt(now_ns));
+  ASSERT_TRUE(durable->LoadTable(FenceTableOf(&book, now_ns, 24 * kHourNs)).ok());
+  EXPECT_EQ(durable->stats().table_entries_loaded, deletion_kept ? 2u : 1u);
+  ASSERT_TRUE(book.Get("kept").has_value());
+  EXPECT_EQ(book.Get("kept")->circle().radius_m(), 100);
+  EXPECT_EQ(book.Get("kept")->version().origin(), "Riley");
+  EXPECT_FALSE(book.Get("gone").has_value());
+  uint64_t cursor = 0;
+  const std::vector<v1::Fence> feed = book.ReadAfter(&cursor, 10);
+  ASSERT_EQ(feed.size(), deletion_kept ? 2u : 1u);
+  if (deletion_kept) {
+    // The deletion is back as a version, so it still outranks an older set.
+    v1::Fence older = Circle("gone", 1);
+    older.mutable_version()->set_time_ns(1);
+    older.mutable_version()->set_origin("Juzang");
+    EXPECT_EQ(book.Apply(older), FenceBook::Outcome::kStale);
+  }
+  durable->Stop();
+}
+
+TEST(DurableStoreTest, FencesAndDeletionsSurviveACleanStop) {
+  TempDir dir;
+  {
+    auto durable = OpenOrDie(dir.path(), 42);
+    ASSERT_NE(durable, nullptr);
+    Store store(durable->epoch());
+    ASSERT_TRUE(durable->LoadInto(&store).ok());
+    FenceBook book(FenceOptionsAt(kHourNs));
+    ASSERT_TRUE(durable->LoadTable(FenceTableOf(&book, kHourNs, 24 * kHourNs)).ok());
+    durable->Start(&store, nullptr);
+    SetAndDeleteFences(&book);
+    durable->Stop();  // the last round writes what is left
+  }
+  ExpectFencesBack(dir.path(), 2 * kHourNs, /*deletion_kept=*/true);
+  // A day later the deletion is past the book's deleted_ttl: dropped at
+  // load, and from the disk.
+  ExpectFencesBack(dir.path(), 26 * kHourNs, /*deletion_kept=*/false);
+  ExpectFencesBack(dir.path(), 2 * kHourNs, /*deletion_kept=*/false);
+}
+
+TEST(DurableStoreTest, FencesAndDeletionsSurviveSigkill) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path());
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The server: sets its fences, waits until the persister has written
+    // them (to the write-ahead log, never fsynced), and dies unclean.
+    alarm(20);  // a hang fails the test (SIGALRM, not SIGKILL)
+    absl::StatusOr<std::unique_ptr<DurableStore>> durable =
+        DurableStore::Open(OptionsAt(dir.path(), FsyncMode::kNo), 42);
+    if (!durable.ok()) _exit(1);
+    Store store((*durable)->epoch());
+    FenceBook book(FenceOptionsAt(kHourNs));
+    if (!(*durable)->LoadInto(&store).ok() ||
+        !(*durable)->LoadTable(FenceTableOf(&book, kHourNs, 24 * kHourNs)).ok()) {
+      _exit(2);
+    }
+    (*durable)->Start(&store, nullptr);
+    SetAndDeleteFences(&book);
+    // A record after the fences: once it is durable, so are they (a round
+    // writes the tables' changes after the feed's records, in one batch).
+    Store::FeedPosition after;
+    if (store.Apply(MakeRecord("kiwi", "1"), {}, &after) != Store::Outcome::kAccepted ||
+        !WaitDurable(durable->get(), after)) {
+      _exit(3);
+    }
+    kill(getpid(), SIGKILL);
+    _exit(4);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "the server exited with " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1)
+      << " or signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+  ExpectFencesBack(dir.path(), 2 * kHourNs, /*deletion_kept=*/true);
+}
+
+TEST(DurableStoreTest, ATableWithABadPrefixIsRefused) {
+  TempDir dir;
+  auto durable = OpenOrDie(dir.path(), 1);
+  FenceBook book(FenceOptionsAt(kHourNs));
+  DurableTable table = FenceTableOf(&book, kHourNs, kHourNs);
+  table.prefix = "r";  // the records'
+  EXPECT_EQ(durable->LoadTable(table).code(), absl::StatusCode::kInvalidArgument);
+  table.prefix = "f";
+  EXPECT_TRUE(durable->LoadTable(table).ok());
+  EXPECT_EQ(durable->LoadTable(table).code(), absl::StatusCode::kInvalidArgument);  // twice
+  durable->Stop();
 }
 
 TEST(DurableStoreTest, RecordsSequenceNumbersSourcesAndEpochSurviveACleanStop) {
