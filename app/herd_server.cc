@@ -1,5 +1,7 @@
 #include "app/herd_server.h"
 
+#include "fences/durable_fences.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -151,7 +153,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   if (!places.ok()) return places.status();
   server->places_ = *std::move(places);
   if (absl::Status s = server->MakeStore(RandomEpoch()); !s.ok()) return s;
-  server->CreateFences();
+  if (absl::Status s = server->CreateFences(); !s.ok()) return s;
   server->CreateMetrics();
   EdgeServer::Options edge = config.edge.options;
   edge.server_name = name;
@@ -199,6 +201,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   peering.clock = server->clock_;
   peering.max_future_s = config.max_future_s;
   peering.metrics = server->metrics_.get();
+  peering.fences = server->fences_.get();
   if (server->durable_) {
     peering.resume_points = ResumePointsOf(server->durable_->saved_state());
   }
@@ -220,13 +223,22 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   return server;
 }
 
-void HerdServer::CreateFences() {
+absl::Status HerdServer::CreateFences() {
   FenceBook::Options book;
   book.server_name = self_.name;
   book.epoch = store_->epoch();
   book.max_fences = config_.fences.max_fences;
   book.now_ns = clock_;
+  const int64_t deleted_ttl_ns = book.deleted_ttl_ns;
   fences_ = std::make_unique<FenceBook>(std::move(book));
+  if (durable_) {
+    if (absl::Status s =
+            durable_->LoadTable(DurableFences(fences_.get(), clock_(), deleted_ttl_ns));
+        !s.ok()) {
+      return s;
+    }
+    log_->Info("fences: {} loaded from {}", fences_->size(), durable_->options().path);
+  }
   location_index_ = std::make_shared<LocationIndex>(store_.get());
   // Roaming fences look for the other clients near a report in the index
   // the Locations API keeps, brought up to date first (bounded).
@@ -242,6 +254,7 @@ void HerdServer::CreateFences() {
   std::vector<FenceEventSink> sinks;
   fence_monitor_ =
       std::make_unique<FenceMonitor>(fences_.get(), std::move(nearby), std::move(sinks));
+  return absl::OkStatus();
 }
 
 absl::Status HerdServer::MakeStore(uint64_t fresh_epoch) {
@@ -465,6 +478,11 @@ void HerdServer::StartHousekeeping() {
               refused, config_.store.max_clients, expired);
         }
       });
+  housekeeper_->Add(std::chrono::minutes(1), [this] {
+    if (const size_t n = fences_->ForgetDeleted(); n > 0) {
+      log_->Info("fences: forgot {} deletions older than a day", n);
+    }
+  });
   // With TLS the probe speaks it, as this server (so a refused handshake
   // logs nothing every two seconds).
   listener_probe_ = std::make_unique<GrpcListenerProbe>(
@@ -485,6 +503,7 @@ v1::StatusResponse HerdServer::Status() const {
   status.set_records_expired_total(store_->expired_total());
   status.set_log_lines_lost_total(log_->lost_lines());
   status.set_watch_streams(locations_->watchers());
+  status.set_fences(fences_->size());
   AddDurabilityStatus(&status);
   return status;
 }

@@ -100,9 +100,10 @@ class HerdServer {
   // cannot), makes the store with the epoch it kept (or `fresh_epoch`) and
   // loads it. Without: an empty store with `fresh_epoch`.
   absl::Status MakeStore(uint64_t fresh_epoch);
-  // Geofences: the book, the index roaming fences and the API share, and
-  // the monitor both origins of a record call (made after the store).
-  void CreateFences();
+  // Geofences: the book (loaded from disk with a data_dir), the index
+  // roaming fences and the API share, and the monitor both origins of a
+  // record call. After MakeStore, before Start.
+  absl::Status CreateFences();
   // The durable state a round writes beside the records: the resume book.
   DurableStore::State DurableState() const;
   void AddDurabilityStatus(v1::StatusResponse* status) const;
@@ -131,11 +132,13 @@ class HerdServer {
   asio::io_context io_;
   std::vector<std::unique_ptr<asio::io_context>> workers_;
   std::shared_ptr<ServerLog> log_;
+  // The herd's fences: before the store and the disk (whose last round
+  // reads them) and the peers (which listen to them).
+  std::unique_ptr<FenceBook> fences_;
   std::unique_ptr<Store> store_;
   // Only with data_dir. Destroyed before the store, whose feed it reads.
   std::unique_ptr<DurableStore> durable_;
   std::unique_ptr<PlacesProvider> places_;
-  std::unique_ptr<FenceBook> fences_;
   std::shared_ptr<LocationIndex> location_index_;
   std::unique_ptr<FenceMonitor> fence_monitor_;
   std::unique_ptr<EdgeServer> edge_;

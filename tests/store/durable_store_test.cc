@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "fences/durable_fences.h"
 #include "fences/fence_book.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
@@ -74,37 +75,6 @@ bool WaitDurable(DurableStore* durable, const Store::FeedPosition& position) {
 
 constexpr int64_t kHourNs = int64_t{3600} * 1000000000;
 
-// The fence table as app/ gives it to DurableStore: the FenceBook's feed
-// out (serialized herd.v1.Fence by id), Apply in at load, deletions older
-// than the book's deleted_ttl forgotten.
-DurableTable FenceTableOf(FenceBook* book, int64_t now_ns, int64_t deleted_ttl_ns) {
-  DurableTable table;
-  table.prefix = "f";
-  table.read_after = [book](uint64_t* cursor, size_t max) {
-    std::vector<DurableTable::Entry> entries;
-    for (const v1::Fence& fence : book->ReadAfter(cursor, max)) {
-      entries.emplace_back(fence.id(), fence.SerializeAsString());
-    }
-    return entries;
-  };
-  table.subscribe = [book](std::function<void()> wake) {
-    const int64_t id = book->AddListener(std::move(wake));
-    return std::function<void()>([book, id] { book->RemoveListener(id); });
-  };
-  table.load = [book, now_ns, deleted_ttl_ns](std::string_view key,
-                                              std::string_view value) -> absl::StatusOr<bool> {
-    v1::Fence fence;
-    if (!fence.ParseFromArray(value.data(), static_cast<int>(value.size())) || fence.id() != key) {
-      return absl::DataLossError("a fence that does not parse");
-    }
-    if (fence.version().deleted() && fence.version().time_ns() < now_ns - deleted_ttl_ns) {
-      return false;
-    }
-    return book->Apply(fence) != FenceBook::Outcome::kInvalid;
-  };
-  return table;
-}
-
 FenceBook::Options FenceOptionsAt(int64_t now_ns) {
   FenceBook::Options options;
   options.server_name = "Riley";
@@ -137,7 +107,7 @@ void ExpectFencesBack(const std::string& path, int64_t now_ns, bool deletion_kep
   Store store(durable->epoch());
   ASSERT_TRUE(durable->LoadInto(&store).ok());
   FenceBook book(FenceOptionsAt(now_ns));
-  ASSERT_TRUE(durable->LoadTable(FenceTableOf(&book, now_ns, 24 * kHourNs)).ok());
+  ASSERT_TRUE(durable->LoadTable(DurableFences(&book, now_ns, 24 * kHourNs)).ok());
   EXPECT_EQ(durable->stats().table_entries_loaded, deletion_kept ? 2u : 1u);
   ASSERT_TRUE(book.Get("kept").has_value());
   EXPECT_EQ(book.Get("kept")->circle().radius_m(), 100);
@@ -164,7 +134,7 @@ TEST(DurableStoreTest, FencesAndDeletionsSurviveACleanStop) {
     Store store(durable->epoch());
     ASSERT_TRUE(durable->LoadInto(&store).ok());
     FenceBook book(FenceOptionsAt(kHourNs));
-    ASSERT_TRUE(durable->LoadTable(FenceTableOf(&book, kHourNs, 24 * kHourNs)).ok());
+    ASSERT_TRUE(durable->LoadTable(DurableFences(&book, kHourNs, 24 * kHourNs)).ok());
     durable->Start(&store, nullptr);
     SetAndDeleteFences(&book);
     durable->Stop();  // the last round writes what is left
@@ -191,7 +161,7 @@ TEST(DurableStoreTest, FencesAndDeletionsSurviveSigkill) {
     Store store((*durable)->epoch());
     FenceBook book(FenceOptionsAt(kHourNs));
     if (!(*durable)->LoadInto(&store).ok() ||
-        !(*durable)->LoadTable(FenceTableOf(&book, kHourNs, 24 * kHourNs)).ok()) {
+        !(*durable)->LoadTable(DurableFences(&book, kHourNs, 24 * kHourNs)).ok()) {
       _exit(2);
     }
     (*durable)->Start(&store, nullptr);
@@ -218,7 +188,7 @@ TEST(DurableStoreTest, ATableWithABadPrefixIsRefused) {
   TempDir dir;
   auto durable = OpenOrDie(dir.path(), 1);
   FenceBook book(FenceOptionsAt(kHourNs));
-  DurableTable table = FenceTableOf(&book, kHourNs, kHourNs);
+  DurableTable table = DurableFences(&book, kHourNs, kHourNs);
   table.prefix = "r";  // the records'
   EXPECT_EQ(durable->LoadTable(table).code(), absl::StatusCode::kInvalidArgument);
   table.prefix = "f";
