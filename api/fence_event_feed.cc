@@ -1,0 +1,117 @@
+#include "api/fence_event_feed.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace herd {
+
+FenceEventFeed::FenceEventFeed(Options options) : options_(options) {}
+
+std::string FenceEventFeed::KeyOf(const v1::FenceEvent& event) {
+  // Fence ids have no '\0' (letters, digits, "._:-"): the key is unambiguous.
+  return absl::StrCat(event.fence_id(), std::string(1, '\0'),
+                      event.location().record().client_id());
+}
+
+void FenceEventFeed::Publish(const std::vector<FiredEvent>& events) {
+  if (events.empty()) return;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const FiredEvent& fired : events) AddLocked(fired.event);
+  }
+  NotifyListeners();
+}
+
+void FenceEventFeed::AddLocked(const v1::FenceEvent& event) {
+  const uint64_t seq = ++last_seq_;
+  std::string key = KeyOf(event);
+  const auto [held, added] = seq_of_key_.try_emplace(key, seq);
+  if (!added) {
+    RemoveLocked(by_seq_.find(held->second));
+    held->second = seq;
+  }
+  by_seq_.emplace(seq, Entry{std::move(key), std::make_shared<const v1::FenceEvent>(event)});
+  if (by_seq_.size() > std::max<size_t>(options_.max_entries, 1)) {
+    const auto oldest = by_seq_.begin();
+    seq_of_key_.erase(oldest->second.key);
+    RemoveLocked(oldest);
+  }
+}
+
+void FenceEventFeed::RemoveLocked(absl::btree_map<uint64_t, Entry>::iterator entry) {
+  gaps_.emplace(entry->first, entry->second.event->fence_id());
+  by_seq_.erase(entry);
+  // Forgetting the oldest gap makes it count as skipped for every reader
+  // still before it: an over-count, never a lost one.
+  if (gaps_.size() > std::max<size_t>(options_.max_entries, 1)) gaps_.erase(gaps_.begin());
+}
+
+FenceEventFeed::Read FenceEventFeed::ReadAfter(uint64_t* cursor,
+                                               const absl::flat_hash_set<std::string>& fence_ids,
+                                               size_t max_events, size_t max_scan) const {
+  Read read;
+  absl::MutexLock lock(&mu_);
+  const uint64_t before = *cursor;
+  uint64_t scanned = 0;
+  auto it = by_seq_.upper_bound(before);
+  for (; it != by_seq_.end() && scanned < max_scan && read.events.size() < max_events; ++it) {
+    ++scanned;
+    *cursor = it->first;
+    const v1::FenceEvent& event = *it->second.event;
+    if (fence_ids.empty() || fence_ids.contains(event.fence_id())) {
+      read.events.push_back(it->second.event);
+    }
+  }
+  // Nothing held beyond: the gaps up to the last number are passed too.
+  if (it == by_seq_.end()) *cursor = std::max(*cursor, last_seq_);
+  const uint64_t passed = *cursor - before;
+  read.skipped = passed - scanned;
+  if (!fence_ids.empty() && read.skipped > 0) {
+    read.skipped -= ForeignGapsLocked(before, *cursor, fence_ids);
+  }
+  return read;
+}
+
+uint64_t FenceEventFeed::ForeignGapsLocked(
+    uint64_t after, uint64_t through, const absl::flat_hash_set<std::string>& fence_ids) const {
+  uint64_t foreign = 0;
+  for (auto it = gaps_.upper_bound(after); it != gaps_.end() && it->first <= through; ++it) {
+    if (!fence_ids.contains(it->second)) ++foreign;
+  }
+  return foreign;
+}
+
+uint64_t FenceEventFeed::last_seq() const {
+  absl::MutexLock lock(&mu_);
+  return last_seq_;
+}
+
+size_t FenceEventFeed::size() const {
+  absl::MutexLock lock(&mu_);
+  return by_seq_.size();
+}
+
+int64_t FenceEventFeed::AddListener(std::function<void()> listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  const int64_t id = next_listener_id_++;
+  listeners_.emplace_back(id, std::make_shared<std::function<void()>>(std::move(listener)));
+  return id;
+}
+
+void FenceEventFeed::RemoveListener(int64_t id) {
+  absl::MutexLock lock(&listeners_mu_);
+  std::erase_if(listeners_, [id](const auto& listener) { return listener.first == id; });
+}
+
+void FenceEventFeed::NotifyListeners() {
+  std::vector<std::shared_ptr<std::function<void()>>> listeners;
+  {
+    absl::MutexLock lock(&listeners_mu_);
+    listeners.reserve(listeners_.size());
+    for (const auto& [id, listener] : listeners_) listeners.push_back(listener);
+  }
+  for (const auto& listener : listeners) (*listener)();
+}
+
+}  // namespace herd
