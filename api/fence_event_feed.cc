@@ -51,35 +51,38 @@ FenceEventFeed::Read FenceEventFeed::ReadAfter(uint64_t* cursor,
                                                const absl::flat_hash_set<std::string>& fence_ids,
                                                size_t max_events, size_t max_scan) const {
   Read read;
+  const bool filtered = !fence_ids.empty();
   absl::MutexLock lock(&mu_);
   const uint64_t before = *cursor;
-  uint64_t scanned = 0;
-  auto it = by_seq_.upper_bound(before);
-  for (; it != by_seq_.end() && scanned < max_scan && read.events.size() < max_events; ++it) {
-    ++scanned;
-    *cursor = it->first;
-    const v1::FenceEvent& event = *it->second.event;
-    if (fence_ids.empty() || fence_ids.contains(event.fence_id())) {
-      read.events.push_back(it->second.event);
+  // Held events and (for a filtered reader, which must not count other
+  // fences' replaced events) gaps, merged in number order; both count
+  // against max_scan, so the lock is held for bounded work.
+  auto entry = by_seq_.upper_bound(before);
+  auto gap = filtered ? gaps_.upper_bound(before) : gaps_.end();
+  uint64_t entries_passed = 0;
+  uint64_t foreign_gaps = 0;
+  size_t looked = 0;
+  for (; looked < max_scan && read.events.size() < max_events; ++looked) {
+    const bool entry_left = entry != by_seq_.end();
+    const bool gap_left = gap != gaps_.end();
+    if (!entry_left && !gap_left) break;
+    if (entry_left && (!gap_left || entry->first < gap->first)) {
+      *cursor = entry->first;
+      ++entries_passed;
+      if (!filtered || fence_ids.contains(entry->second.event->fence_id())) {
+        read.events.push_back(entry->second.event);
+      }
+      ++entry;
+    } else {
+      *cursor = gap->first;
+      if (!fence_ids.contains(gap->second)) ++foreign_gaps;
+      ++gap;
     }
   }
-  // Nothing held beyond: the gaps up to the last number are passed too.
-  if (it == by_seq_.end()) *cursor = std::max(*cursor, last_seq_);
-  const uint64_t passed = *cursor - before;
-  read.skipped = passed - scanned;
-  if (!fence_ids.empty() && read.skipped > 0) {
-    read.skipped -= ForeignGapsLocked(before, *cursor, fence_ids);
-  }
+  // Nothing held beyond: the numbers up to the last one are passed too.
+  if (entry == by_seq_.end() && gap == gaps_.end()) *cursor = std::max(*cursor, last_seq_);
+  read.skipped = (*cursor - before) - entries_passed - foreign_gaps;
   return read;
-}
-
-uint64_t FenceEventFeed::ForeignGapsLocked(
-    uint64_t after, uint64_t through, const absl::flat_hash_set<std::string>& fence_ids) const {
-  uint64_t foreign = 0;
-  for (auto it = gaps_.upper_bound(after); it != gaps_.end() && it->first <= through; ++it) {
-    if (!fence_ids.contains(it->second)) ++foreign;
-  }
-  return foreign;
 }
 
 uint64_t FenceEventFeed::last_seq() const {

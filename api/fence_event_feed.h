@@ -64,7 +64,7 @@ class FenceEventFeed {
 
   // Reads up to `max_events` events after `*cursor` of the fences in
   // `fence_ids` (empty: every fence), looking at no more than `max_scan`
-  // held events, and advances the cursor past what it looked at.
+  // held events and gaps, and advances the cursor past what it looked at.
   Read ReadAfter(uint64_t* cursor, const absl::flat_hash_set<std::string>& fence_ids,
                  size_t max_events, size_t max_scan) const;
 
@@ -88,10 +88,6 @@ class FenceEventFeed {
   void AddLocked(const v1::FenceEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forgets the held event `seq` (replaced or evicted): it becomes a gap.
   void RemoveLocked(absl::btree_map<uint64_t, Entry>::iterator entry)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Gaps in (after, through] of fences not in `fence_ids`.
-  uint64_t ForeignGapsLocked(uint64_t after, uint64_t through,
-                             const absl::flat_hash_set<std::string>& fence_ids) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void NotifyListeners();
 

@@ -6,14 +6,14 @@
 namespace herd {
 
 FenceWatchStream::FenceWatchStream(const FenceEventFeed* feed, std::shared_ptr<FenceWatchPump> pump,
-                                   absl::flat_hash_set<std::string> fence_ids,
+                                   absl::flat_hash_set<std::string> fence_ids, uint64_t start,
                                    const Options& options, std::shared_ptr<void> ticket)
     : feed_(feed),
       pump_(std::move(pump)),
       fence_ids_(std::move(fence_ids)),
       options_(options),
       ticket_(std::move(ticket)),
-      cursor_(feed->last_seq()) {}
+      cursor_(start) {}
 
 void FenceWatchStream::Begin() {
   self_ = shared_from_this();

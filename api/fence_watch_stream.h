@@ -40,12 +40,14 @@ class FenceWatchStream : public grpc::ServerWriteReactor<v1::WatchFencesResponse
     size_t max_scan = 4096;         // feed entries looked at per Pump()
   };
 
-  // `fence_ids` empty: every fence. `ticket` is held until the stream is
-  // done (a place among the server's Watch streams). REQUIRES: `feed`
-  // outlives the stream (the gRPC server is shut down before the feed goes).
+  // `fence_ids` empty: every fence. The stream sends the events published
+  // after `start` (the feed's last_seq() when the Watch began). `ticket` is
+  // held until the stream is done (a place among the server's Watch
+  // streams). REQUIRES: `feed` outlives the stream (the gRPC server is shut
+  // down before the feed goes).
   FenceWatchStream(const FenceEventFeed* feed, std::shared_ptr<FenceWatchPump> pump,
-                   absl::flat_hash_set<std::string> fence_ids, const Options& options,
-                   std::shared_ptr<void> ticket = nullptr);
+                   absl::flat_hash_set<std::string> fence_ids, uint64_t start,
+                   const Options& options, std::shared_ptr<void> ticket = nullptr);
   FenceWatchStream(const FenceWatchStream&) = delete;
   FenceWatchStream& operator=(const FenceWatchStream&) = delete;
 

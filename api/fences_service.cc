@@ -202,6 +202,9 @@ grpc::ServerWriteReactor<v1::WatchFencesResponse>* FencesService::Watch(
     }
     fence_ids.insert(id);
   }
+  // The stream's start, taken before its place: once watch_streams()
+  // counts it, every event published from then on reaches it.
+  const uint64_t start = feed_->last_seq();
   std::shared_ptr<void> ticket = TryTakeWatchTicket();
   if (ticket == nullptr) {
     return new RejectedWatch(
@@ -210,7 +213,7 @@ grpc::ServerWriteReactor<v1::WatchFencesResponse>* FencesService::Watch(
                                   options_.max_watch_streams, ")")));
   }
   Info("api {} Fences.Watch: {} fence ids", context->peer(), fence_ids.size());
-  auto stream = std::make_shared<FenceWatchStream>(feed_.get(), pump_, std::move(fence_ids),
+  auto stream = std::make_shared<FenceWatchStream>(feed_.get(), pump_, std::move(fence_ids), start,
                                                    options_.watch, std::move(ticket));
   stream->Begin();  // the stream owns itself from here
   return stream.get();

@@ -48,9 +48,9 @@ class FencesService final : public v1::Fences::CallbackService {
   // Ends every Watch stream (UNAVAILABLE) and stops the pump. Idempotent.
   void Shutdown();
 
-  // Watch streams reading the feed now (each one counts from when its
-  // cursor is set until it is done).
-  size_t watch_streams() const { return pump_->size(); }
+  // Watch streams open now: each counts from when its start in the feed is
+  // set until it is done (its place is free again).
+  size_t watch_streams() const { return watch_streams_->load(); }
 
   // List's page token: web-safe base64 of a version tag and the page's last
   // fence id. Decode answers the id to continue after, or INVALID_ARGUMENT
