@@ -96,16 +96,16 @@ std::string WebhookSender::EndpointOf(std::string_view url) {
   return absl::StrCat(scheme, "://", absl::AsciiStrToLower(AsAbsl(authority)));
 }
 
-void WebhookSender::Send(const FiredEvent& fired) {
-  if (fired.webhook_url.empty()) return;
+void WebhookSender::Send(const v1::FenceEvent& event, const std::string& webhook_url) {
+  if (webhook_url.empty()) return;
   Delivery delivery;
-  delivery.endpoint = EndpointOf(fired.webhook_url);
-  delivery.url = fired.webhook_url;
-  delivery.event_id = fired.event.id();
+  delivery.endpoint = EndpointOf(webhook_url);
+  delivery.url = webhook_url;
+  delivery.event_id = event.id();
   // Built before the lock (also for an event that is then dropped: the
   // exception), so the lock is held for bookkeeping only.
   if (!delivery.endpoint.empty()) {
-    delivery.body = std::make_shared<const std::string>(ToJson(fired.event));
+    delivery.body = std::make_shared<const std::string>(ToJson(event));
   }
   std::string line;
   std::vector<Delivery> start;

@@ -18,7 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/server_log.h"
-#include "fences/fence_book.h"
+#include "herd/v1/fences.pb.h"
 #include "places/http_fetcher.h"
 
 namespace herd {
@@ -73,8 +73,15 @@ class WebhookSender {
   WebhookSender& operator=(const WebhookSender&) = delete;
   ~WebhookSender();
 
-  // Queues `event` for event.webhook_url (empty: nothing to do).
-  void Send(const FiredEvent& event);
+  // Queues `event` for `webhook_url` (empty: nothing to do).
+  void Send(const v1::FenceEvent& event, const std::string& webhook_url);
+  // The same for a FiredEvent (fences/fence_book.h), or anything with its
+  // `event` and `webhook_url`: a template because webhooks/ and fences/ are
+  // one layer, and a library includes only the layers below its own.
+  template <typename Fired>
+  void Send(const Fired& fired) {
+    Send(fired.event, fired.webhook_url);
+  }
 
   Counters counters() const;
   // Events held now (waiting, in flight or waiting for a retry).

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "fences/fence_book.h"
 #include "tests/places/fake_google_server.h"
 #include "tests/testing/wait.h"
 
