@@ -14,14 +14,18 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <stdlib.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -158,6 +162,13 @@ TEST(FenceEventFeedTest, ListenersHearEachPublish) {
 
 // --- The service ----------------------------------------------------------
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
 // A Watch call and its context (which must outlive the reader).
 struct WatchCall {
   grpc::ClientContext context;
@@ -272,6 +283,29 @@ TEST_F(FencesServiceTest, SetAnswersTheStoredFenceAndGetReadsIt) {
   v1::Fence got;
   ASSERT_TRUE(Get("depot", &got).ok());
   EXPECT_EQ(got.SerializeAsString(), stored.SerializeAsString());
+}
+
+TEST_F(FencesServiceTest, SetAndDeleteAreLoggedWithoutTheWebhooksQuery) {
+  char dir[] = "/tmp/herd-fences-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/fences.log";
+  absl::StatusOr<std::unique_ptr<ServerLog>> opened = ServerLog::Open(path, {});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::shared_ptr<ServerLog> log = *std::move(opened);
+  StopServer();
+  FencesService::Options options;
+  options.log = log;
+  StartServer(options);
+  v1::Fence fence = CircleFence("depot");
+  fence.set_webhook_url("https://hooks.example.com/in?token=s3cret");
+  ASSERT_TRUE(Set(fence).ok());
+  ASSERT_TRUE(Delete("depot").ok());
+  log->Flush();
+  const std::string text = ReadFile(path);
+  EXPECT_THAT(text, HasSubstr("Fences.Set depot (circle, webhook https://hooks.example.com/in)"));
+  EXPECT_THAT(text, HasSubstr("Fences.Delete depot (circle)"));
+  EXPECT_THAT(text, HasSubstr("127.0.0.1"));  // the caller
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("s3cret")));
 }
 
 TEST_F(FencesServiceTest, ListPagesThroughEveryFenceOnceInIdOrder) {

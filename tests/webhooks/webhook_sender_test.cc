@@ -11,9 +11,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include <stdlib.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -247,6 +251,29 @@ TEST(WebhookSenderTest, DestructionWithTransfersPendingIsClean) {
   const auto start = std::chrono::steady_clock::now();
   sender.reset();  // in flight, waiting for a slot and waiting for a retry
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(WebhookSenderTest, FailuresAreLoggedWithoutTheQuery) {
+  char dir[] = "/tmp/herd-webhooks-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/webhooks.log";
+  absl::StatusOr<std::unique_ptr<ServerLog>> opened = ServerLog::Open(path, {});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::shared_ptr<ServerLog> log = *std::move(opened);
+  FakeGoogleServer server;
+  server.Respond({.status = 410});
+  WebhookSender::Options options = FastOptions();
+  options.log = log;
+  auto sender = MakeSender(options);
+  sender->Send(Event("Riley-7-10", server.url() + "/gone?token=s3cret"));
+  ASSERT_TRUE(WaitFor([&] { return Counters(*sender).failed == 1; }));
+  log->Flush();
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  EXPECT_THAT(text.str(), ::testing::HasSubstr("webhook for event Riley-7-10 to " + server.url() +
+                                               "/gone failed after 1 attempt(s): HTTP 410"));
+  EXPECT_THAT(text.str(), ::testing::Not(::testing::HasSubstr("s3cret")));
 }
 
 TEST(WebhookSenderTest, EndpointsAreSchemeHostAndPort) {
