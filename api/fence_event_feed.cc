@@ -16,22 +16,28 @@ std::string FenceEventFeed::KeyOf(const v1::FenceEvent& event) {
 
 void FenceEventFeed::Publish(const std::vector<FiredEvent>& events) {
   if (events.empty()) return;
+  // Copied before the lock: it is held for the maps' bookkeeping only.
+  std::vector<Entry> entries;
+  entries.reserve(events.size());
+  for (const FiredEvent& fired : events) {
+    entries.push_back(
+        Entry{KeyOf(fired.event), std::make_shared<const v1::FenceEvent>(fired.event)});
+  }
   {
     absl::MutexLock lock(&mu_);
-    for (const FiredEvent& fired : events) AddLocked(fired.event);
+    for (Entry& entry : entries) AddLocked(std::move(entry));
   }
   NotifyListeners();
 }
 
-void FenceEventFeed::AddLocked(const v1::FenceEvent& event) {
+void FenceEventFeed::AddLocked(Entry entry) {
   const uint64_t seq = ++last_seq_;
-  std::string key = KeyOf(event);
-  const auto [held, added] = seq_of_key_.try_emplace(key, seq);
+  const auto [held, added] = seq_of_key_.try_emplace(entry.key, seq);
   if (!added) {
     RemoveLocked(by_seq_.find(held->second));
     held->second = seq;
   }
-  by_seq_.emplace(seq, Entry{std::move(key), std::make_shared<const v1::FenceEvent>(event)});
+  by_seq_.emplace(seq, std::move(entry));
   if (by_seq_.size() > std::max<size_t>(options_.max_entries, 1)) {
     const auto oldest = by_seq_.begin();
     seq_of_key_.erase(oldest->second.key);

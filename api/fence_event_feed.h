@@ -37,8 +37,9 @@ namespace herd {
 //
 // Memory: at most max_entries events and max_entries gaps.
 //
-// Thread-safe. Publish() takes the lock for the copies of its events only,
-// then calls the listeners (outside the lock, on the publishing thread).
+// Thread-safe. Publish() copies its events, takes the lock for the maps'
+// bookkeeping only, then calls the listeners (outside the lock, on the
+// publishing thread). A read holds the lock for at most max_scan steps.
 class FenceEventFeed {
  public:
   struct Options {
@@ -85,7 +86,7 @@ class FenceEventFeed {
   };
 
   static std::string KeyOf(const v1::FenceEvent& event);
-  void AddLocked(const v1::FenceEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AddLocked(Entry entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forgets the held event `seq` (replaced or evicted): it becomes a gap.
   void RemoveLocked(absl::btree_map<uint64_t, Entry>::iterator entry)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
