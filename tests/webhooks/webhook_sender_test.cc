@@ -175,6 +175,20 @@ TEST(WebhookSenderTest, ARefusedConnectionIsRetried) {
   EXPECT_EQ(Counters(*sender).retried, 1u);
 }
 
+TEST(WebhookSenderTest, AnAttemptThatTimesOutIsRetried) {
+  FakeGoogleServer hanging;
+  hanging.Respond({.mode = Mode::kHang});
+  WebhookSender::Options options = FastOptions();
+  options.timeout = milliseconds(100);
+  options.max_attempts = 2;
+  auto sender = MakeSender(options);
+  sender->Send(Event("Riley-7-11", hanging.url() + "/"));
+  ASSERT_TRUE(WaitFor([&] { return Counters(*sender).failed == 1; }));
+  EXPECT_EQ(Counters(*sender).retried, 1u);
+  EXPECT_EQ(hanging.request_count(), 2u);
+  EXPECT_EQ(sender->held(), 0u);
+}
+
 TEST(WebhookSenderTest, AClientErrorIsNotRetried) {
   FakeGoogleServer server;
   server.Respond({.status = 404});
