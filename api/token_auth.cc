@@ -93,6 +93,11 @@ TokenAuth::Requirement TokenAuth::RequirementOf(std::string_view path) {
   }
   if (path == "/herd.v1.Locations/Report") return {Kind::kRole, Role::kReport};
   if (path.substr(0, 19) == "/herd.v1.Locations/") return {Kind::kRole, Role::kRead};
+  // Fences: reading and watching is `read`; Set and Delete stay admin.
+  for (std::string_view read :
+       {"/herd.v1.Fences/Get", "/herd.v1.Fences/List", "/herd.v1.Fences/Watch"}) {
+    if (path == read) return {Kind::kRole, Role::kRead};
+  }
   return {Kind::kRole, Role::kAdmin};  // Admin, and anything not listed here
 }
 

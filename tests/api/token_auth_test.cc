@@ -35,8 +35,11 @@ class TokenAuthTest : public ::testing::Test {
 };
 
 const std::vector<std::string> kReadMethods = {
-    "/herd.v1.Locations/Get", "/herd.v1.Locations/List", "/herd.v1.Locations/Watch",
-    "/herd.v1.Locations/Within", "/herd.v1.Locations/Nearby"};
+    "/herd.v1.Locations/Get",    "/herd.v1.Locations/List",   "/herd.v1.Locations/Watch",
+    "/herd.v1.Locations/Within", "/herd.v1.Locations/Nearby", "/herd.v1.Fences/Get",
+    "/herd.v1.Fences/List",      "/herd.v1.Fences/Watch"};
+const std::vector<std::string> kFenceAdminMethods = {"/herd.v1.Fences/Set",
+                                                     "/herd.v1.Fences/Delete"};
 
 TEST_F(TokenAuthTest, EveryMethodNeedsAKnownToken) {
   std::vector<std::string> methods = kReadMethods;
@@ -60,6 +63,13 @@ TEST_F(TokenAuthTest, RolesDecide) {
   }
   EXPECT_EQ(Code("/herd.v1.Locations/Report", "Bearer s3cret-report"), grpc::StatusCode::OK);
   EXPECT_EQ(Code("/herd.v1.Locations/Report", "Bearer s3cret-read"),
+            grpc::StatusCode::PERMISSION_DENIED);
+  for (const std::string& method : kFenceAdminMethods) {
+    EXPECT_EQ(Code(method, "Bearer s3cret-admin"), grpc::StatusCode::OK) << method;
+    EXPECT_EQ(Code(method, "Bearer s3cret-read"), grpc::StatusCode::PERMISSION_DENIED) << method;
+    EXPECT_EQ(Code(method, "Bearer s3cret-report"), grpc::StatusCode::PERMISSION_DENIED) << method;
+  }
+  EXPECT_EQ(Code("/herd.v1.Fences/GetX", "Bearer s3cret-read"),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Code("/herd.v1.Admin/Status", "Bearer s3cret-admin"), grpc::StatusCode::OK);
   EXPECT_EQ(Code("/herd.v1.Admin/Status", "Bearer s3cret-read"),
