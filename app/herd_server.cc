@@ -220,6 +220,12 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
   if (server->metrics_) locations.watch.skipped_total = &server->metrics_->watch_skipped;
   server->locations_ = std::make_unique<LocationsService>(
       std::move(locations), server->store_.get(), server->places_.get(), server->log_.get());
+  FencesService::Options fences;
+  fences.max_watch_streams = config.grpc_limits.max_watch_streams;
+  fences.max_watch_fence_ids = config.grpc_limits.max_watch_filter_ids;
+  fences.log = server->log_;
+  server->fences_service_ = std::make_unique<FencesService>(
+      server->fences_.get(), server->fence_events_, std::move(fences));
   return server;
 }
 
@@ -251,7 +257,24 @@ absl::Status HerdServer::CreateFences() {
       if (!visit(hit.client_id, LatLng{hit.latitude, hit.longitude})) return;
     }
   };
+  fence_events_ = std::make_shared<FenceEventFeed>();
+  WebhookSender::Options webhooks;
+  webhooks.max_queued = config_.fences.webhook_max_queued;
+  webhooks.max_attempts = config_.fences.webhook_max_attempts;
+  webhooks.timeout = std::chrono::milliseconds(config_.fences.webhook_timeout_ms);
+  webhooks.log = log_;
+  absl::StatusOr<std::unique_ptr<WebhookSender>> sender = WebhookSender::Create(webhooks);
+  if (!sender.ok()) return sender.status();
+  webhooks_ = *std::move(sender);
   std::vector<FenceEventSink> sinks;
+  sinks.push_back([feed = fence_events_.get()](const std::vector<FiredEvent>& events) {
+    feed->Publish(events);
+  });
+  sinks.push_back([sender = webhooks_.get()](const std::vector<FiredEvent>& events) {
+    for (const FiredEvent& fired : events) {
+      if (!fired.webhook_url.empty()) sender->Send(fired.event, fired.webhook_url);
+    }
+  });
   fence_monitor_ =
       std::make_unique<FenceMonitor>(fences_.get(), std::move(nearby), std::move(sinks));
   return absl::OkStatus();
@@ -346,7 +369,8 @@ absl::Status HerdServer::StartGrpc() {
 
   const NamedService peer{v1::Peer::service_full_name(), peering_->service()};
   std::vector<NamedService> services = {{v1::Admin::service_full_name(), admin_.get()},
-                                        {v1::Locations::service_full_name(), locations_.get()}};
+                                        {v1::Locations::service_full_name(), locations_.get()},
+                                        {v1::Fences::service_full_name(), fences_service_.get()}};
   if (!self_.peer) services.push_back(peer);
   // Called again while an address is busy: what started stays started.
   absl::StatusOr<std::unique_ptr<grpc::Server>> server;
@@ -512,6 +536,7 @@ void HerdServer::StopServing() {
   if (housekeeper_ != nullptr) housekeeper_->Stop();
   // Watch streams end at once instead of holding up the server's Shutdown.
   if (locations_ != nullptr) locations_->Shutdown();
+  if (fences_service_ != nullptr) fences_service_->Shutdown();
   if (health_probe_ != nullptr) health_probe_->set_serving(false);
   // The health port last: probes see NOT_SERVING while the others stop.
   for (std::unique_ptr<grpc::Server>* server : {&peer_server_, &grpc_server_, &health_server_}) {

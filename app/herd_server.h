@@ -10,6 +10,8 @@
 
 #include "absl/status/statusor.h"
 #include "api/admin_service.h"
+#include "api/fence_event_feed.h"
+#include "api/fences_service.h"
 #include "api/locations_service.h"
 #include "api/token_auth.h"
 #include "app/config.h"
@@ -33,6 +35,7 @@
 #include "store/durable_store.h"
 #include "store/location_index.h"
 #include "store/store.h"
+#include "webhooks/webhook_sender.h"
 
 namespace herd {
 
@@ -140,12 +143,17 @@ class HerdServer {
   std::unique_ptr<DurableStore> durable_;
   std::unique_ptr<PlacesProvider> places_;
   std::shared_ptr<LocationIndex> location_index_;
+  // Where this server's fence events go: its Watch streams' feed and the
+  // fences' webhooks. The monitor (which publishes to them) goes first.
+  std::shared_ptr<FenceEventFeed> fence_events_;
+  std::unique_ptr<WebhookSender> webhooks_;
   std::unique_ptr<FenceMonitor> fence_monitor_;
   std::unique_ptr<EdgeServer> edge_;
   std::unique_ptr<EdgeTlsFront> edge_tls_;  // only with servers[].edge_tls
   std::unique_ptr<Peering> peering_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<LocationsService> locations_;
+  std::unique_ptr<FencesService> fences_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<grpc::Server> peer_server_;  // only with servers[].peer
   // Only with servers[].health: plaintext health for probes.
