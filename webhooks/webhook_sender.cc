@@ -121,8 +121,14 @@ void WebhookSender::Send(const v1::FenceEvent& event, const std::string& webhook
       line = ProblemLineLocked(absl::StrCat("webhook queue full (", options_.max_queued,
                                             " events): dropped ", delivery.event_id, ", ",
                                             counters_.dropped, " dropped so far"));
+    } else if (held_by_endpoint_[delivery.endpoint] >= options_.max_queued_per_endpoint) {
+      ++counters_.dropped;
+      line = ProblemLineLocked(absl::StrCat(
+          "webhook queue of ", delivery.endpoint, " full (", options_.max_queued_per_endpoint,
+          " events): dropped ", delivery.event_id, ", ", counters_.dropped, " dropped so far"));
     } else {
       ++held_;
+      ++held_by_endpoint_[delivery.endpoint];
       EnqueueLocked(std::move(delivery));
       start = TakeStartableLocked();
     }
@@ -220,15 +226,21 @@ void WebhookSender::OnResponse(Delivery delivery, HttpResponse response) {
   Start(std::move(start));
 }
 
+void WebhookSender::ReleaseLocked(const Delivery& delivery) {
+  --held_;
+  const auto it = held_by_endpoint_.find(delivery.endpoint);
+  if (it != held_by_endpoint_.end() && --it->second == 0) held_by_endpoint_.erase(it);
+}
+
 std::string WebhookSender::SettleLocked(Delivery delivery, Verdict verdict,
                                         const HttpResponse& response) {
   if (stopping_ || verdict == Verdict::kCancelled) {
-    --held_;
+    ReleaseLocked(delivery);
     return "";
   }
   if (verdict == Verdict::kDelivered) {
     ++counters_.delivered;
-    --held_;
+    ReleaseLocked(delivery);
     return "";
   }
   if (verdict == Verdict::kRetry && delivery.attempts < options_.max_attempts) {
@@ -238,7 +250,7 @@ std::string WebhookSender::SettleLocked(Delivery delivery, Verdict verdict,
     return "";
   }
   ++counters_.failed;
-  --held_;
+  ReleaseLocked(delivery);
   return ProblemLineLocked(
       absl::StrCat("webhook for event ", delivery.event_id, " to ", LoggableUrl(delivery.url),
                    " failed after ", delivery.attempts, " attempt(s): ", DescribeAnswer(response)));

@@ -37,8 +37,9 @@ namespace herd {
 // query string.
 //
 // Memory and fairness: at most max_queued events are held in all (waiting
-// for a slot, in flight, or waiting for a retry); Send() beyond that drops
-// the event (counted, logged at a bounded rate). Requests run on an
+// for a slot, in flight, or waiting for a retry), and at most
+// max_queued_per_endpoint for one endpoint; Send() beyond either drops the
+// event (counted, logged at a bounded rate). Requests run on an
 // HttpFetcher (libcurl's multi interface on its thread), at most
 // max_in_flight at once and at most max_in_flight_per_endpoint per endpoint
 // (scheme, host and port), taken from the endpoints with waiting events in
@@ -51,6 +52,9 @@ class WebhookSender {
  public:
   struct Options {
     size_t max_queued = 10000;
+    // Of those, at most this many for one endpoint: an endpoint that hangs
+    // or fails fills its own share, never the others' room.
+    size_t max_queued_per_endpoint = 1000;
     int max_attempts = 8;
     std::chrono::milliseconds first_backoff{500};
     std::chrono::milliseconds max_backoff{60000};
@@ -126,6 +130,8 @@ class WebhookSender {
   std::string SettleLocked(Delivery delivery, Verdict verdict, const HttpResponse& response)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Duration BackoffLocked(int attempts) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `delivery` is no longer held (delivered, given up or cancelled).
+  void ReleaseLocked(const Delivery& delivery) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `line` if a problem line may be logged now (at most one a second, with
   // the count of those held back since), else "" (counted).
   std::string ProblemLineLocked(std::string line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -142,6 +148,7 @@ class WebhookSender {
   absl::CondVar retry_changed_;  // a retry was added, or stopping_
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   size_t held_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, size_t> held_by_endpoint_ ABSL_GUARDED_BY(mu_);
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, Endpoint> endpoints_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> turns_ ABSL_GUARDED_BY(mu_);  // endpoints that may start one

@@ -246,6 +246,25 @@ TEST(WebhookSenderTest, AFullQueueDropsAndCounts) {
   EXPECT_EQ(hanging.request_count(), 1u);
 }
 
+TEST(WebhookSenderTest, AHangingEndpointFillsOnlyItsOwnShareOfTheQueue) {
+  FakeGoogleServer hanging;
+  hanging.Respond({.mode = Mode::kHang});
+  FakeGoogleServer healthy;
+  healthy.Respond({.status = 200});
+  WebhookSender::Options options = FastOptions();
+  options.max_queued = 10;
+  options.max_queued_per_endpoint = 4;
+  options.max_in_flight_per_endpoint = 1;
+  auto sender = MakeSender(options);
+  for (int i = 0; i < 8; ++i) sender->Send(Event(absl::StrCat("h-", i), hanging.url() + "/"));
+  EXPECT_EQ(Counters(*sender).dropped, 4u) << "the hanging endpoint holds at most its share";
+  EXPECT_EQ(sender->held(), 4u);
+  for (int i = 0; i < 4; ++i) sender->Send(Event(absl::StrCat("ok-", i), healthy.url() + "/"));
+  EXPECT_EQ(Counters(*sender).dropped, 4u) << "the healthy endpoint found room";
+  ASSERT_TRUE(WaitFor([&] { return Counters(*sender).delivered == 4; }));
+  EXPECT_EQ(sender->held(), 4u);
+}
+
 TEST(WebhookSenderTest, DestructionWithTransfersPendingIsClean) {
   FakeGoogleServer hanging;
   hanging.Respond({.mode = Mode::kHang});
