@@ -1,0 +1,84 @@
+#ifndef HERD_FENCES_FENCE_INDEX_H_
+#define HERD_FENCES_FENCE_INDEX_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/inlined_vector.h"
+#include "fences/compiled_fence.h"
+#include "s2/s2cell_id.h"
+#include "s2/s2point.h"
+
+namespace herd {
+
+// The live fences arranged so that one report looks only at the fences near
+// it. Circles and polygons are kept under the cells of their coverings
+// (CompiledFence::covering()): a point finds the fences whose cells contain
+// its leaf cell (one ordered lookup per cell level in use), a segment the
+// fences whose cells meet the few cells bounding it. Fences that must be
+// looked at on every report (roaming ones, and those detecting OUTSIDE) are
+// kept in lists of their own; roaming fences are shared, so that Detect can
+// evaluate them (calling out to find nearby clients) after letting go of the
+// lock that guards the index.
+//
+// Not thread-safe: FenceBook guards it with its mutex (readers shared).
+// The caller keeps each fence alive while it is in the index.
+class FenceIndex {
+ public:
+  // Enough for the fences around two points without allocating.
+  using Candidates = absl::InlinedVector<const CompiledFence*, 16>;
+
+  FenceIndex() = default;
+  FenceIndex(const FenceIndex&) = delete;
+  FenceIndex& operator=(const FenceIndex&) = delete;
+
+  // REQUIRES: `fence` is not in the index.
+  void Add(const std::shared_ptr<const CompiledFence>& fence);
+  // REQUIRES: `fence` is in the index.
+  void Remove(const CompiledFence* fence);
+
+  // Appends the indexed fences whose covering holds `point` (a superset of
+  // those containing it; a fence may be appended more than once).
+  void AppendNear(const S2Point& point, Candidates* out) const;
+  // Appends the indexed fences detecting CROSS whose covering may meet the
+  // great-circle segment a-b.
+  void AppendAlongSegment(const S2Point& a, const S2Point& b, Candidates* out) const;
+
+  // Circles and polygons detecting OUTSIDE: considered on every report.
+  const std::vector<const CompiledFence*>& outside() const { return outside_; }
+  // Roaming fences: considered on every report.
+  const std::vector<std::shared_ptr<const CompiledFence>>& roaming() const { return roaming_; }
+  bool has_crossing() const { return crossing_.size() > 0; }
+
+ private:
+  // Cell -> fences, ordered by cell id so that a cell's descendants are one
+  // range; with a count per level so that lookups skip unused levels.
+  class CellMap {
+   public:
+    void Insert(const CompiledFence* fence);
+    void Erase(const CompiledFence* fence);
+    // Fences under `cell` or any of its ancestors.
+    void AppendContaining(S2CellId cell, Candidates* out) const;
+    // Fences under `cell`'s descendants (not itself).
+    void AppendDescendants(S2CellId cell, Candidates* out) const;
+    size_t size() const { return cells_.size(); }
+
+   private:
+    absl::btree_set<std::pair<uint64_t, const CompiledFence*>> cells_;
+    std::array<size_t, S2CellId::kMaxLevel + 1> per_level_{};
+  };
+
+  CellMap near_;      // every indexed fence
+  CellMap crossing_;  // indexed fences detecting CROSS
+  std::vector<const CompiledFence*> outside_;
+  std::vector<std::shared_ptr<const CompiledFence>> roaming_;
+};
+
+}  // namespace herd
+
+#endif  // HERD_FENCES_FENCE_INDEX_H_
