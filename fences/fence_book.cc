@@ -275,6 +275,7 @@ void FenceBook::Detect(const RecordView& record, const RecordView* previous,
   Report report{.record = record};
   if (!ParseLocation(record.location, &report.now.latitude, &report.now.longitude)) return;
   report.now_point = PointFromDegrees(report.now.latitude, report.now.longitude);
+  report.before_point = report.now_point;  // no previous: one point to look up
   if (previous != nullptr &&
       ParseLocation(previous->location, &report.before.latitude, &report.before.longitude)) {
     report.previous = previous;
@@ -288,9 +289,8 @@ void FenceBook::Detect(const RecordView& record, const RecordView* previous,
   {
     absl::ReaderMutexLock lock(&mu_);
     FenceIndex::Candidates candidates;
-    index_->AppendNear(report.now_point, &candidates);
+    index_->AppendNear(report.now_point, report.before_point, &candidates);
     if (report.moved) {
-      index_->AppendNear(report.before_point, &candidates);
       if (index_->has_crossing()) {
         index_->AppendAlongSegment(report.before_point, report.now_point, &candidates);
       }

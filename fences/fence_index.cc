@@ -8,33 +8,50 @@ namespace herd {
 
 void FenceIndex::CellMap::Insert(const CompiledFence* fence) {
   for (S2CellId cell : fence->covering()) {
-    if (cells_.emplace(cell.id(), fence).second) ++per_level_[cell.level()];
+    by_cell_[cell.id()].push_back(fence);
+    if (ordered_) in_order_.emplace(cell.id(), fence);
+    ++per_level_[cell.level()];
   }
 }
 
 void FenceIndex::CellMap::Erase(const CompiledFence* fence) {
   for (S2CellId cell : fence->covering()) {
-    if (cells_.erase({cell.id(), fence}) > 0) --per_level_[cell.level()];
+    auto it = by_cell_.find(cell.id());
+    if (it == by_cell_.end()) continue;
+    auto& fences = it->second;
+    const auto held = std::find(fences.begin(), fences.end(), fence);
+    if (held == fences.end()) continue;
+    fences.erase(held);
+    if (fences.empty()) by_cell_.erase(it);
+    if (ordered_) in_order_.erase({cell.id(), fence});
+    --per_level_[cell.level()];
   }
 }
 
-void FenceIndex::CellMap::AppendContaining(S2CellId cell, Candidates* out) const {
-  for (int level = 0; level <= cell.level(); ++level) {
+void FenceIndex::CellMap::AppendCell(uint64_t cell, Candidates* out) const {
+  if (auto it = by_cell_.find(cell); it != by_cell_.end()) {
+    out->insert(out->end(), it->second.begin(), it->second.end());
+  }
+}
+
+void FenceIndex::CellMap::AppendContaining(S2CellId a, S2CellId b, Candidates* out) const {
+  const int deepest = std::max(a.level(), b.level());
+  for (int level = 0; level <= deepest; ++level) {
     if (per_level_[level] == 0) continue;
-    const uint64_t ancestor = cell.parent(level).id();
-    for (auto it = cells_.lower_bound({ancestor, nullptr});
-         it != cells_.end() && it->first == ancestor; ++it) {
-      out->push_back(it->second);
-    }
+    const bool under_a = level <= a.level(), under_b = level <= b.level();
+    const uint64_t a_ancestor = under_a ? a.parent(level).id() : 0;
+    const uint64_t b_ancestor = under_b ? b.parent(level).id() : 0;
+    if (under_a) AppendCell(a_ancestor, out);
+    if (under_b && b_ancestor != a_ancestor) AppendCell(b_ancestor, out);
   }
 }
 
 void FenceIndex::CellMap::AppendDescendants(S2CellId cell, Candidates* out) const {
   if (cell.is_leaf()) return;
   const uint64_t last = cell.range_max().id();
-  for (auto it = cells_.lower_bound({cell.range_min().id(), nullptr});
-       it != cells_.end() && it->first <= last; ++it) {
-    if (it->first != cell.id()) out->push_back(it->second);
+  for (auto it = in_order_.lower_bound({cell.range_min().id(), nullptr});
+       it != in_order_.end() && it->first <= last; ++it) {
+    out->push_back(it->second);
   }
 }
 
@@ -62,8 +79,9 @@ void FenceIndex::Remove(const CompiledFence* fence) {
   if (fence->Detects(v1::FenceEvent::CROSS)) crossing_.Erase(fence);
 }
 
-void FenceIndex::AppendNear(const S2Point& point, Candidates* out) const {
-  near_.AppendContaining(S2CellId(point), out);
+void FenceIndex::AppendNear(const S2Point& point, const S2Point& other, Candidates* out) const {
+  const S2CellId cell(point);
+  near_.AppendContaining(cell, point == other ? cell : S2CellId(other), out);
 }
 
 void FenceIndex::AppendAlongSegment(const S2Point& a, const S2Point& b, Candidates* out) const {
@@ -80,7 +98,7 @@ void FenceIndex::AppendAlongSegment(const S2Point& a, const S2Point& b, Candidat
   std::vector<S2CellId> cells;
   cap.GetCellUnionBound(&cells);
   for (S2CellId cell : cells) {
-    crossing_.AppendContaining(cell, out);
+    crossing_.AppendContaining(cell, cell, out);
     crossing_.AppendDescendants(cell, out);
   }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "fences/compiled_fence.h"
 #include "s2/s2cell_id.h"
@@ -19,8 +20,9 @@ namespace herd {
 // The live fences arranged so that one report looks only at the fences near
 // it. Circles and polygons are kept under the cells of their coverings
 // (CompiledFence::covering()): a point finds the fences whose cells contain
-// its leaf cell (one ordered lookup per cell level in use), a segment the
-// fences whose cells meet the few cells bounding it. Fences that must be
+// its leaf cell (one hash lookup per cell level in use), a segment the
+// fences whose cells meet the few cells bounding it (ancestors by hash,
+// descendants by one ordered range each). Fences that must be
 // looked at on every report (roaming ones, and those detecting OUTSIDE) are
 // kept in lists of their own; roaming fences are shared, so that Detect can
 // evaluate them (calling out to find nearby clients) after letting go of the
@@ -42,9 +44,10 @@ class FenceIndex {
   // REQUIRES: `fence` is in the index.
   void Remove(const CompiledFence* fence);
 
-  // Appends the indexed fences whose covering holds `point` (a superset of
-  // those containing it; a fence may be appended more than once).
-  void AppendNear(const S2Point& point, Candidates* out) const;
+  // Appends the indexed fences whose covering holds `point` or `other` (a
+  // superset of those containing either; a fence may be appended more than
+  // once). Cells the two points share are looked up once.
+  void AppendNear(const S2Point& point, const S2Point& other, Candidates* out) const;
   // Appends the indexed fences detecting CROSS whose covering may meet the
   // great-circle segment a-b.
   void AppendAlongSegment(const S2Point& a, const S2Point& b, Candidates* out) const;
@@ -56,25 +59,31 @@ class FenceIndex {
   bool has_crossing() const { return crossing_.size() > 0; }
 
  private:
-  // Cell -> fences, ordered by cell id so that a cell's descendants are one
-  // range; with a count per level so that lookups skip unused levels.
+  // Cell -> fences in a hash map, with a count per level so that lookups
+  // skip unused levels; optionally also ordered by cell id, so that a cell's
+  // descendants are one range.
   class CellMap {
    public:
+    explicit CellMap(bool ordered) : ordered_(ordered) {}
     void Insert(const CompiledFence* fence);
     void Erase(const CompiledFence* fence);
-    // Fences under `cell` or any of its ancestors.
-    void AppendContaining(S2CellId cell, Candidates* out) const;
-    // Fences under `cell`'s descendants (not itself).
+    // Fences under `a` or `b` or any of their ancestors.
+    void AppendContaining(S2CellId a, S2CellId b, Candidates* out) const;
+    // Fences under `cell`'s descendants (not itself). REQUIRES: ordered.
     void AppendDescendants(S2CellId cell, Candidates* out) const;
-    size_t size() const { return cells_.size(); }
+    size_t size() const { return by_cell_.size(); }
 
    private:
-    absl::btree_set<std::pair<uint64_t, const CompiledFence*>> cells_;
+    void AppendCell(uint64_t cell, Candidates* out) const;
+
+    const bool ordered_;
+    absl::flat_hash_map<uint64_t, absl::InlinedVector<const CompiledFence*, 1>> by_cell_;
+    absl::btree_set<std::pair<uint64_t, const CompiledFence*>> in_order_;  // if ordered_
     std::array<size_t, S2CellId::kMaxLevel + 1> per_level_{};
   };
 
-  CellMap near_;      // every indexed fence
-  CellMap crossing_;  // indexed fences detecting CROSS
+  CellMap near_{/*ordered=*/false};     // every indexed fence
+  CellMap crossing_{/*ordered=*/true};  // indexed fences detecting CROSS
   std::vector<const CompiledFence*> outside_;
   std::vector<std::shared_ptr<const CompiledFence>> roaming_;
 };
