@@ -70,14 +70,11 @@ absl::StatusOr<std::shared_ptr<const CompiledFence>> FenceBook::Check(
 }
 
 absl::StatusOr<v1::Fence> FenceBook::Set(const v1::Fence& request) {
-  // Compiled before taking the lock: a large polygon takes a while.
-  absl::StatusOr<std::shared_ptr<const CompiledFence>> compiled = Check(request, "fence.");
-  if (!compiled.ok()) return compiled.status();
-  if (*compiled == nullptr) {  // a deletion passed as a fence
-    return absl::InvalidArgumentError("fence.version: output only; use Delete to delete");
-  }
   v1::Fence fence = request;
-  fence.mutable_version()->Clear();
+  fence.mutable_version()->Clear();  // output only
+  // Compiled before taking the lock: a large polygon takes a while.
+  absl::StatusOr<std::shared_ptr<const CompiledFence>> compiled = Check(fence, "fence.");
+  if (!compiled.ok()) return compiled.status();
   {
     absl::MutexLock lock(&mu_);
     auto held = by_id_.find(fence.id());
@@ -346,10 +343,10 @@ void FenceBook::DetectRoaming(const CompiledFence& fence, const Report& report,
   const bool outside = fence.Detects(v1::FenceEvent::OUTSIDE);
   const std::string_view self = report.record.client_id;
   const NearbySearch now = FindNearby(fence, self, report.now, enter || inside, nearby);
+  // Not moved: judged against the same positions, so the same answer.
   NearbySearch before;
   if (report.previous != nullptr && (enter || exit)) {
-    before = report.moved ? FindNearby(fence, self, report.before, exit, nearby)
-                          : FindNearby(fence, self, report.now, exit, nearby);
+    before = report.moved ? FindNearby(fence, self, report.before, exit, nearby) : now;
   }
   if (!before.found && now.found && enter)
     Fire(fence, v1::FenceEvent::ENTER, report, now.nearest_id, events);

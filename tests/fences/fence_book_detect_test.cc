@@ -1,11 +1,13 @@
 // FenceBook::Detect: event sequences on circles, polygons and roaming
 // fences, the client filter, event fields and order, the index kept right
 // through newer-wins changes, and the index against brute force.
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/geo.h"
@@ -419,6 +421,45 @@ TEST(FenceBookDetectTest, IndexAgreesWithBruteForce) {
     events += got.size();
   }
   EXPECT_GT(events, 100);  // the sample must reach fences
+}
+
+}  // namespace
+}  // namespace herd
+
+namespace herd {
+namespace {
+
+// Readers detecting while a writer replaces and deletes fences: no crash, no
+// event from a fence that never covered the point, and the final state is
+// what the last change says.
+TEST(FenceBookDetectTest, DetectWhileFencesChange) {
+  FenceBook book(TestOptions());
+  std::atomic<bool> done{false};
+  std::atomic<int> wrong{0};
+  auto reader = [&] {
+    std::vector<FiredEvent> fired;
+    const Record now = At("x", 0, 0);
+    while (!done.load()) {
+      fired.clear();
+      book.Detect(now.view(), nullptr, nullptr, &fired);
+      for (const FiredEvent& f : fired) {
+        if (f.event.fence_id() != "here") ++wrong;
+      }
+    }
+  };
+  std::thread a(reader), b(reader);
+  for (int i = 0; i < 300; ++i) {
+    MustSet(&book, Square("here", -1, -1, 2, {kInside}));
+    MustSet(&book, Circle("elsewhere", 40, 40, 1000 + i, {kInside}));
+    if (i % 3 == 0) {
+      ASSERT_TRUE(book.Delete("here").ok());
+    }
+  }
+  done = true;
+  a.join();
+  b.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(Walker(&book, "y").Move(0, 0), Names{"here:INSIDE"});
 }
 
 }  // namespace
