@@ -307,6 +307,21 @@ TEST(FenceBookDetectTest, RoamingEnterInsideExitWithNearestClient) {
   EXPECT_GT(herd.lookups(), 0);
 }
 
+TEST(FenceBookDetectTest, RoamingVisitsAtMostTheBound) {
+  FenceBook book(TestOptions());
+  MustSet(&book, Roaming("r", "medic-*", 1000, {kInside}));
+  FakeHerd herd;
+  char id[32];
+  for (int i = 0; i < FenceBook::kMaxNearbyVisits; ++i) {
+    std::snprintf(id, sizeof id, "a-truck-%05d", i);  // visited first (map order)
+    herd.Put(id, 0, 0.001);
+  }
+  herd.Put("medic-1", 0, 0.001);
+  EXPECT_EQ(Walker(&book, "x", herd.Lookup()).Move(0, 0), Names{});
+  herd.Put("a-truck-00000", 50, 50);  // one fewer in the way
+  EXPECT_EQ(Walker(&book, "x", herd.Lookup()).Move(0, 0), Names{"r:INSIDE"});
+}
+
 TEST(FenceBookDetectTest, RoamingWithoutLookupFindsNobody) {
   FenceBook book(TestOptions());
   MustSet(&book, Roaming("r", "", 1000, {kInside, kOutside}));
