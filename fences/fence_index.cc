@@ -8,7 +8,8 @@ namespace herd {
 
 void FenceIndex::CellMap::Insert(const CompiledFence* fence) {
   for (S2CellId cell : fence->covering()) {
-    by_cell_[cell.id()].push_back(fence);
+    nodes_[cell.id()].fences.push_back(fence);
+    for (int level = 0; level < cell.level(); ++level) ++nodes_[cell.parent(level).id()].below;
     if (ordered_) in_order_.emplace(cell.id(), fence);
     ++per_level_[cell.level()];
   }
@@ -16,33 +17,50 @@ void FenceIndex::CellMap::Insert(const CompiledFence* fence) {
 
 void FenceIndex::CellMap::Erase(const CompiledFence* fence) {
   for (S2CellId cell : fence->covering()) {
-    auto it = by_cell_.find(cell.id());
-    if (it == by_cell_.end()) continue;
-    auto& fences = it->second;
+    auto it = nodes_.find(cell.id());
+    if (it == nodes_.end()) continue;
+    auto& fences = it->second.fences;
     const auto held = std::find(fences.begin(), fences.end(), fence);
     if (held == fences.end()) continue;
     fences.erase(held);
-    if (fences.empty()) by_cell_.erase(it);
+    if (fences.empty() && it->second.below == 0) nodes_.erase(it);
+    for (int level = 0; level < cell.level(); ++level) {
+      auto ancestor = nodes_.find(cell.parent(level).id());
+      if (--ancestor->second.below == 0 && ancestor->second.fences.empty()) {
+        nodes_.erase(ancestor);
+      }
+    }
     if (ordered_) in_order_.erase({cell.id(), fence});
     --per_level_[cell.level()];
   }
 }
 
-void FenceIndex::CellMap::AppendCell(uint64_t cell, Candidates* out) const {
-  if (auto it = by_cell_.find(cell); it != by_cell_.end()) {
-    out->insert(out->end(), it->second.begin(), it->second.end());
+int FenceIndex::CellMap::FirstLevel() const {
+  for (int level = 0; level <= S2CellId::kMaxLevel; ++level) {
+    if (per_level_[level] > 0) return level;
   }
+  return S2CellId::kMaxLevel + 1;
+}
+
+bool FenceIndex::CellMap::Step(S2CellId cell, int level, Candidates* out) const {
+  auto it = nodes_.find(cell.parent(level).id());
+  if (it == nodes_.end()) return false;
+  out->insert(out->end(), it->second.fences.begin(), it->second.fences.end());
+  return it->second.below > 0 && level < cell.level();
 }
 
 void FenceIndex::CellMap::AppendContaining(S2CellId a, S2CellId b, Candidates* out) const {
-  const int deepest = std::max(a.level(), b.level());
-  for (int level = 0; level <= deepest; ++level) {
-    if (per_level_[level] == 0) continue;
-    const bool under_a = level <= a.level(), under_b = level <= b.level();
-    const uint64_t a_ancestor = under_a ? a.parent(level).id() : 0;
-    const uint64_t b_ancestor = under_b ? b.parent(level).id() : 0;
-    if (under_a) AppendCell(a_ancestor, out);
-    if (under_b && b_ancestor != a_ancestor) AppendCell(b_ancestor, out);
+  // Levels above the first holding fences have nodes only for counting.
+  int level = FirstLevel();
+  bool a_on = level <= a.level(), b_on = level <= b.level();
+  for (; a_on || b_on; ++level) {
+    const bool shared = a_on && b_on && a.parent(level) == b.parent(level);
+    if (a_on) a_on = Step(a, level, out);
+    if (shared) {
+      b_on = a_on;
+    } else if (b_on) {
+      b_on = Step(b, level, out);
+    }
   }
 }
 

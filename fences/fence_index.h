@@ -20,7 +20,8 @@ namespace herd {
 // The live fences arranged so that one report looks only at the fences near
 // it. Circles and polygons are kept under the cells of their coverings
 // (CompiledFence::covering()): a point finds the fences whose cells contain
-// its leaf cell (one hash lookup per cell level in use), a segment the
+// its leaf cell (walking down its ancestors by hash lookups, stopping where
+// nothing lies below), a segment the
 // fences whose cells meet the few cells bounding it (ancestors by hash,
 // descendants by one ordered range each). Fences that must be
 // looked at on every report (roaming ones, and those detecting OUTSIDE) are
@@ -59,8 +60,11 @@ class FenceIndex {
   bool has_crossing() const { return crossing_.size() > 0; }
 
  private:
-  // Cell -> fences in a hash map, with a count per level so that lookups
-  // skip unused levels; optionally also ordered by cell id, so that a cell's
+  // Cell -> fences, as a tree of cells in a hash map: each node holds the
+  // fences covering exactly that cell and counts the covering cells under
+  // it, so a point's walk down its ancestors stops at the first cell with
+  // nothing below (a report away from fences costs a few lookups of coarse,
+  // cache-hot cells). Optionally also ordered by cell id, so that a cell's
   // descendants are one range.
   class CellMap {
    public:
@@ -69,17 +73,24 @@ class FenceIndex {
     void Erase(const CompiledFence* fence);
     // Fences under `a` or `b` or any of their ancestors.
     void AppendContaining(S2CellId a, S2CellId b, Candidates* out) const;
-    // Fences under `cell`'s descendants (not itself). REQUIRES: ordered.
+    // Fences under `cell`'s descendants. REQUIRES: ordered.
     void AppendDescendants(S2CellId cell, Candidates* out) const;
-    size_t size() const { return by_cell_.size(); }
+    size_t size() const { return nodes_.size(); }
 
    private:
-    void AppendCell(uint64_t cell, Candidates* out) const;
+    struct Node {
+      absl::InlinedVector<const CompiledFence*, 1> fences;  // covering this cell
+      size_t below = 0;  // covering cells strictly under this cell
+    };
+    // One step of a walk: the node of `cell`'s ancestor at `level`; its
+    // fences appended; false when the walk below it would find nothing.
+    bool Step(S2CellId cell, int level, Candidates* out) const;
+    int FirstLevel() const;  // the coarsest level holding a covering cell
 
     const bool ordered_;
-    absl::flat_hash_map<uint64_t, absl::InlinedVector<const CompiledFence*, 1>> by_cell_;
+    absl::flat_hash_map<uint64_t, Node> nodes_;
     absl::btree_set<std::pair<uint64_t, const CompiledFence*>> in_order_;  // if ordered_
-    std::array<size_t, S2CellId::kMaxLevel + 1> per_level_{};
+    std::array<size_t, S2CellId::kMaxLevel + 1> per_level_{};  // covering cells per level
   };
 
   CellMap near_{/*ordered=*/false};     // every indexed fence

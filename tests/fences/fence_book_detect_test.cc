@@ -403,39 +403,55 @@ TEST(FenceBookDetectTest, IndexAgreesWithBruteForce) {
     ASSERT_TRUE(compiled.ok());
     all.push_back(*compiled);
   }
-  int events = 0;
-  for (int step = 0; step < 1000; ++step) {
-    const double lat0 = lat(random), lng0 = lng(random);
-    // Short and long moves.
-    const double reach = step % 2 ? 0.05 : 5;
-    const double lat1 = lat0 + reach * (unit(random) - 0.5),
-                 lng1 = lng0 + reach * (unit(random) - 0.5);
-    const Record before = At("x", lat0, lng0);
-    const Record now = At("x", lat1, lng1);
-    double plat0, plng0, plat1, plng1;
-    ASSERT_TRUE(ParseLocation(before.location, &plat0, &plng0));
-    ASSERT_TRUE(ParseLocation(now.location, &plat1, &plng1));
-    const S2Point a = PointFromDegrees(plat0, plng0), b = PointFromDegrees(plat1, plng1);
-    std::set<std::string> expected;
-    for (const auto& fence : all) {
-      const bool was = fence->Contains(a), is = fence->Contains(b);
-      if (!was && is) expected.insert(fence->id() + ":ENTER");
-      if (was && !is) expected.insert(fence->id() + ":EXIT");
-      if (is) expected.insert(fence->id() + ":INSIDE");
-      if (!was && !is && fence->SegmentReaches(a, b)) expected.insert(fence->id() + ":CROSS");
+  auto check = [&](int steps) {
+    int events = 0;
+    for (int step = 0; step < steps; ++step) {
+      const double lat0 = lat(random), lng0 = lng(random);
+      // Short and long moves.
+      const double reach = step % 2 ? 0.05 : 5;
+      const double lat1 = lat0 + reach * (unit(random) - 0.5),
+                   lng1 = lng0 + reach * (unit(random) - 0.5);
+      const Record before = At("x", lat0, lng0);
+      const Record now = At("x", lat1, lng1);
+      double plat0, plng0, plat1, plng1;
+      EXPECT_TRUE(ParseLocation(before.location, &plat0, &plng0));
+      EXPECT_TRUE(ParseLocation(now.location, &plat1, &plng1));
+      const S2Point a = PointFromDegrees(plat0, plng0), b = PointFromDegrees(plat1, plng1);
+      std::set<std::string> expected;
+      for (const auto& fence : all) {
+        const bool was = fence->Contains(a), is = fence->Contains(b);
+        if (!was && is) expected.insert(fence->id() + ":ENTER");
+        if (was && !is) expected.insert(fence->id() + ":EXIT");
+        if (is) expected.insert(fence->id() + ":INSIDE");
+        if (!was && !is && fence->SegmentReaches(a, b)) expected.insert(fence->id() + ":CROSS");
+      }
+      std::vector<FiredEvent> fired;
+      const RecordView before_view = before.view();
+      book.Detect(now.view(), &before_view, nullptr, &fired);
+      std::set<std::string> got;
+      for (const FiredEvent& f : fired) {
+        got.insert(f.event.fence_id() + ":" + v1::FenceEvent::Kind_Name(f.event.kind()));
+      }
+      EXPECT_EQ(got, expected) << "step " << step;
+      if (got != expected) break;
+      EXPECT_EQ(got.size(), fired.size());  // nothing twice
+      events += got.size();
     }
-    std::vector<FiredEvent> fired;
-    const RecordView before_view = before.view();
-    book.Detect(now.view(), &before_view, nullptr, &fired);
-    std::set<std::string> got;
-    for (const FiredEvent& f : fired) {
-      got.insert(f.event.fence_id() + ":" + v1::FenceEvent::Kind_Name(f.event.kind()));
-    }
-    ASSERT_EQ(got, expected) << "step " << step;
-    EXPECT_EQ(got.size(), fired.size());  // nothing twice
-    events += got.size();
+    return events;
+  };
+  EXPECT_GT(check(600), 60);  // the sample must reach fences
+  // Half deleted, some replaced elsewhere: the index must follow.
+  for (size_t i = 0; i < all.size(); i += 2) ASSERT_TRUE(book.Delete(all[i]->id()).ok());
+  std::vector<std::shared_ptr<const CompiledFence>> kept;
+  for (size_t i = 1; i < all.size(); i += 2) kept.push_back(all[i]);
+  for (size_t i = 0; i < kept.size(); i += 10) {
+    const v1::Fence moved =
+        Circle(kept[i]->id(), lat(random), lng(random), 20'000, {kEnter, kExit, kInside, kCross});
+    MustSet(&book, moved);
+    kept[i] = *CompiledFence::Compile(moved, "");
   }
-  EXPECT_GT(events, 100);  // the sample must reach fences
+  all = kept;
+  EXPECT_GT(check(600), 30);
 }
 
 }  // namespace
