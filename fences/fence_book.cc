@@ -292,7 +292,7 @@ void FenceBook::Detect(const RecordView& record, const RecordView* previous,
         index_->AppendAlongSegment(report.before_point, report.now_point, &candidates);
       }
     }
-    candidates.insert(candidates.end(), index_->outside().begin(), index_->outside().end());
+    for (const auto& fence : index_->outside()) candidates.push_back(fence.get());
     std::sort(candidates.begin(), candidates.end());
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
     for (const CompiledFence* fence : candidates) {

@@ -6,11 +6,11 @@
 
 namespace herd {
 
-void FenceIndex::CellMap::Insert(const CompiledFence* fence) {
+void FenceIndex::CellMap::Insert(const std::shared_ptr<const CompiledFence>& fence) {
   for (S2CellId cell : fence->covering()) {
     nodes_[cell.id()].fences.push_back(fence);
     for (int level = 0; level < cell.level(); ++level) ++nodes_[cell.parent(level).id()].below;
-    if (ordered_) in_order_.emplace(cell.id(), fence);
+    if (ordered_) in_order_.emplace(cell.id(), fence.get());
     ++per_level_[cell.level()];
   }
 }
@@ -20,7 +20,8 @@ void FenceIndex::CellMap::Erase(const CompiledFence* fence) {
     auto it = nodes_.find(cell.id());
     if (it == nodes_.end()) continue;
     auto& fences = it->second.fences;
-    const auto held = std::find(fences.begin(), fences.end(), fence);
+    const auto held = std::find_if(fences.begin(), fences.end(),
+                                   [fence](const auto& held) { return held.get() == fence; });
     if (held == fences.end()) continue;
     fences.erase(held);
     if (fences.empty() && it->second.below == 0) nodes_.erase(it);
@@ -45,7 +46,7 @@ int FenceIndex::CellMap::FirstLevel() const {
 bool FenceIndex::CellMap::Step(S2CellId cell, int level, Candidates* out) const {
   auto it = nodes_.find(cell.parent(level).id());
   if (it == nodes_.end()) return false;
-  out->insert(out->end(), it->second.fences.begin(), it->second.fences.end());
+  for (const auto& fence : it->second.fences) out->push_back(fence.get());
   return it->second.below > 0 && level < cell.level();
 }
 
@@ -77,20 +78,21 @@ void FenceIndex::Add(const std::shared_ptr<const CompiledFence>& fence) {
   if (fence->shape() == CompiledFence::Shape::kRoaming) {
     roaming_.push_back(fence);
   } else if (fence->Detects(v1::FenceEvent::OUTSIDE)) {
-    outside_.push_back(fence.get());
+    outside_.push_back(fence);
   } else {
-    near_.Insert(fence.get());
-    if (fence->Detects(v1::FenceEvent::CROSS)) crossing_.Insert(fence.get());
+    near_.Insert(fence);
+    if (fence->Detects(v1::FenceEvent::CROSS)) crossing_.Insert(fence);
   }
 }
 
 void FenceIndex::Remove(const CompiledFence* fence) {
+  const auto is_fence = [fence](const auto& held) { return held.get() == fence; };
   if (fence->shape() == CompiledFence::Shape::kRoaming) {
-    std::erase_if(roaming_, [fence](const auto& held) { return held.get() == fence; });
+    std::erase_if(roaming_, is_fence);
     return;
   }
   if (fence->Detects(v1::FenceEvent::OUTSIDE)) {
-    std::erase(outside_, fence);
+    std::erase_if(outside_, is_fence);
     return;
   }
   near_.Erase(fence);

@@ -25,12 +25,12 @@ namespace herd {
 // fences whose cells meet the few cells bounding it (ancestors by hash,
 // descendants by one ordered range each). Fences that must be
 // looked at on every report (roaming ones, and those detecting OUTSIDE) are
-// kept in lists of their own; roaming fences are shared, so that Detect can
-// evaluate them (calling out to find nearby clients) after letting go of the
-// lock that guards the index.
+// kept in lists of their own. The index shares ownership of what it holds:
+// a fence it still lists is never freed under it, and Detect can evaluate
+// roaming fences (calling out to find nearby clients) after letting go of
+// the lock that guards the index.
 //
 // Not thread-safe: FenceBook guards it with its mutex (readers shared).
-// The caller keeps each fence alive while it is in the index.
 class FenceIndex {
  public:
   // Enough for the fences around two points without allocating.
@@ -54,7 +54,7 @@ class FenceIndex {
   void AppendAlongSegment(const S2Point& a, const S2Point& b, Candidates* out) const;
 
   // Circles and polygons detecting OUTSIDE: considered on every report.
-  const std::vector<const CompiledFence*>& outside() const { return outside_; }
+  const std::vector<std::shared_ptr<const CompiledFence>>& outside() const { return outside_; }
   // Roaming fences: considered on every report.
   const std::vector<std::shared_ptr<const CompiledFence>>& roaming() const { return roaming_; }
   bool has_crossing() const { return crossing_.size() > 0; }
@@ -69,7 +69,7 @@ class FenceIndex {
   class CellMap {
    public:
     explicit CellMap(bool ordered) : ordered_(ordered) {}
-    void Insert(const CompiledFence* fence);
+    void Insert(const std::shared_ptr<const CompiledFence>& fence);
     void Erase(const CompiledFence* fence);
     // Fences under `a` or `b` or any of their ancestors.
     void AppendContaining(S2CellId a, S2CellId b, Candidates* out) const;
@@ -79,7 +79,8 @@ class FenceIndex {
 
    private:
     struct Node {
-      absl::InlinedVector<const CompiledFence*, 1> fences;  // covering this cell
+      // Fences covering this cell.
+      absl::InlinedVector<std::shared_ptr<const CompiledFence>, 1> fences;
       size_t below = 0;  // covering cells strictly under this cell
     };
     // One step of a walk: the node of `cell`'s ancestor at `level`; its
@@ -95,7 +96,7 @@ class FenceIndex {
 
   CellMap near_{/*ordered=*/false};     // every indexed fence
   CellMap crossing_{/*ordered=*/true};  // indexed fences detecting CROSS
-  std::vector<const CompiledFence*> outside_;
+  std::vector<std::shared_ptr<const CompiledFence>> outside_;
   std::vector<std::shared_ptr<const CompiledFence>> roaming_;
 };
 
