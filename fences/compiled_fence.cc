@@ -145,6 +145,7 @@ absl::Status CompiledFence::CompileShape(const v1::Fence& fence, std::string_vie
       polygon_ = *std::move(polygon);
       // Built now, so that concurrent Contains() calls only read it.
       polygon_->index().ForceBuild();
+      cap_ = polygon_->GetCapBound();
       return absl::OkStatus();
     }
     case v1::Fence::kRoaming: {
@@ -185,7 +186,9 @@ bool CompiledFence::Contains(const S2Point& point) const {
     case Shape::kCircle:
       return cap_.Contains(point);
     case Shape::kPolygon:
-      return polygon_->Contains(point);
+      // Candidates come from coarse cells: most fail the bound, one dot
+      // product, before S2 tests every edge of a small polygon.
+      return cap_.Contains(point) && polygon_->Contains(point);
     case Shape::kRoaming:
       break;
   }

@@ -75,7 +75,7 @@ class CompiledFence {
   uint32_t kinds_ = 0;  // bit k: detects FenceEvent::Kind k
   Glob client_pattern_;
   std::string webhook_url_;
-  S2Cap cap_;
+  S2Cap cap_;  // a circle; for a polygon, its bound (a cheap first test)
   std::unique_ptr<S2Polygon> polygon_;
   Glob nearby_pattern_;
   double roaming_radius_m_ = 0;
