@@ -181,14 +181,24 @@ void CompiledFence::ComputeCovering() {
   }
 }
 
+namespace {
+
+// S2Cap::Contains without the call into libs2 (Debian's build keeps its
+// debug checks, which cost more than the test): the same chord comparison.
+bool CapContains(const S2Cap& cap, const S2Point& point) {
+  return (point - cap.center()).Norm2() <= cap.radius().length2();
+}
+
+}  // namespace
+
 bool CompiledFence::Contains(const S2Point& point) const {
   switch (shape_) {
     case Shape::kCircle:
-      return cap_.Contains(point);
+      return CapContains(cap_, point);
     case Shape::kPolygon:
       // Candidates come from coarse cells: most fail the bound, one dot
       // product, before S2 tests every edge of a small polygon.
-      return cap_.Contains(point) && polygon_->Contains(point);
+      return CapContains(cap_, point) && polygon_->Contains(point);
     case Shape::kRoaming:
       break;
   }
