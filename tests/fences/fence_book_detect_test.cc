@@ -158,6 +158,18 @@ TEST(FenceBookDetectTest, CircleUsesGreatCircleMetres) {
   EXPECT_EQ(Walker(&book, "b").Move(60, outside_lng), Names{});
 }
 
+TEST(FenceBookDetectTest, CirclesFromAMetreToMostOfTheEarth) {
+  FenceBook book(TestOptions());
+  MustSet(&book, Circle("huge", 0, 0, 20'000'000, {kInside}));
+  MustSet(&book, Circle("tiny", 45, 45, 1, {kInside}));
+  EXPECT_EQ(Walker(&book, "a").Move(0, 0), Names{"huge:INSIDE"});
+  EXPECT_EQ(Walker(&book, "b").Move(0, 179), Names{"huge:INSIDE"});  // ~19,900 km
+  EXPECT_EQ(Walker(&book, "c").Move(0, 180), Names{});               // ~20,015 km
+  EXPECT_EQ(Walker(&book, "d").Move(-89, 0), Names{"huge:INSIDE"});
+  EXPECT_EQ(Walker(&book, "e").Move(45.000005, 45), (Names{"huge:INSIDE", "tiny:INSIDE"}));
+  EXPECT_EQ(Walker(&book, "f").Move(45.00002, 45), Names{"huge:INSIDE"});  // ~2 m
+}
+
 TEST(FenceBookDetectTest, PolygonEnterExitAndHoles) {
   FenceBook book(TestOptions());
   v1::Fence fence;
