@@ -287,10 +287,8 @@ void FenceBook::Detect(const RecordView& record, const RecordView* previous,
     absl::ReaderMutexLock lock(&mu_);
     FenceIndex::Candidates candidates;
     index_->AppendNear(report.now_point, report.before_point, &candidates);
-    if (report.moved) {
-      if (index_->has_crossing()) {
-        index_->AppendAlongSegment(report.before_point, report.now_point, &candidates);
-      }
+    if (report.moved && index_->has_crossing()) {
+      index_->AppendAlongSegment(report.before_point, report.now_point, &candidates);
     }
     for (const auto& fence : index_->outside()) candidates.push_back(fence.get());
     std::sort(candidates.begin(), candidates.end());
@@ -346,7 +344,11 @@ void FenceBook::DetectRoaming(const CompiledFence& fence, const Report& report,
   // Not moved: judged against the same positions, so the same answer.
   NearbySearch before;
   if (report.previous != nullptr && (enter || exit)) {
-    before = report.moved ? FindNearby(fence, self, report.before, exit, nearby) : now;
+    if (report.moved) {
+      before = FindNearby(fence, self, report.before, exit, nearby);
+    } else {
+      before.found = now.found;  // EXIT cannot fire: its nearest is not needed
+    }
   }
   if (!before.found && now.found && enter)
     Fire(fence, v1::FenceEvent::ENTER, report, now.nearest_id, events);
