@@ -20,15 +20,15 @@ namespace herd {
 // The live fences arranged so that one report looks only at the fences near
 // it. Circles and polygons are kept under the cells of their coverings
 // (CompiledFence::covering()): a point finds the fences whose cells contain
-// its leaf cell (walking down its ancestors by hash lookups, stopping where
-// nothing lies below), a segment the
-// fences whose cells meet the few cells bounding it (ancestors by hash,
-// descendants by one ordered range each). Fences that must be
-// looked at on every report (roaming ones, and those detecting OUTSIDE) are
-// kept in lists of their own. The index shares ownership of what it holds:
-// a fence it still lists is never freed under it, and Detect can evaluate
-// roaming fences (calling out to find nearby clients) after letting go of
-// the lock that guards the index.
+// its leaf cell by walking down its ancestors (hash lookups, stopping where
+// nothing lies below); a segment finds the CROSS fences whose cells meet the
+// few cells bounding it (ancestors by hash, descendants by one ordered range
+// each). Fences to look at on every report (roaming ones, and those
+// detecting OUTSIDE) are kept in lists of their own.
+//
+// The index shares ownership of what it holds: a fence it still lists is
+// never freed under it, and Detect can evaluate roaming fences (calling out
+// to find nearby clients) after letting go of the lock that guards the index.
 //
 // Not thread-safe: FenceBook guards it with its mutex (readers shared).
 class FenceIndex {
