@@ -135,6 +135,9 @@ size_t FenceBook::size() const { return live_.load(std::memory_order_relaxed); }
 
 FenceBook::Outcome FenceBook::Apply(const v1::Fence& fence) {
   if (fence.version().origin().empty()) return Outcome::kInvalid;
+  // Repeats are common (a neighbour's catch-up resends its whole state) and
+  // compiling a polygon is the costly part: answer them before compiling.
+  if (IsStale(fence)) return Outcome::kStale;
   absl::StatusOr<std::shared_ptr<const CompiledFence>> compiled = Check(fence, "");
   if (!compiled.ok()) return Outcome::kInvalid;
   {
@@ -153,6 +156,13 @@ FenceBook::Outcome FenceBook::Apply(const v1::Fence& fence) {
   }
   Notify();
   return Outcome::kAccepted;
+}
+
+bool FenceBook::IsStale(const v1::Fence& fence) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto held = by_id_.find(fence.id());
+  return held != by_id_.end() &&
+         !IsNewerFenceVersion(fence.version(), held->second->fence.version());
 }
 
 void FenceBook::Put(const v1::Fence& fence, std::shared_ptr<const CompiledFence> compiled) {

@@ -106,7 +106,8 @@ class FenceBook {
   size_t size() const;
 
   // A fence version from a neighbour or from disk: kept if newer than the
-  // held version of its id (live or deleted).
+  // held version of its id (live or deleted). A version that is not newer is
+  // kStale before its fields are checked (a repeat costs no compiling).
   Outcome Apply(const v1::Fence& fence);
 
   // Up to `max` feed entries after `*cursor` (fences and deletions, each id
@@ -159,6 +160,8 @@ class FenceBook {
   // checked for its id (its shape is never used): null when it checks out.
   absl::StatusOr<std::shared_ptr<const CompiledFence>> Check(const v1::Fence& fence,
                                                              std::string_view prefix) const;
+  // Whether a version at least as new as fence.version() is held.
+  bool IsStale(const v1::Fence& fence) const ABSL_LOCKS_EXCLUDED(mu_);
   // Replaces the entry of fence.id() and its place in the index; `compiled`
   // is the fence's (null for a deletion). REQUIRES: newer than the held one.
   void Put(const v1::Fence& fence, std::shared_ptr<const CompiledFence> compiled)

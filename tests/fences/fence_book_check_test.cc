@@ -139,6 +139,17 @@ TEST(FenceBookCheckTest, ApplyDropsInvalidFences) {
   fence.mutable_circle()->set_radius_m(5);
   EXPECT_EQ(book.Apply(fence), FenceBook::Outcome::kAccepted);
   EXPECT_EQ(book.size(), 1u);
+  // A repeat is stale before it is checked (no compiling); a newer invalid
+  // one is dropped.
+  EXPECT_EQ(book.Apply(fence), FenceBook::Outcome::kStale);
+  v1::Fence stale_and_invalid = fence;
+  stale_and_invalid.mutable_circle()->set_radius_m(-1);
+  EXPECT_EQ(book.Apply(stale_and_invalid), FenceBook::Outcome::kStale);
+  fence.mutable_version()->set_time_ns(2);
+  fence.mutable_circle()->set_radius_m(-1);
+  EXPECT_EQ(book.Apply(fence), FenceBook::Outcome::kInvalid);
+  ASSERT_TRUE(book.Get("f1").has_value());
+  EXPECT_EQ(book.Get("f1")->circle().radius_m(), 5);
 }
 
 }  // namespace
