@@ -23,6 +23,7 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr double kEarthRadiusM = kEarthRadiusKm * 1000;
+constexpr double kMinRingAreaM2 = 1;
 
 // One ring as read: its positions (the closing repeat dropped) as points.
 struct Ring {
@@ -109,6 +110,11 @@ absl::StatusOr<std::unique_ptr<S2Loop>> LoopFromRing(const Ring& ring, size_t in
     return Invalid(field, RingPath(index), absl::StrCat("not a simple ring: ", error.text()));
   }
   loop->Normalize();
+  // A ring that runs back along itself, or a sliver, passes S2's checks but
+  // bounds nothing anyone means (and its side could be either).
+  if (loop->GetArea() < kMinRingAreaM2 / (kEarthRadiusM * kEarthRadiusM)) {
+    return Invalid(field, RingPath(index), "a ring must enclose at least 1 square metre");
+  }
   return loop;
 }
 

@@ -152,6 +152,23 @@ TEST(FenceGeometryTest, RejectsWhatIsNotAPolygon) {
             "fence.polygon.geojson: coordinates[0]: a ring needs at least 3 distinct positions");
 }
 
+TEST(FenceGeometryTest, RingsWithoutAreaAreRejected) {
+  // Back along itself, and a sliver of 1e-12 degrees: neither bounds a
+  // region anyone means, and S2 could take either as (almost) the sphere.
+  for (const char* geojson :
+       {R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[2,0],[0,0]]]})",
+        R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1e-12],[0,0]]]})"}) {
+    EXPECT_EQ(ErrorOf(geojson),
+              "fence.polygon.geojson: coordinates[0]: a ring must enclose at least 1 square "
+              "metre");
+  }
+  // The equator bounds a hemisphere: taken as one (either side is as small).
+  const auto equator =
+      MustParse(R"({"type":"Polygon","coordinates":[[[0,0],[90,0],[180,0],[-90,0],[0,0]]]})");
+  ASSERT_NE(equator, nullptr);
+  EXPECT_NE(Contains(*equator, 45, 45), Contains(*equator, -45, -45));
+}
+
 TEST(FenceGeometryTest, RejectsSelfIntersectingRings) {
   const std::string bowtie =
       ErrorOf(R"({"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]})");
