@@ -191,6 +191,39 @@ TEST(FenceGeometryTest, RejectsRingsThatCrossOrHolesOutside) {
             "(coordinates[1])");
 }
 
+// Untrusted input never crashes the process: random rings (mostly
+// self-crossing), holes anywhere, a hole equal to the shell, antipodes.
+TEST(FenceGeometryTest, RandomRingsAreAcceptedOrRejectedNeverCrash) {
+  std::mt19937 random(5);
+  std::uniform_real_distribution<double> coordinate(-1, 1);
+  std::uniform_int_distribution<int> count(3, 8), holes(0, 2);
+  int accepted = 0, rejected = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::vector<std::vector<Degrees>> rings;
+    const int ring_count = 1 + holes(random);
+    for (int r = 0; r < ring_count; ++r) {
+      std::vector<Degrees> ring;
+      const int n = count(random);
+      for (int v = 0; v < n; ++v) ring.push_back({coordinate(random), coordinate(random)});
+      if (i % 7 == 0) ring[0] = {-ring[1].lat, ring[1].lng + (ring[1].lng > 0 ? -180 : 180)};
+      rings.push_back(ring);
+    }
+    if (i % 5 == 0) rings.push_back(rings[0]);
+    absl::StatusOr<std::unique_ptr<S2Polygon>> polygon =
+        PolygonFromGeoJson(testing::PolygonJson(rings), "g");
+    if (!polygon.ok()) {
+      ASSERT_EQ(polygon.status().code(), absl::StatusCode::kInvalidArgument);
+      ++rejected;
+      continue;
+    }
+    ++accepted;
+    (*polygon)->index().ForceBuild();
+    (*polygon)->Contains(PointFromDegrees(coordinate(random), coordinate(random)));
+  }
+  EXPECT_GT(accepted, 50);
+  EXPECT_GT(rejected, 50);
+}
+
 TEST(FenceGeometryTest, CapsSizeAndVertices) {
   std::string ring = "[";
   for (int i = 0; i <= 10000; ++i) ring += (i ? "," : "") + std::string("[0,0]");
