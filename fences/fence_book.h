@@ -21,6 +21,9 @@
 
 namespace herd {
 
+class CompiledFence;
+class FenceIndex;
+
 // A point in degrees.
 struct LatLng {
   double latitude = 0;
@@ -40,6 +43,12 @@ struct FiredEvent {
 // accepted change gets the next sequence number of a feed that neighbours
 // and the disk read with a cursor (each fence once, at its newest version).
 // Detect() tells which fences a client's new location fires.
+//
+// Each live fence is compiled once, when it is accepted and before the lock
+// is taken (CompiledFence: S2 geometry, parsed patterns), and kept in a
+// FenceIndex by the cells covering it, so a report looks only at the fences
+// near it (plus roaming fences and those detecting OUTSIDE, which apply
+// everywhere).
 //
 // Thread-safe. Changes take a mutex; Detect() reads under a shared lock and
 // has_fences() is lock-free, so a server with no fences pays one relaxed
@@ -65,9 +74,12 @@ class FenceBook {
 
   // Finds clients near a point for roaming fences: calls `visit` with each
   // client held within `radius_m` of (latitude, longitude) and its location,
-  // until `visit` returns false.
+  // until `visit` returns false. Detect calls it without holding any lock of
+  // the book, and visits at most kMaxNearbyVisits clients per call.
   using NearbyVisitor = absl::FunctionRef<bool(std::string_view client_id, LatLng location)>;
   using NearbyLookup = std::function<void(LatLng centre, double radius_m, NearbyVisitor visit)>;
+
+  static constexpr int kMaxNearbyVisits = 1000;
 
   explicit FenceBook(Options options);
   FenceBook(const FenceBook&) = delete;
@@ -94,7 +106,8 @@ class FenceBook {
   size_t size() const;
 
   // A fence version from a neighbour or from disk: kept if newer than the
-  // held version of its id (live or deleted).
+  // held version of its id (live or deleted). A version that is not newer is
+  // kStale before its fields are checked (a repeat costs no compiling).
   Outcome Apply(const v1::Fence& fence);
 
   // Up to `max` feed entries after `*cursor` (fences and deletions, each id
@@ -117,19 +130,52 @@ class FenceBook {
 
   // The events `record` fires, a report of one of this server's own clients
   // that the store has just accepted; `previous` is the client's record
-  // before it (null for a new client). Appends to `events`.
+  // before it (null for a new client). Appends to `events`, ordered by fence
+  // id, then kind. Only fences whose client_pattern matches the client.
+  //
+  // Circles and polygons: inside now is the new position in the fence,
+  // inside before the previous one (a new client was outside). ENTER: out,
+  // then in; EXIT: in, then out; INSIDE / OUTSIDE: on every report, by the
+  // new position; CROSS: out and out, and the great-circle segment from the
+  // previous position to the new one meets the fence.
+  //
+  // Roaming: a client is inside while another client (not itself) matching
+  // nearby_pattern is within radius_m of it, as `nearby` finds them. Inside
+  // before is judged from the previous position against the others'
+  // positions now (an approximation: where they were then is not kept).
+  // nearby_client_id is the nearest such client (now for ENTER and INSIDE,
+  // before for EXIT), among the first kMaxNearbyVisits clients visited.
+  //
+  // Does not allocate unless an event fires (or a fence detects CROSS and
+  // the client moved).
   void Detect(const RecordView& record, const RecordView* previous, const NearbyLookup& nearby,
               std::vector<FiredEvent>* events) const;
 
  private:
   struct Entry;
+  struct Report;
 
-  // Checks a fence's fields (not its version); INVALID_ARGUMENT naming the
-  // field under `prefix`.
-  absl::Status Check(const v1::Fence& fence, std::string_view prefix) const;
-  // Replaces the entry of fence.id(); REQUIRES: newer than the held one.
-  void Put(const v1::Fence& fence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Checks a fence's fields (not its version) and compiles it;
+  // INVALID_ARGUMENT naming the field under `prefix`. A deletion is only
+  // checked for its id (its shape is never used): null when it checks out.
+  absl::StatusOr<std::shared_ptr<const CompiledFence>> Check(const v1::Fence& fence,
+                                                             std::string_view prefix) const;
+  // Whether a version at least as new as fence.version() is held.
+  bool IsStale(const v1::Fence& fence) const ABSL_LOCKS_EXCLUDED(mu_);
+  // Replaces the entry of fence.id() and its place in the index; `compiled`
+  // is the fence's (null for a deletion). REQUIRES: newer than the held one.
+  void Put(const v1::Fence& fence, std::shared_ptr<const CompiledFence> compiled)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Notify();
+
+  // Detect's parts: circles and polygons (pure, under the reader lock),
+  // roaming fences (calling `nearby`, with no lock held), one event.
+  void DetectStatic(const CompiledFence& fence, const Report& report,
+                    std::vector<FiredEvent>* events) const;
+  void DetectRoaming(const CompiledFence& fence, const Report& report, const NearbyLookup& nearby,
+                     std::vector<FiredEvent>* events) const;
+  void Fire(const CompiledFence& fence, v1::FenceEvent::Kind kind, const Report& report,
+            std::string_view nearby_client_id, std::vector<FiredEvent>* events) const;
 
   const Options options_;
 
@@ -138,6 +184,8 @@ class FenceBook {
       ABSL_GUARDED_BY(mu_);
   absl::btree_map<uint64_t, std::string> by_seq_ ABSL_GUARDED_BY(mu_);  // the feed
   uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  // The live fences of by_id_ (a pointer: S2 stays out of this header).
+  const std::unique_ptr<FenceIndex> index_ ABSL_PT_GUARDED_BY(mu_);
   std::atomic<size_t> live_{0};
   mutable std::atomic<uint64_t> events_fired_{0};
 
