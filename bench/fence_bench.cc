@@ -199,7 +199,7 @@ int Latency(const std::string& target, uint16_t report_port, int rate, double du
     const bool inside = (n / clients) % 2 == 0;
     char line[128];
     const int length =
-        std::snprintf(line, sizeof line, "IAMAT fl-%d %s 1800000000.%09d\n", n % clients,
+        std::snprintf(line, sizeof line, "IAMAT fl-%d %s 1750000000.%09d\n", n % clients,
                       inside ? "+34.000000-118.000000" : "+34.100000-118.000000", n);
     sent_at[n].store(since_start());
     if (send(fd, line, static_cast<size_t>(length), MSG_NOSIGNAL) != length) {

@@ -154,7 +154,7 @@ class FencesTest : public ::testing::Test {
       const size_t before = collector.Of(marker).size();
       const bool inside = (++marker_step_ % 2) == 1;
       Iamat(server, marker, inside ? kInside : kOutside,
-            "1800000000." + std::to_string(marker_step_));
+            std::to_string(1710000000 + marker_step_) + ".0");
       return WaitFor([&] { return collector.Of(marker).size() > before; },
                      std::chrono::milliseconds(500));
     });
@@ -203,12 +203,12 @@ TEST_F(FencesTest, EnterAndExitFireOnceEachAtTheServerTheReportWentTo) {
 
   // Outside, at Riley: nothing fires. Inside, at Jaquez, once Jaquez knows
   // the position Riley took: ENTER there. Outside, at Campbell: EXIT there.
-  EXPECT_EQ(Iamat("Riley", "kiwi", kOutside, "1900000001.0").substr(0, 9), "AT Riley ");
-  ASSERT_TRUE(WaitFor([&] { return Holds("Jaquez", "kiwi", "1900000001.0"); }));
-  Iamat("Jaquez", "kiwi", kInside, "1900000002.0");
-  ASSERT_TRUE(WaitFor([&] { return Holds("Campbell", "kiwi", "1900000002.0"); }));
-  Iamat("Campbell", "kiwi", kOutside, "1900000003.0");
-  ASSERT_TRUE(WaitFor([&] { return Holds("Riley", "kiwi", "1900000003.0"); }));
+  EXPECT_EQ(Iamat("Riley", "kiwi", kOutside, "1700000001.0").substr(0, 9), "AT Riley ");
+  ASSERT_TRUE(WaitFor([&] { return Holds("Jaquez", "kiwi", "1700000001.0"); }));
+  Iamat("Jaquez", "kiwi", kInside, "1700000002.0");
+  ASSERT_TRUE(WaitFor([&] { return Holds("Campbell", "kiwi", "1700000002.0"); }));
+  Iamat("Campbell", "kiwi", kOutside, "1700000003.0");
+  ASSERT_TRUE(WaitFor([&] { return Holds("Riley", "kiwi", "1700000003.0"); }));
 
   for (const std::string& server : herd_.names()) Flush(server, *watching[server]);
   const std::vector<v1::FenceEvent> at_jaquez = watching["Jaquez"]->Of("kiwi");
@@ -217,7 +217,7 @@ TEST_F(FencesTest, EnterAndExitFireOnceEachAtTheServerTheReportWentTo) {
   EXPECT_EQ(at_jaquez[0].kind(), v1::FenceEvent::ENTER);
   EXPECT_EQ(at_jaquez[0].server(), "Jaquez");
   EXPECT_EQ(at_jaquez[0].fence_id(), "campus");
-  EXPECT_EQ(at_jaquez[0].location().record().client_time(), "1900000002.0");
+  EXPECT_EQ(at_jaquez[0].location().record().client_time(), "1700000002.0");
   ASSERT_TRUE(at_jaquez[0].has_previous());
   EXPECT_EQ(at_jaquez[0].previous().record().origin(), "Riley")
       << "the previous position came from Riley through the flood";
@@ -238,22 +238,22 @@ TEST_F(FencesTest, WebhooksArePostedOnceFromTheOrigin) {
   ASSERT_TRUE(Set("Juzang", fence).ok());
   ASSERT_TRUE(WaitFor([&] { return EveryServerHolds("hooked", fence.webhook_url()); }));
 
-  Iamat("Riley", "kiwi", kInside, "1900000001.0");  // a new client inside: ENTER at Riley
+  Iamat("Riley", "kiwi", kInside, "1700000001.0");  // a new client inside: ENTER at Riley
   ASSERT_TRUE(receiver.WaitForRequests(1, std::chrono::seconds(20)));
   // The flood takes the record to every server; none of them fires again.
   ASSERT_TRUE(WaitFor([&] {
     for (const std::string& server : herd_.names()) {
-      if (!Holds(server, "kiwi", "1900000001.0")) return false;
+      if (!Holds(server, "kiwi", "1700000001.0")) return false;
     }
     return true;
   }));
-  Iamat("Campbell", "kiwi", kOutside, "1900000002.0");  // EXIT at Campbell
+  Iamat("Campbell", "kiwi", kOutside, "1700000002.0");  // EXIT at Campbell
   ASSERT_TRUE(receiver.WaitForRequests(2, std::chrono::seconds(20)));
 
   // Each server posts in order; a later marker event shows nothing else
   // was on its way from the servers that fired.
-  Iamat("Riley", "marker", kInside, "1900000003.0");
-  Iamat("Campbell", "marker2", kInside, "1900000003.0");
+  Iamat("Riley", "marker", kInside, "1700000003.0");
+  Iamat("Campbell", "marker2", kInside, "1700000003.0");
   ASSERT_TRUE(receiver.WaitForRequests(4, std::chrono::seconds(20)));
   std::vector<nlohmann::json> kiwi;
   std::set<std::string> ids;
@@ -323,7 +323,7 @@ TEST_F(FencesTest, EveryReadmeGrpcurlExampleWorksThroughReflectionAlone) {
       stepper = std::thread([&] {
         for (int step = 1; !done.load(); ++step) {
           Iamat("Riley", "kiwi.cs.ucla.edu", step % 2 == 1 ? "+34.068930-118.445127" : kOutside,
-                "1900000000." + std::to_string(step));
+                std::to_string(1720000000 + step) + ".0");
           std::this_thread::sleep_for(std::chrono::milliseconds(50));  // pacing the steps
         }
       });
