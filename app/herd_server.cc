@@ -232,7 +232,9 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
 absl::Status HerdServer::CreateFences() {
   FenceBook::Options book;
   book.server_name = self_.name;
-  book.epoch = store_->epoch();
+  // Not the store's epoch, which a data_dir keeps across restarts: event
+  // ids would then repeat after one, and webhook receivers drop repeats.
+  book.epoch = RandomEpoch();
   book.max_fences = config_.fences.max_fences;
   book.now_ns = clock_;
   const int64_t deleted_ttl_ns = book.deleted_ttl_ns;

@@ -201,6 +201,28 @@ void HerdServer::CollectMetrics(FamilyBuilder& out) const {
     out.Histogram(neighbour->propagation_lag.Read(), {{"neighbour", name}});
   }
 
+  // fences
+  out.Family("herd_fences", "Live geofences this server holds.", MetricType::Gauge)
+      .Gauge(static_cast<double>(fences_->size()));
+  out.Family("herd_fence_events_total",
+             "Fence events this server fired (for reports of its own clients).",
+             MetricType::Counter)
+      .Counter(static_cast<double>(fences_->events_fired()));
+  out.Family("herd_fence_watch_streams", "Fences/Watch streams open.", MetricType::Gauge)
+      .Gauge(static_cast<double>(fences_service_->watch_streams()));
+  const WebhookSender::Counters hooks = webhooks_->counters();
+  out.Family("herd_fence_webhooks_total",
+             "Webhook deliveries: delivered (2xx), retried (attempts retried), failed (given "
+             "up), dropped (the queue was full).",
+             MetricType::Counter);
+  out.Counter(static_cast<double>(hooks.delivered), {{"outcome", "delivered"}});
+  out.Counter(static_cast<double>(hooks.retried), {{"outcome", "retried"}});
+  out.Counter(static_cast<double>(hooks.failed), {{"outcome", "failed"}});
+  out.Counter(static_cast<double>(hooks.dropped), {{"outcome", "dropped"}});
+  out.Family("herd_fence_webhooks_held", "Events waiting for webhook delivery, retries included.",
+             MetricType::Gauge)
+      .Gauge(static_cast<double>(webhooks_->held()));
+
   // places
   const auto* places = static_cast<const MeteredPlacesProvider*>(places_.get());
   const MeteredPlacesProvider::Counters& pc = places->counters();

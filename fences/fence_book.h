@@ -57,7 +57,7 @@ class FenceBook {
  public:
   struct Options {
     std::string server_name;  // stamps versions and fired events
-    uint64_t epoch = 0;       // this process's lifetime id: part of event ids
+    uint64_t epoch = 0;       // a number new with every process start: part of event ids
     size_t max_fences = 10000;
     // Deletions are forgotten this long after they were made (and the oldest
     // first once there are more than max_fences of them).
@@ -124,6 +124,9 @@ class FenceBook {
 
   // Forgets deletions past deleted_ttl. Returns how many.
   size_t ForgetDeleted();
+
+  // Events Detect() fired since the start.
+  uint64_t events_fired() const { return events_fired_.load(std::memory_order_relaxed); }
 
   // Whether any live fence exists (lock-free): if not, skip Detect.
   bool has_fences() const { return live_.load(std::memory_order_relaxed) > 0; }

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "herd/v1/fences.grpc.pb.h"
 #include "herd/v1/locations.grpc.pb.h"
 #include "tests/integration/herd_process.h"
 
@@ -187,6 +188,36 @@ TEST(MetricsTest, ApiCallsAreCountedByMethodAndCode) {
   const Samples after = Parse(Scrape(metrics));
   EXPECT_EQ(after.at(R"(herd_store_records_total{source="api",outcome="accepted"})"), 1);
   EXPECT_EQ(after.at("herd_api_watch_streams"), 0);
+}
+
+TEST(MetricsTest, FencesAndTheirEventsAreCounted) {
+  HerdProcesses herd({"Riley"}, {});
+  ASSERT_TRUE(herd.StartAll());
+  const uint16_t metrics = herd.metrics_port("Riley");
+  ASSERT_FALSE(ScrapeWhenUp(metrics).empty());
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(herd.grpc_port("Riley")),
+                                     grpc::InsecureChannelCredentials());
+  const Samples before = Parse(Scrape(metrics));
+  EXPECT_EQ(before.at("herd_fences"), 0);
+  v1::SetFenceRequest set;
+  set.mutable_fence()->set_id("ucla");
+  set.mutable_fence()->mutable_circle()->set_latitude(34.068930);
+  set.mutable_fence()->mutable_circle()->set_longitude(-118.445127);
+  set.mutable_fence()->mutable_circle()->set_radius_m(500);
+  grpc::ClientContext context;
+  v1::Fence stored;
+  ASSERT_TRUE(v1::Fences::NewStub(channel)->Set(&context, set, &stored).ok());
+  // A new client inside the circle: ENTER, fired before the AT reply.
+  ASSERT_EQ(FirstLine(Exchange(herd.edge_port("Riley"),
+                               "IAMAT kiwi +34.068930-118.445127 1621464827.959498503\n"))
+                .substr(0, 3),
+            "AT ");
+  const Samples after = Parse(Scrape(metrics));
+  EXPECT_EQ(after.at("herd_fences"), 1);
+  EXPECT_EQ(Delta(before, after, "herd_fence_events_total"), 1);
+  EXPECT_EQ(after.at("herd_fence_watch_streams"), 0);
+  EXPECT_EQ(Delta(before, after, R"(herd_fence_webhooks_total{outcome="delivered"})"), 0);
+  EXPECT_EQ(after.at("herd_fence_webhooks_held"), 0);
 }
 
 TEST(MetricsTest, PeerCountersFollowARecordAndAReconnect) {
