@@ -8,13 +8,9 @@ FenceWatchPump::FenceWatchPump(FenceEventFeed* feed) : feed_(feed) {}
 
 std::shared_ptr<FenceWatchPump> FenceWatchPump::Start(FenceEventFeed* feed) {
   std::shared_ptr<FenceWatchPump> pump(new FenceWatchPump(feed));
-  // On every Publish: once the flag is set (until the next batch, which
-  // reads these events too) only a read of the flag.
-  const int64_t id =
-      feed->AddListener([weak = std::weak_ptr<FenceWatchPump>(pump), changed = pump->changed_] {
-        if (changed->load(std::memory_order_relaxed) || changed->exchange(true)) return;
-        if (auto self = weak.lock()) self->Wake();
-      });
+  const int64_t id = feed->AddListener([weak = std::weak_ptr<FenceWatchPump>(pump)] {
+    if (auto self = weak.lock()) self->OnPublish();
+  });
   {
     absl::MutexLock lock(&pump->mu_);
     pump->listener_id_ = id;
@@ -45,6 +41,29 @@ size_t FenceWatchPump::size() const {
 void FenceWatchPump::Schedule(std::shared_ptr<FeedReader> reader) {
   absl::MutexLock lock(&mu_);
   if (!stopping_) scheduled_.push_back(std::move(reader));
+}
+
+void FenceWatchPump::OnPublish() {
+  std::vector<std::shared_ptr<FeedReader>> here;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    if (readers_.size() <= kMaxInlineReaders) {
+      for (const auto& [raw, weak] : readers_) {
+        if (auto reader = weak.lock()) here.push_back(std::move(reader));
+      }
+    }
+  }
+  if (here.empty()) {
+    // Many streams (or none): once the flag is set (until the next batch,
+    // which reads these events too) only a read of the flag.
+    if (changed_->load(std::memory_order_relaxed) || changed_->exchange(true)) return;
+    Wake();
+    return;
+  }
+  for (const auto& reader : here) {
+    if (reader->Pump()) Schedule(reader);
+  }
 }
 
 void FenceWatchPump::Wake() {

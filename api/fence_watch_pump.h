@@ -15,14 +15,19 @@
 
 namespace herd {
 
-// Runs the Fences.Watch streams (FeedReaders of a FenceEventFeed) on a
-// thread of its own whenever the feed gets events, so a publishing thread
-// (an edge or gRPC thread that fired events) only sets a flag and, if the
-// flag was clear, wakes this thread: its cost does not grow with the number
-// of streams. Wake-ups coalesce without any added delay: the first event
-// after a quiet spell wakes the thread at once (well within a millisecond),
-// and events published while a batch runs are read by the next batch, one
-// run of each stream per batch rather than per event.
+// Runs the Fences.Watch streams (FeedReaders of a FenceEventFeed) whenever
+// the feed gets events. With a few streams open (kMaxInlineReaders) the
+// publishing thread (an edge or gRPC thread that fired events) runs them
+// itself: each reads its batch and starts a write, or does nothing while a
+// write is in flight (its completion reads on), so an event reaches the
+// wire without a thread wake-up, which costs the most on a small machine.
+// Events are rare next to reports, so the reporting path pays this seldom.
+// With more streams the publishing thread only sets a flag and, if the flag
+// was clear, wakes this pump's thread, so its cost does not grow with the
+// number of streams. Wake-ups coalesce without any added delay: the first
+// event after a quiet spell wakes the thread at once, and events published
+// while a batch runs are read by the next batch, one run of each stream per
+// batch rather than per event.
 //
 // Thread-safe. Owned by shared_ptr (streams and the feed listener hold it);
 // Stop() before the feed goes away.
@@ -47,7 +52,12 @@ class FenceWatchPump : public std::enable_shared_from_this<FenceWatchPump> {
   void Stop();
 
  private:
+  // Streams run on the publishing thread itself up to this many.
+  static constexpr size_t kMaxInlineReaders = 4;
+
   explicit FenceWatchPump(FenceEventFeed* feed);
+  // The feed got events: runs the readers here, or wakes the thread.
+  void OnPublish();
   void Wake();
   static void Run(const std::weak_ptr<FenceWatchPump>& weak);
   // Waits for work and runs one batch of readers; false once stopping.

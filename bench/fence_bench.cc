@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <numbers>
 #include <random>
 #include <string>
@@ -124,6 +125,9 @@ int Latency(const std::string& target, uint16_t report_port, int rate, double du
     }
   }
   const int reports = static_cast<int>(rate * duration_s);
+  // Client times a minute behind the clock, so every run's reports are newer
+  // than the last run's (and the warm-up's than those).
+  const long long base_s = static_cast<long long>(std::time(nullptr)) - 60;
   std::vector<std::atomic<int64_t>> sent_at(reports);
   const auto start = Clock::now();
   auto since_start = [start] {
@@ -175,8 +179,8 @@ int Latency(const std::string& target, uint16_t report_port, int rate, double du
   for (int k = 0; !live.load() && Clock::now() < warm_deadline; ++k) {
     char line[128];
     const int length =
-        std::snprintf(line, sizeof line, "IAMAT fl-warm %s 1700000000.%09d\n",
-                      k % 2 == 0 ? "+34.000000-118.000000" : "+34.100000-118.000000", k);
+        std::snprintf(line, sizeof line, "IAMAT fl-warm %s %lld.%09d\n",
+                      k % 2 == 0 ? "+34.000000-118.000000" : "+34.100000-118.000000", base_s, k);
     send(fd, line, static_cast<size_t>(length), MSG_NOSIGNAL);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // pacing the warm-up
   }
@@ -199,8 +203,8 @@ int Latency(const std::string& target, uint16_t report_port, int rate, double du
     const bool inside = (n / clients) % 2 == 0;
     char line[128];
     const int length =
-        std::snprintf(line, sizeof line, "IAMAT fl-%d %s 1750000000.%09d\n", n % clients,
-                      inside ? "+34.000000-118.000000" : "+34.100000-118.000000", n);
+        std::snprintf(line, sizeof line, "IAMAT fl-%d %s %lld.%09d\n", n % clients,
+                      inside ? "+34.000000-118.000000" : "+34.100000-118.000000", base_s, n);
     sent_at[n].store(since_start());
     if (send(fd, line, static_cast<size_t>(length), MSG_NOSIGNAL) != length) {
       std::fprintf(stderr, "herd-fencebench: send failed\n");
