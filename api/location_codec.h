@@ -86,6 +86,12 @@ grpc::Status PlacesStatusToGrpc(std::string_view places_status);
 // An absl::Status as a grpc::Status (same code and message).
 grpc::Status ToGrpc(const absl::Status& status);
 
+// Answers a unary call at once with `status` (no asynchronous work left).
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    const grpc::Status& status);
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    const absl::Status& status);
+
 }  // namespace herd
 
 #endif  // HERD_API_LOCATION_CODEC_H_

@@ -27,18 +27,6 @@ constexpr size_t kMaxResponseBytes = 1 << 20;
 // A repeated message field costs its tag and length besides the message.
 constexpr size_t kFieldOverhead = 6;
 
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    const grpc::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    const absl::Status& status) {
-  return FinishNow(context, ToGrpc(status));
-}
-
 // The record `store` holds for the client `client_id` names (checked, as the
 // field of that name), or NOT_FOUND naming it.
 absl::StatusOr<Record> StoredRecord(const Store& store, const std::string& client_id) {
