@@ -8,8 +8,8 @@
 
 namespace herd {
 
-FloodCall::FloodCall(std::shared_ptr<PeerLink> link, const LinkContext* context)
-    : link_(std::move(link)), link_context_(context) {}
+FloodCall::FloodCall(PeerLink* link, const LinkContext* context)
+    : link_(link), link_context_(context) {}
 
 void FloodCall::Begin(v1::Peer::Stub* stub) {
   self_ = shared_from_this();
@@ -33,23 +33,21 @@ void FloodCall::Begin(v1::Peer::Stub* stub) {
   StartCall();
 }
 
-bool FloodCall::HoldBackUntilLocked(Clock::time_point due, Clock::time_point now,
-                                    std::optional<Clock::time_point>* wake_at) {
+bool FloodCall::HoldBackUntilLocked(Clock::time_point due, Clock::time_point now) {
   if (now >= due) return false;
   if (!wake_pending_ || due < wake_due_) {
     wake_pending_ = true;
     wake_due_ = due;
-    *wake_at = due;
+    // Under mu_, so that it happens before OnDone (which takes mu_): the
+    // link may be gone once OnDone has told it the call ended.
+    link_->WakeAt(due);
   }
   return true;
 }
 
-void FloodCall::Pump() {
-  std::optional<Clock::time_point> wake_at;
-  if (!WriteNextBatch(&wake_at) && wake_at) link_->WakeAt(*wake_at);
-}
+void FloodCall::Pump() { WriteNextBatch(); }
 
-bool FloodCall::WriteNextBatch(std::optional<Clock::time_point>* wake_at) {
+bool FloodCall::WriteNextBatch() {
   v1::FloodRequest* request;
   {
     absl::MutexLock lock(&mu_);
@@ -57,8 +55,7 @@ bool FloodCall::WriteNextBatch(std::optional<Clock::time_point>* wake_at) {
     const Clock::time_point now = Clock::now();
     if (wake_pending_ && now >= wake_due_) wake_pending_ = false;
     // A busy link: let the window fill.
-    if (last_batch_records_ > 1 &&
-        HoldBackUntilLocked(last_batch_at_ + kCoalescingWindow, now, wake_at)) {
+    if (last_batch_records_ > 1 && HoldBackUntilLocked(last_batch_at_ + kCoalescingWindow, now)) {
       return false;
     }
     const Store& store = *link_context_->store;
@@ -78,8 +75,7 @@ bool FloodCall::WriteNextBatch(std::optional<Clock::time_point>* wake_at) {
     // every batch the neighbour sends us would otherwise be answered by
     // one, and its acknowledgement.
     if (entries.empty() && fences == 0 &&
-        (!cursor_unsent_ ||
-         HoldBackUntilLocked(cursor_unsent_since_ + kCursorOnlyDelay, now, wake_at))) {
+        (!cursor_unsent_ || HoldBackUntilLocked(cursor_unsent_since_ + kCursorOnlyDelay, now))) {
       return false;
     }
     // The records' messages (and their strings) are reused batch to batch.
@@ -205,8 +201,9 @@ void FloodCall::OnDone(const grpc::Status& status) {
     absl::MutexLock lock(&mu_);
     was_connected = welcomed_;
   }
-  link_->OnCallDone(this, status, was_connected);
   auto last_reference = std::move(self_);  // may delete this on return
+  // The last use of the link: it may be destroyed once this returns.
+  link_->OnCallDone(this, status, was_connected);
 }
 
 }  // namespace herd

@@ -50,6 +50,8 @@ class PeerLink;
 // Thread-safe: Pump() and Cancel() may be called from any thread. Owns
 // itself (a self reference released in OnDone); others hold it by
 // shared_ptr, and a hold keeps gRPC from finishing while Pump() may write.
+// Once OnDone has reported the end to the link, the call touches the link
+// no more: it may outlive it.
 class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResponse>,
                   public std::enable_shared_from_this<FloodCall> {
  public:
@@ -59,8 +61,9 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   // waits for records to travel with before it goes alone.
   static constexpr std::chrono::milliseconds kCursorOnlyDelay{50};
 
-  // `link` hears about the call's progress and its end.
-  FloodCall(std::shared_ptr<PeerLink> link, const LinkContext* context);
+  // `link` hears about the call's progress and its end; it must outlive
+  // the call, up to OnDone's report of its end (PeerLink::AwaitStopped).
+  FloodCall(PeerLink* link, const LinkContext* context);
   FloodCall(const FloodCall&) = delete;
   FloodCall& operator=(const FloodCall&) = delete;
 
@@ -83,20 +86,18 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   // max_batch_fences and max_batch_fence_bytes), advancing it; how many.
   size_t ReadFencesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes the next batch if the stream may write and the feed has one;
-  // false otherwise, with *wake_at set if a batch is held back and nobody
-  // waits for its time yet.
-  bool WriteNextBatch(std::optional<Clock::time_point>* wake_at);
-  // Whether a batch due at `due` must still wait; if so, sets *wake_at
-  // unless a wake-up no later than `due` is already pending.
-  bool HoldBackUntilLocked(Clock::time_point due, Clock::time_point now,
-                           std::optional<Clock::time_point>* wake_at)
+  // false otherwise.
+  bool WriteNextBatch();
+  // Whether a batch due at `due` must still wait; if so, asks the link for
+  // a wake-up then, unless one no later than `due` is already pending.
+  bool HoldBackUntilLocked(Clock::time_point due, Clock::time_point now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What the gate hands out when the stream has ended and no write is in
   // flight: the hold that keeps OnDone away may go.
   struct ReleaseHold {};
 
   // Constant after construction.
-  const std::shared_ptr<PeerLink> link_;
+  PeerLink* const link_;
   const LinkContext* const link_context_;
 
   grpc::ClientContext context_;

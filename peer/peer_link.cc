@@ -25,7 +25,7 @@ void PeerLink::StartCall() {
   {
     absl::MutexLock lock(&mu_);
     if (stopping_ || call_ != nullptr) return;
-    call = std::make_shared<FloodCall>(shared_from_this(), context_);
+    call = std::make_shared<FloodCall>(this, context_);
     call_ = call;
   }
   call->Begin(stub_.get());
@@ -87,18 +87,25 @@ void PeerLink::Stop() {
     stopping_ = true;
     call = call_;
   }
-  asio::post(retry_timer_.get_executor(), [self = shared_from_this()] {
+  asio::post(retry_timer_.get_executor(), [weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (self == nullptr) return;
     self->retry_timer_.cancel();
     self->wake_timer_.cancel();
   });
   if (call != nullptr) call->Cancel();
 }
 
-void PeerLink::AwaitStopped(absl::Duration timeout) {
+void PeerLink::AwaitStopped() {
   absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(
-                           +[](std::shared_ptr<FloodCall>* c) { return *c == nullptr; }, &call_),
-                       timeout);
+  const auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return call_ == nullptr && calls_finishing_ == 0;
+  };
+  // A cancelled call ends promptly; until it has, it uses this link, so
+  // the wait has no deadline.
+  while (!mu_.AwaitWithTimeout(absl::Condition(&stopped), absl::Seconds(5))) {
+    context_->log->Warn("peer {}: still waiting for the cancelled stream to end", neighbour_);
+  }
 }
 
 LinkSnapshot PeerLink::Snapshot() const {
@@ -144,23 +151,29 @@ void PeerLink::OnAcked(const Store::Cursor& cursor) {
 }
 
 void PeerLink::OnCallDone(const FloodCall* call, const grpc::Status& status, bool was_connected) {
+  std::shared_ptr<FloodCall> ended;  // released last, outside the lock
   std::chrono::milliseconds delay;
+  bool retry;
   {
     absl::MutexLock lock(&mu_);
-    if (call_.get() == call) call_.reset();
+    if (call_.get() == call) ended = std::move(call_);
+    ++calls_finishing_;
     if (was_connected) stats_.disconnected_at = std::chrono::system_clock::now();
     stats_.connected = false;
     stats_.last_error = status.error_message();
-    if (stopping_) return;
+    retry = !stopping_;
     delay = was_connected ? context_->min_backoff : backoff_;
-    if (!was_connected) backoff_ = std::min(backoff_ * 2, context_->max_backoff);
+    if (retry && !was_connected) backoff_ = std::min(backoff_ * 2, context_->max_backoff);
   }
-  if (was_connected || status.error_code() != grpc::StatusCode::CANCELLED) {
+  if (retry && (was_connected || status.error_code() != grpc::StatusCode::CANCELLED)) {
     context_->log->Warn("peer {}: stream dropped: {} ({}); retrying in {} ms", neighbour_,
                         status.error_message(), static_cast<int>(status.error_code()),
                         delay.count());
   }
-  ScheduleRetry(delay);
+  if (retry) ScheduleRetry(delay);
+  // The last use of this link by the call: AwaitStopped may return after.
+  absl::MutexLock lock(&mu_);
+  --calls_finishing_;
 }
 
 void PeerLink::ScheduleRetry(std::chrono::milliseconds delay) {

@@ -41,7 +41,9 @@ struct LinkSnapshot {
 // neighbour says it has applied up to (and the fence book's from its
 // start), so the link itself holds no records or fences.
 //
-// Thread-safe. Owned by shared_ptr (its calls and retry timer hold it).
+// Thread-safe. Owned by shared_ptr; its timers' handlers hold it weakly.
+// Its calls hold it by pointer: it must outlive them (Stop, then
+// AwaitStopped, before it is destroyed).
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
  public:
   PeerLink(std::string neighbour, std::shared_ptr<grpc::Channel> channel,
@@ -63,8 +65,9 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
   // Stops retrying and cancels the open stream.
   void Stop();
-  // Waits (up to `timeout`) for the stream cancelled by Stop() to end.
-  void AwaitStopped(absl::Duration timeout);
+  // Waits for the stream cancelled by Stop() to end and to be done with
+  // this link (which may then be destroyed). Logs while it waits long.
+  void AwaitStopped();
 
   LinkSnapshot Snapshot() const;
 
@@ -98,6 +101,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
   mutable absl::Mutex mu_;
   std::shared_ptr<FloodCall> call_ ABSL_GUARDED_BY(mu_);  // the open stream
+  // Calls that ended but are still inside OnCallDone (using this link).
+  int calls_finishing_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::chrono::milliseconds backoff_ ABSL_GUARDED_BY(mu_);
   LinkSnapshot stats_ ABSL_GUARDED_BY(mu_);

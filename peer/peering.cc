@@ -141,7 +141,7 @@ void Peering::Shutdown() {
   fence_listener_id_ = 0;
   // Cancel every stream first, then wait for them together.
   for (const auto& link : *links_) link->Stop();
-  for (const auto& link : *links_) link->AwaitStopped(absl::Seconds(5));
+  for (const auto& link : *links_) link->AwaitStopped();
 }
 
 void Peering::DropStreamsForTesting() {
