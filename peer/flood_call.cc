@@ -9,14 +9,23 @@
 namespace herd {
 
 FloodCall::FloodCall(PeerLink* link, const LinkContext* context)
-    : link_(link), link_context_(context) {}
+    : link_(link), link_context_(context), context_(std::make_unique<grpc::ClientContext>()) {}
+
+FloodCall::~FloodCall() {
+  // The context holds a reference to the link's channel: it goes first,
+  // while the link (and so the channel) is certainly alive, and a channel
+  // is never released last on one of gRPC's threads (its shutdown would
+  // then join the thread it runs on).
+  context_.reset();
+  link_->OnCallDestroyed();  // the last use of the link
+}
 
 void FloodCall::Begin(v1::Peer::Stub* stub) {
   self_ = shared_from_this();
   // Wait for the neighbour to come up instead of failing at once: a link to
   // a dead neighbour is one pending call, and it proceeds when it returns.
-  context_.set_wait_for_ready(true);
-  stub->async()->Flood(&context_, this);
+  context_->set_wait_for_ready(true);
+  stub->async()->Flood(context_.get(), this);
   v1::FloodRequest* hello;
   {
     absl::MutexLock lock(&mu_);
@@ -201,9 +210,8 @@ void FloodCall::OnDone(const grpc::Status& status) {
     absl::MutexLock lock(&mu_);
     was_connected = welcomed_;
   }
-  auto last_reference = std::move(self_);  // may delete this on return
-  // The last use of the link: it may be destroyed once this returns.
   link_->OnCallDone(this, status, was_connected);
+  auto last_reference = std::move(self_);  // may delete this on return
 }
 
 }  // namespace herd

@@ -50,8 +50,7 @@ class PeerLink;
 // Thread-safe: Pump() and Cancel() may be called from any thread. Owns
 // itself (a self reference released in OnDone); others hold it by
 // shared_ptr, and a hold keeps gRPC from finishing while Pump() may write.
-// Once OnDone has reported the end to the link, the call touches the link
-// no more: it may outlive it.
+// Its destructor is its last use of the link.
 class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResponse>,
                   public std::enable_shared_from_this<FloodCall> {
  public:
@@ -61,9 +60,10 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   // waits for records to travel with before it goes alone.
   static constexpr std::chrono::milliseconds kCursorOnlyDelay{50};
 
-  // `link` hears about the call's progress and its end; it must outlive
-  // the call, up to OnDone's report of its end (PeerLink::AwaitStopped).
+  // `link` hears about the call's progress, its end and its destruction;
+  // it must outlive the call (PeerLink::AwaitStopped waits for that).
   FloodCall(PeerLink* link, const LinkContext* context);
+  ~FloodCall() override;
   FloodCall(const FloodCall&) = delete;
   FloodCall& operator=(const FloodCall&) = delete;
 
@@ -73,7 +73,7 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   // Sends what the feed holds, if the stream is ready for a write.
   void Pump();
 
-  void Cancel() { context_.TryCancel(); }
+  void Cancel() { context_->TryCancel(); }
 
  private:
   void OnReadDone(bool ok) override;
@@ -100,9 +100,9 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
   PeerLink* const link_;
   const LinkContext* const link_context_;
 
-  grpc::ClientContext context_;
-  v1::FloodResponse response_;       // used by the one read in flight
-  std::shared_ptr<FloodCall> self_;  // keeps the reactor alive until OnDone
+  std::unique_ptr<grpc::ClientContext> context_;  // reset first on destruction
+  v1::FloodResponse response_;                    // used by the one read in flight
+  std::shared_ptr<FloodCall> self_;               // keeps the reactor alive until OnDone
 
   absl::Mutex mu_;
   v1::FloodRequest request_ ABSL_GUARDED_BY(mu_);  // the one write in flight

@@ -27,6 +27,7 @@ void PeerLink::StartCall() {
     if (stopping_ || call_ != nullptr) return;
     call = std::make_shared<FloodCall>(this, context_);
     call_ = call;
+    ++live_calls_;
   }
   call->Begin(stub_.get());
 }
@@ -98,11 +99,9 @@ void PeerLink::Stop() {
 
 void PeerLink::AwaitStopped() {
   absl::MutexLock lock(&mu_);
-  const auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return call_ == nullptr && calls_finishing_ == 0;
-  };
-  // A cancelled call ends promptly; until it has, it uses this link, so
-  // the wait has no deadline.
+  const auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return live_calls_ == 0; };
+  // A cancelled call ends promptly; until it is gone, it uses this link,
+  // so the wait has no deadline.
   while (!mu_.AwaitWithTimeout(absl::Condition(&stopped), absl::Seconds(5))) {
     context_->log->Warn("peer {}: still waiting for the cancelled stream to end", neighbour_);
   }
@@ -151,29 +150,29 @@ void PeerLink::OnAcked(const Store::Cursor& cursor) {
 }
 
 void PeerLink::OnCallDone(const FloodCall* call, const grpc::Status& status, bool was_connected) {
-  std::shared_ptr<FloodCall> ended;  // released last, outside the lock
+  std::shared_ptr<FloodCall> ended;  // released outside the lock (it may be the last reference)
   std::chrono::milliseconds delay;
-  bool retry;
   {
     absl::MutexLock lock(&mu_);
     if (call_.get() == call) ended = std::move(call_);
-    ++calls_finishing_;
     if (was_connected) stats_.disconnected_at = std::chrono::system_clock::now();
     stats_.connected = false;
     stats_.last_error = status.error_message();
-    retry = !stopping_;
+    if (stopping_) return;
     delay = was_connected ? context_->min_backoff : backoff_;
-    if (retry && !was_connected) backoff_ = std::min(backoff_ * 2, context_->max_backoff);
+    if (!was_connected) backoff_ = std::min(backoff_ * 2, context_->max_backoff);
   }
-  if (retry && (was_connected || status.error_code() != grpc::StatusCode::CANCELLED)) {
+  if (was_connected || status.error_code() != grpc::StatusCode::CANCELLED) {
     context_->log->Warn("peer {}: stream dropped: {} ({}); retrying in {} ms", neighbour_,
                         status.error_message(), static_cast<int>(status.error_code()),
                         delay.count());
   }
-  if (retry) ScheduleRetry(delay);
-  // The last use of this link by the call: AwaitStopped may return after.
+  ScheduleRetry(delay);
+}
+
+void PeerLink::OnCallDestroyed() {
   absl::MutexLock lock(&mu_);
-  --calls_finishing_;
+  --live_calls_;
 }
 
 void PeerLink::ScheduleRetry(std::chrono::milliseconds delay) {

@@ -43,7 +43,8 @@ struct LinkSnapshot {
 //
 // Thread-safe. Owned by shared_ptr; its timers' handlers hold it weakly.
 // Its calls hold it by pointer: it must outlive them (Stop, then
-// AwaitStopped, before it is destroyed).
+// AwaitStopped, before it is destroyed). So it, and with it its channel,
+// is released by its owner, never last on one of gRPC's threads.
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
  public:
   PeerLink(std::string neighbour, std::shared_ptr<grpc::Channel> channel,
@@ -65,8 +66,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
   // Stops retrying and cancels the open stream.
   void Stop();
-  // Waits for the stream cancelled by Stop() to end and to be done with
-  // this link (which may then be destroyed). Logs while it waits long.
+  // Waits for the stream cancelled by Stop() to end and its FloodCall to be
+  // destroyed (this link may then be destroyed). Logs while it waits long.
   void AwaitStopped();
 
   LinkSnapshot Snapshot() const;
@@ -86,6 +87,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void OnSent(size_t records, size_t fences);
   void OnAcked(const Store::Cursor& cursor);
   void OnCallDone(const FloodCall* call, const grpc::Status& status, bool was_connected);
+  void OnCallDestroyed();
 
  private:
   void StartCall();
@@ -101,8 +103,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
   mutable absl::Mutex mu_;
   std::shared_ptr<FloodCall> call_ ABSL_GUARDED_BY(mu_);  // the open stream
-  // Calls that ended but are still inside OnCallDone (using this link).
-  int calls_finishing_ ABSL_GUARDED_BY(mu_) = 0;
+  // FloodCalls created and not yet destroyed (each uses this link).
+  int live_calls_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::chrono::milliseconds backoff_ ABSL_GUARDED_BY(mu_);
   LinkSnapshot stats_ ABSL_GUARDED_BY(mu_);
