@@ -1,7 +1,6 @@
 #include "peer/flood_call.h"
 
 #include <utility>
-#include <vector>
 
 #include "peer/peer_link.h"
 #include "peer/record_codec.h"
@@ -67,12 +66,8 @@ bool FloodCall::WriteNextBatch() {
     if (last_batch_records_ > 1 && HoldBackUntilLocked(last_batch_at_ + kCoalescingWindow, now)) {
       return false;
     }
-    const Store& store = *link_context_->store;
     const Store::Cursor before = cursor_;
-    std::vector<Store::FeedEntry> entries;
-    do {
-      entries = store.ReadAfter(&cursor_, link_context_->max_batch_records, skip_);
-    } while (entries.empty() && store.HasAfter(cursor_));
+    const size_t records = ReadRecordsLocked();
     if (cursor_.seen != before.seen && !cursor_unsent_) {
       cursor_unsent_ = true;
       cursor_unsent_since_ = now;
@@ -83,27 +78,40 @@ bool FloodCall::WriteNextBatch() {
     // so that its resume point and our backlog figure keep up, but late:
     // every batch the neighbour sends us would otherwise be answered by
     // one, and its acknowledgement.
-    if (entries.empty() && fences == 0 &&
+    if (records == 0 && fences == 0 &&
         (!cursor_unsent_ || HoldBackUntilLocked(cursor_unsent_since_ + kCursorOnlyDelay, now))) {
       return false;
     }
-    // The records' messages (and their strings) are reused batch to batch.
     request_.clear_hello();
-    request_.mutable_records()->Clear();
-    for (const Store::FeedEntry& entry : entries) ToProto(entry.record, request_.add_records());
     ToProto(cursor_, request_.mutable_cursor());
-    records_in_flight_ = entries.size();
+    records_in_flight_ = records;
     fences_in_flight_ = fences;
     gate_.BeginWrite();
     awaiting_ack_ = true;
     sent_cursor_ = cursor_;
     cursor_unsent_ = false;
     last_batch_at_ = now;
-    last_batch_records_ = entries.size();
+    last_batch_records_ = records;
     request = &request_;
   }
   StartWrite(request);
   return true;
+}
+
+size_t FloodCall::ReadRecordsLocked() {
+  // The records' messages (and their strings) are reused batch to batch,
+  // and filled straight from the store's packed records.
+  request_.mutable_records()->Clear();
+  const Store& store = *link_context_->store;
+  PackedRecord::Scratch scratch;
+  const auto encode = [&](const PackedRecord& record) {
+    ToProto(record.View(&scratch), request_.add_records());
+  };
+  size_t records;
+  do {
+    records = store.VisitAfter(&cursor_, link_context_->max_batch_records, skip_, encode);
+  } while (records == 0 && store.HasAfter(cursor_));
+  return records;
 }
 
 size_t FloodCall::ReadFencesLocked() {

@@ -82,6 +82,9 @@ class FloodCall : public grpc::ClientBidiReactor<v1::FloodRequest, v1::FloodResp
 
   void HandleWelcome(const v1::PeerWelcome& welcome);
   void HandleAck(const v1::BatchAck& ack);
+  // Puts into request_ the records after cursor_ (at most
+  // max_batch_records, none the neighbour sent), advancing it; how many.
+  size_t ReadRecordsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Puts into request_ the fence versions after fence_cursor_ (bounded by
   // max_batch_fences and max_batch_fence_bytes), advancing it; how many.
   size_t ReadFencesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -153,6 +153,9 @@ void FloodReceiver::ApplyBatch(const v1::FloodRequest& batch) {
   uint64_t accepted = 0, rejected = 0, too_far_ahead = 0;
   ServerMetrics::Neighbour* neighbour =
       service_->metrics_ ? service_->metrics_->FindNeighbour(sender_) : nullptr;
+  // The links hear about the batch once, and send on what was accepted of
+  // it together.
+  std::optional<Store::NotifyOnce> notify_once(service_->store_);
   if (neighbour != nullptr) neighbour->last_received_ns.store(now, std::memory_order_relaxed);
   for (const v1::Record& wire : batch.records()) {
     std::optional<RecordView> record = ViewOf(wire);
@@ -171,6 +174,7 @@ void FloodReceiver::ApplyBatch(const v1::FloodRequest& batch) {
       if (won && neighbour != nullptr) ObserveLag(neighbour, *record, now);
     }
   }
+  notify_once.reset();
   counters_->records_received.fetch_add(batch.records_size());
   counters_->records_accepted.fetch_add(accepted);
   if (rejected > 0) {

@@ -10,17 +10,24 @@
 // Checking the fields is the caller's: a peer's records are checked with
 // IsWellFormedRecord. Pure functions, thread-safe.
 
+#include <string>
+#include <string_view>
+
 #include "herd/v1/herd.pb.h"
 
 namespace herd {
 
+// Assigns in place: a reused message keeps its strings' capacity.
 template <typename R>
 void ToProto(const R& record, v1::Record* out) {
-  out->set_client_id(record.client_id);
-  out->set_origin(record.origin);
-  out->set_skew(record.skew);
-  out->set_location(record.location);
-  out->set_client_time(record.client_time);
+  const auto assign = [](std::string* field, std::string_view value) {
+    field->assign(value.data(), value.size());
+  };
+  assign(out->mutable_client_id(), record.client_id);
+  assign(out->mutable_origin(), record.origin);
+  assign(out->mutable_skew(), record.skew);
+  assign(out->mutable_location(), record.location);
+  assign(out->mutable_client_time(), record.client_time);
 }
 
 // The fields as they are on the wire, unchecked.

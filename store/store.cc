@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cassert>
 #include <utility>
 
 #include "absl/base/macros.h"
@@ -19,6 +20,11 @@ void AddRecordBytes(Shard* shard, int64_t delta) {
   shard->record_bytes.store(shard->record_bytes.load(std::memory_order_relaxed) + delta,
                             std::memory_order_relaxed);
 }
+
+// The store a Store::NotifyOnce on this thread holds back notices for, and
+// whether it has one to give.
+thread_local const Store* notify_once_store = nullptr;
+thread_local bool notify_once_pending = false;
 
 }  // namespace
 
@@ -158,7 +164,11 @@ Store::Outcome Store::Apply(const RecordView& record, const Source& via, FeedPos
     }
     if (accepted_at != nullptr) *accepted_at = FeedPosition{ShardIndex(shard), shard.last_seq};
   }
-  NotifyListeners();
+  if (notify_once_store == this) {
+    notify_once_pending = true;
+  } else {
+    NotifyListeners();
+  }
   return Outcome::kAccepted;
 }
 
@@ -266,10 +276,10 @@ std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
   return out;
 }
 
-size_t Store::VisitAfter(Cursor* cursor, size_t max,
+size_t Store::VisitAfter(Cursor* cursor, size_t max, const Source& skip,
                          absl::FunctionRef<void(const PackedRecord& record)> visit) const {
-  return WalkAfter(cursor, max, std::nullopt,
-                   [&](const PackedRecord& record, int) { visit(record); });
+  const std::optional<uint32_t> skip_id = skip.name.empty() ? std::nullopt : FindSource(skip);
+  return WalkAfter(cursor, max, skip_id, [&](const PackedRecord& record, int) { visit(record); });
 }
 
 bool Store::ClaimMoveTracking() { return !move_tracking_claimed_.exchange(true); }
@@ -343,6 +353,18 @@ void Store::RemoveListener(int64_t id) {
     if (entry.first != id) next->push_back(entry);
   }
   listeners_ = std::move(next);
+}
+
+Store::NotifyOnce::NotifyOnce(Store* store) : store_(store) {
+  assert(notify_once_store == nullptr);
+  notify_once_store = store;
+  notify_once_pending = false;
+}
+
+Store::NotifyOnce::~NotifyOnce() {
+  notify_once_store = nullptr;
+  if (notify_once_pending) store_->NotifyListeners();
+  notify_once_pending = false;
 }
 
 void Store::NotifyListeners() {

@@ -173,6 +173,12 @@ class Store {
   // shard lock, so it must be quick and must not call the store; the
   // record is valid during the call only. Returns the entries visited.
   size_t VisitAfter(Cursor* cursor, size_t max,
+                    absl::FunctionRef<void(const PackedRecord& record)> visit) const {
+    return VisitAfter(cursor, max, Source{}, visit);
+  }
+  // And with ReadAfter's `skip`: how a link encodes its batches straight
+  // from the store.
+  size_t VisitAfter(Cursor* cursor, size_t max, const Source& skip,
                     absl::FunctionRef<void(const PackedRecord& record)> visit) const;
 
   // Move tracking, for one reader of positions (the location index): a
@@ -205,6 +211,21 @@ class Store {
 
   int64_t AddListener(Listener listener);
   void RemoveListener(int64_t id);
+
+  // While one is alive, the records its thread applies to its store tell
+  // the listeners once, when it ends, instead of once each: a batch from a
+  // neighbour wakes the links once and they send it on together. One at a
+  // time per thread. Not thread-safe: create, use and end it on one thread.
+  class NotifyOnce {
+   public:
+    explicit NotifyOnce(Store* store);
+    ~NotifyOnce();
+    NotifyOnce(const NotifyOnce&) = delete;
+    NotifyOnce& operator=(const NotifyOnce&) = delete;
+
+   private:
+    Store* const store_;
+  };
 
  private:
   // A stored record in the client index; the pointer is replaced when a

@@ -107,6 +107,51 @@ TEST(StoreTest, FeedReadsInBoundedBatchesAndSkipsOneNeighbour) {
   EXPECT_EQ(total, 60u);
 }
 
+TEST(StoreTest, VisitWithASkipWalksWhatReadAfterReturns) {
+  Store store(1);
+  const Store::Source jaquez{"Jaquez", 7};
+  for (int i = 0; i < 30; ++i) {
+    store.Apply(At("c" + std::to_string(i), "1"), i % 3 == 0 ? jaquez : Store::Source{});
+  }
+  Store::Cursor read_cursor, visit_cursor;
+  std::vector<std::string> read, visited;
+  for (const auto& entry : store.ReadAfter(&read_cursor, 1000, jaquez)) {
+    read.push_back(entry.record.client_id);
+  }
+  PackedRecord::Scratch scratch;
+  const size_t count = store.VisitAfter(&visit_cursor, 1000, jaquez, [&](const PackedRecord& r) {
+    visited.push_back(std::string(r.View(&scratch).client_id));
+  });
+  EXPECT_EQ(count, 20u);
+  EXPECT_EQ(visited, read);
+  EXPECT_EQ(visit_cursor.seen, read_cursor.seen);
+  EXPECT_FALSE(store.HasAfter(visit_cursor));
+}
+
+TEST(StoreTest, NotifyOnceTellsTheListenersOnceForABatch) {
+  Store store(1), other(2);
+  std::atomic<int> calls = 0, other_calls = 0;
+  store.AddListener([&] { ++calls; });
+  other.AddListener([&] { ++other_calls; });
+  {
+    Store::NotifyOnce notify_once(&store);
+    store.Apply(At("a", "1"));
+    store.Apply(At("b", "1"));
+    store.Apply(At("b", "0"));  // stale
+    other.Apply(At("a", "1"));  // another store is told as usual
+    EXPECT_EQ(calls.load(), 0);
+    EXPECT_EQ(other_calls.load(), 1);
+  }
+  EXPECT_EQ(calls.load(), 1);
+  {
+    Store::NotifyOnce notify_once(&store);
+    store.Apply(At("a", "0"));  // nothing accepted: nothing to tell
+  }
+  EXPECT_EQ(calls.load(), 1);
+  store.Apply(At("c", "1"));  // and after it, once per record again
+  EXPECT_EQ(calls.load(), 2);
+}
+
 TEST(StoreTest, EndCursorSeesOnlyWhatComesLater) {
   Store store(1);
   store.Apply(At("a", "1"));
