@@ -62,6 +62,19 @@ check_everyone_has_everything() {
   done
 }
 
+# Records the five servers have sent on all their links so far (from their
+# metrics): against the records Riley accepted, the flooding's duplication
+# (a spanning tree would send 4 per record; each extra one arrives stale).
+records_sent_by_all() {
+  local i total=0 sent
+  for i in 10 11 12 13 14; do
+    sent=$(curl -s "http://127.0.0.1:${ports[$i]}/metrics" |
+      awk '/^herd_peer_records_sent_total\{/ {s += $2} END {print int(s)}')
+    total=$((total + sent))
+  done
+  echo "$total"
+}
+
 # CPU time (clock ticks) and context switches of each herd server so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s}'; }
@@ -84,13 +97,17 @@ for round in $(seq "$ROUNDS"); do
   cpu_before=(); switch_before=()
   for pid in "${herd_pids[@]}"; do cpu_before+=("$(cpu_ticks "$pid")"); switch_before+=("$(switches "$pid")"); done
   before_accepted=$(accepted_at "${ports[10]}")
+  before_sent=$(records_sent_by_all)
   # Client times newer than the last round's: every IAMAT is accepted and
   # flooded, in every round.
   herd_rates+=("$(loadgen_rate herd "${ports[0]}" --time-base $((1700000000 + round * 1000000)))")
   check_everyone_has_everything
   cpu_after=(); switch_after=()
   for pid in "${herd_pids[@]}"; do cpu_after+=("$(cpu_ticks "$pid")"); switch_after+=("$(switches "$pid")"); done
-  print_costs "$(( $(accepted_at "${ports[10]}") - before_accepted ))"
+  accepted=$(( $(accepted_at "${ports[10]}") - before_accepted ))
+  print_costs "$accepted"
+  echo "  link sends per record: $(awk -v s=$(( $(records_sent_by_all) - before_sent )) \
+    -v r="$accepted" 'BEGIN {printf "%.2f", s / r}') (4 would be a spanning tree)" >&2
   echo "round $round/$ROUNDS: one lone server:" >&2
   lone_cpu=$(cpu_ticks "$lone_pid")
   lone_before=$(accepted_at "${ports[17]}")
