@@ -4,18 +4,29 @@
 
 namespace herd {
 
-FeedPump::FeedPump(Store* store) : store_(store) {}
+FeedPump::FeedPump(Notifier notifier, Pacing pacing)
+    : notifier_(std::move(notifier)), pacing_(pacing) {}
 
 std::shared_ptr<FeedPump> FeedPump::Start(Store* store) {
-  std::shared_ptr<FeedPump> pump(new FeedPump(store));
-  // Runs on every accepted record, so it stays cheap: once the flag is set
-  // (until the pump's next batch, which reads this record too) it only
-  // reads the flag. It may run once more after RemoveListener: it holds
-  // the pump weakly.
+  return Start(Notifier{[store](std::function<void()> listener) {
+                          return store->AddListener(std::move(listener));
+                        },
+                        [store](int64_t id) { store->RemoveListener(id); }},
+               Pacing{.min_interval = absl::Microseconds(250),
+                      .background_interval = absl::Milliseconds(5)});
+}
+
+std::shared_ptr<FeedPump> FeedPump::Start(Notifier notifier, Pacing pacing) {
+  std::shared_ptr<FeedPump> pump(new FeedPump(std::move(notifier), pacing));
+  // Runs on every change, so it stays cheap: once the flag is set (until
+  // the pump's next batch, which reads this change too) it only reads the
+  // flag, unless readers may run inline. It may run once more after the
+  // listener is removed: it holds the pump weakly.
   const int64_t id =
-      store->AddListener([weak = std::weak_ptr<FeedPump>(pump), changed = pump->changed_] {
-        if (changed->load(std::memory_order_relaxed) || changed->exchange(true)) return;
-        if (auto self = weak.lock()) self->Wake();
+      pump->notifier_.add([weak = std::weak_ptr<FeedPump>(pump), changed = pump->changed_,
+                           inline_readers = pacing.max_inline_readers > 0] {
+        if (!inline_readers && changed->load(std::memory_order_relaxed)) return;
+        if (auto self = weak.lock()) self->OnChange();
       });
   {
     absl::MutexLock lock(&pump->mu_);
@@ -52,6 +63,27 @@ void FeedPump::Schedule(std::shared_ptr<FeedReader> reader) {
   if (!stopping_) scheduled_.push_back(std::move(reader));
 }
 
+void FeedPump::OnChange() {
+  std::vector<std::shared_ptr<FeedReader>> here;
+  if (pacing_.max_inline_readers > 0) {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    if (readers_.size() <= pacing_.max_inline_readers) {
+      for (const auto& [raw, weak] : readers_) {
+        if (auto reader = weak.lock()) here.push_back(std::move(reader));
+      }
+    }
+  }
+  if (here.empty()) {
+    if (changed_->exchange(true)) return;  // the thread is woken already
+    Wake();
+    return;
+  }
+  for (const auto& reader : here) {
+    if (reader->Pump()) Schedule(reader);
+  }
+}
+
 void FeedPump::Wake() {
   // Releasing mu_ re-evaluates the condition the pump's thread waits on.
   absl::MutexLock lock(&mu_);
@@ -73,7 +105,7 @@ bool FeedPump::RunBatch() {
     // Rate-limit batches: wait out the rest of the interval (only a stop
     // ends it early), so records accepted meanwhile join this batch.
     const absl::Duration interval =
-        latency_sensitive_readers_ > 0 ? kMinInterval : kBackgroundInterval;
+        latency_sensitive_readers_ > 0 ? pacing_.min_interval : pacing_.background_interval;
     mu_.AwaitWithDeadline(absl::Condition(&stopping_), last_batch_ + interval);
     mu_.Await(absl::Condition(this, &FeedPump::HasWorkLocked));
     last_batch_ = absl::Now();
@@ -110,7 +142,7 @@ void FeedPump::Stop() {
     listener_id = listener_id_;
     scheduled_.clear();
   }
-  store_->RemoveListener(listener_id);
+  notifier_.remove(listener_id);
   if (thread_.joinable()) {
     // The last owner may let go on the pump's own thread (a reader it ran).
     if (thread_.get_id() == std::this_thread::get_id()) {

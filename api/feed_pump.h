@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -31,33 +32,58 @@ class FeedReader {
   virtual void Close() {}
 
   // Whether someone waits for what this reader hands on (a Watch client):
-  // while one such reader is added, the pump runs within kMinInterval of a
-  // change; with none (the location index alone, which a query also
-  // brings up to date itself) within kBackgroundInterval.
+  // while one such reader is added, the pump runs within the pacing's
+  // min_interval of a change; with none (the location index alone, which
+  // a query also brings up to date itself) within background_interval.
   virtual bool latency_sensitive() const { return false; }
 };
 
-// Runs the API's feed readers on a thread of its own whenever the store
-// accepts something, so that the applying thread (an IAMAT on the edge, a
-// peer's batch, a Report) only sets a flag, whatever the number or speed of
-// readers: a relaxed read of a flag that is already set, nearly always
-// (the first record after a batch also takes the pump's lock once to wake
-// it). Wake-ups coalesce: readers are run once per batch of accepted
-// records, not once per record, and batches start at most once per
-// kMinInterval (250 us) while a Watch stream is open: under load the
-// applying threads then wake the pump at most four thousand times a second
-// rather than once per record, at the cost of up to a quarter of a
+// Runs feed readers on a thread of its own whenever their feed changes, so
+// that the thread that changed it only sets a flag, whatever the number or
+// speed of readers: a relaxed read of a flag that is already set, nearly
+// always (the first change after a batch also takes the pump's lock once to
+// wake it). Wake-ups coalesce: readers are run once per batch of changes,
+// not once per change.
+//
+// How batches are paced is the feed's (Pacing). The store's feed (Start
+// with a Store: the location index and Locations/Watch streams) starts
+// batches at most once per 250 us while a Watch stream is open: under load
+// the applying threads then wake the pump at most four thousand times a
+// second rather than once per record, at the cost of up to a quarter of a
 // millisecond of delay for watchers; a record that arrives after a quiet
 // spell (a gap longer than the interval, as at a thousand reports a
 // second) waits for nothing. Without watchers the readers are background
-// work, and batches start at most once per kBackgroundInterval (5 ms).
+// work, and batches start at most once per 5 ms. A feed whose changes are
+// rare (fence events) may instead have the changing thread run a few
+// readers itself (max_inline_readers), so that an event reaches the wire
+// without a thread wake-up, which costs the most on a small machine.
 //
-// Thread-safe. Owned by shared_ptr (readers and the store listener hold it);
-// Stop() before the store goes away.
+// Thread-safe. Owned by shared_ptr (readers and the feed's listener hold
+// it); Stop() before the feed goes away.
 class FeedPump : public std::enable_shared_from_this<FeedPump> {
  public:
+  // How a feed tells the pump it changed: `add` registers a listener it
+  // calls after every change (on the changing thread; it may run once more
+  // after `remove`) and returns its id.
+  struct Notifier {
+    std::function<int64_t(std::function<void()>)> add;
+    std::function<void(int64_t)> remove;
+  };
+  struct Pacing {
+    // Batches start at least this far apart while a latency-sensitive
+    // reader is added, and `background_interval` apart otherwise.
+    absl::Duration min_interval = absl::ZeroDuration();
+    absl::Duration background_interval = absl::ZeroDuration();
+    // While at most this many readers are added, the changing thread runs
+    // them itself instead of waking the pump's thread.
+    size_t max_inline_readers = 0;
+  };
+
+  // The store's feed, paced as described above.
   // REQUIRES: `store` outlives Stop().
   static std::shared_ptr<FeedPump> Start(Store* store);
+  // REQUIRES: the feed behind `notifier` outlives Stop().
+  static std::shared_ptr<FeedPump> Start(Notifier notifier, Pacing pacing);
   FeedPump(const FeedPump&) = delete;
   FeedPump& operator=(const FeedPump&) = delete;
   ~FeedPump();
@@ -71,29 +97,30 @@ class FeedPump : public std::enable_shared_from_this<FeedPump> {
   // Runs `reader` once soon (it has work left it cannot do now).
   void Schedule(std::shared_ptr<FeedReader> reader);
 
-  // Stops listening to the store and joins the thread, then Close()s every
+  // Stops listening to the feed and joins the thread, then Close()s every
   // reader still added. Idempotent.
   void Stop();
 
  private:
-  explicit FeedPump(Store* store);
+  FeedPump(Notifier notifier, Pacing pacing);
+  // The feed changed and the flag was clear (or readers run inline): runs
+  // the readers here, or wakes the thread.
+  void OnChange();
   // Wakes the pump's thread if it waits for work (changed_ is set).
   void Wake();
   // The pump's thread: runs batches while the pump exists and is not stopped.
   static void Run(const std::weak_ptr<FeedPump>& weak);
   // Waits for work and runs one batch of readers; false once stopping.
   bool RunBatch();
-  static constexpr absl::Duration kMinInterval = absl::Microseconds(250);
-  static constexpr absl::Duration kBackgroundInterval = absl::Milliseconds(5);
-
   bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return stopping_ || changed_->load() || !scheduled_.empty();
   }
 
   // Constant after construction.
-  Store* const store_;
-  // The store accepted something since the last batch began. Shared with
-  // the store listener, which sets it without holding the pump.
+  const Notifier notifier_;
+  const Pacing pacing_;
+  // The feed changed since the last batch began. Shared with the feed's
+  // listener, which sets it without holding the pump.
   const std::shared_ptr<std::atomic<bool>> changed_ = std::make_shared<std::atomic<bool>>(false);
 
   mutable absl::Mutex mu_;

@@ -5,7 +5,7 @@
 
 namespace herd {
 
-FenceWatchStream::FenceWatchStream(const FenceEventFeed* feed, std::shared_ptr<FenceWatchPump> pump,
+FenceWatchStream::FenceWatchStream(const FenceEventFeed* feed, std::shared_ptr<FeedPump> pump,
                                    absl::flat_hash_set<std::string> fence_ids, uint64_t start,
                                    const Options& options, std::shared_ptr<void> ticket)
     : feed_(feed),

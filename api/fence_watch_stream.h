@@ -13,7 +13,6 @@
 #include "absl/synchronization/mutex.h"
 #include "api/feed_pump.h"
 #include "api/fence_event_feed.h"
-#include "api/fence_watch_pump.h"
 #include "common/write_gate.h"
 #include "herd/v1/fences.grpc.pb.h"
 
@@ -23,7 +22,7 @@ namespace herd {
 // FenceEventFeed, starting at its end (events from when the stream began).
 // It sends what the feed holds after its cursor, one write in flight; each
 // completed write reads the next message, and when the feed is drained it
-// waits for the FenceWatchPump (the feed got events). A slow or stalled
+// waits for the FeedPump (the feed got events). A slow or stalled
 // reader therefore holds one message and its cursor, never a queue: what it
 // has not read is coalesced per (fence, client) by the feed, and the events
 // it passed over are reported in the next message's `skipped`.
@@ -45,7 +44,7 @@ class FenceWatchStream : public grpc::ServerWriteReactor<v1::WatchFencesResponse
   // held until the stream is done (a place among the server's Watch
   // streams). REQUIRES: `feed` outlives the stream (the gRPC server is shut
   // down before the feed goes).
-  FenceWatchStream(const FenceEventFeed* feed, std::shared_ptr<FenceWatchPump> pump,
+  FenceWatchStream(const FenceEventFeed* feed, std::shared_ptr<FeedPump> pump,
                    absl::flat_hash_set<std::string> fence_ids, uint64_t start,
                    const Options& options, std::shared_ptr<void> ticket = nullptr);
   FenceWatchStream(const FenceWatchStream&) = delete;
@@ -73,7 +72,7 @@ class FenceWatchStream : public grpc::ServerWriteReactor<v1::WatchFencesResponse
 
   // Constant after construction.
   const FenceEventFeed* const feed_;
-  const std::shared_ptr<FenceWatchPump> pump_;
+  const std::shared_ptr<FeedPump> pump_;
   const absl::flat_hash_set<std::string> fence_ids_;
   const Options options_;
 

@@ -72,13 +72,28 @@ class RejectedWatch : public grpc::ServerWriteReactor<v1::WatchFencesResponse> {
   void OnDone() override { delete this; }
 };
 
+// Fence events are rare next to reports, so while a few Watch streams are
+// open (up to 4) the thread that fired an event (an edge or gRPC thread)
+// runs them itself: each reads its batch and starts a write, or does
+// nothing while a write is in flight (its completion reads on), so an
+// event reaches the wire without a thread wake-up. With more streams that
+// thread only sets a flag and wakes the pump's thread, so its cost does
+// not grow with the number of streams; batches are not delayed.
+std::shared_ptr<FeedPump> StartFenceWatchPump(FenceEventFeed* feed) {
+  return FeedPump::Start(FeedPump::Notifier{[feed](std::function<void()> listener) {
+                                              return feed->AddListener(std::move(listener));
+                                            },
+                                            [feed](int64_t id) { feed->RemoveListener(id); }},
+                         FeedPump::Pacing{.max_inline_readers = 4});
+}
+
 }  // namespace
 
 FencesService::FencesService(FenceBook* book, std::shared_ptr<FenceEventFeed> feed, Options options)
     : book_(book),
       feed_(std::move(feed)),
       options_(std::move(options)),
-      pump_(FenceWatchPump::Start(feed_.get())) {}
+      pump_(StartFenceWatchPump(feed_.get())) {}
 
 FencesService::~FencesService() { Shutdown(); }
 

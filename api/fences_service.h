@@ -10,8 +10,8 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "api/feed_pump.h"
 #include "api/fence_event_feed.h"
-#include "api/fence_watch_pump.h"
 #include "api/fence_watch_stream.h"
 #include "common/server_log.h"
 #include "fences/fence_book.h"
@@ -21,7 +21,7 @@ namespace herd {
 
 // herd.v1.Fences: set, delete, read and list the herd's fences (on the
 // FenceBook), and Watch the events this server fires (cursors over the
-// FenceEventFeed, run by a FenceWatchPump thread). See
+// FenceEventFeed, run by a FeedPump). See
 // proto/herd/v1/fences.proto for the contract.
 //
 // Every handler is a callback-API reaction that never blocks: FenceBook
@@ -85,7 +85,7 @@ class FencesService final : public v1::Fences::CallbackService {
   FenceBook* const book_;
   const std::shared_ptr<FenceEventFeed> feed_;
   const Options options_;
-  const std::shared_ptr<FenceWatchPump> pump_;
+  const std::shared_ptr<FeedPump> pump_;
   // Shared with the tickets, which may outlive the service.
   const std::shared_ptr<std::atomic<size_t>> watch_streams_ =
       std::make_shared<std::atomic<size_t>>(0);
