@@ -46,9 +46,7 @@ bool FloodCall::HoldBackUntilLocked(Clock::time_point due, Clock::time_point now
   if (!wake_pending_ || due < wake_due_) {
     wake_pending_ = true;
     wake_due_ = due;
-    // Under mu_, so that it happens before OnDone (which takes mu_): the
-    // link may be gone once OnDone has told it the call ended.
-    link_->WakeAt(due);
+    link_->WakeAt(due);  // the link outlives this call
   }
   return true;
 }

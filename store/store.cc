@@ -264,12 +264,15 @@ size_t Store::WalkAfter(Cursor* cursor, size_t max, std::optional<uint32_t> skip
   return visited;
 }
 
+std::optional<uint32_t> Store::SkipIdOf(const Source& skip) const {
+  // A source never seen has sent nothing to skip.
+  return skip.name.empty() ? std::nullopt : FindSource(skip);
+}
+
 std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
                                                const Source& skip) const {
-  // A source never seen has sent nothing to skip.
-  const std::optional<uint32_t> skip_id = skip.name.empty() ? std::nullopt : FindSource(skip);
   std::vector<FeedEntry> out;
-  WalkAfter(cursor, max, skip_id, [&](const PackedRecord& record, int shard) {
+  WalkAfter(cursor, max, SkipIdOf(skip), [&](const PackedRecord& record, int shard) {
     out.push_back(FeedEntry{record.ToRecord(), Source{}, shard, record.seq()});
     if (record.source() != 0) out.back().via = SourceOf(record.source());
   });
@@ -278,8 +281,8 @@ std::vector<Store::FeedEntry> Store::ReadAfter(Cursor* cursor, size_t max,
 
 size_t Store::VisitAfter(Cursor* cursor, size_t max, const Source& skip,
                          absl::FunctionRef<void(const PackedRecord& record)> visit) const {
-  const std::optional<uint32_t> skip_id = skip.name.empty() ? std::nullopt : FindSource(skip);
-  return WalkAfter(cursor, max, skip_id, [&](const PackedRecord& record, int) { visit(record); });
+  return WalkAfter(cursor, max, SkipIdOf(skip),
+                   [&](const PackedRecord& record, int) { visit(record); });
 }
 
 bool Store::ClaimMoveTracking() { return !move_tracking_claimed_.exchange(true); }

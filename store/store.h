@@ -282,6 +282,8 @@ class Store {
   // Sources are stored as small numbers: 0 is a local client.
   uint32_t InternSource(const Source& source);
   std::optional<uint32_t> FindSource(const Source& source) const;
+  // The id of the source a reader skips (none for an empty name).
+  std::optional<uint32_t> SkipIdOf(const Source& skip) const;
   Source SourceOf(uint32_t id) const;
 
   bool ExpiredAt(std::string_view client_time, std::string_view skew, int64_t now) const;
