@@ -93,7 +93,8 @@ FencesService::FencesService(FenceBook* book, std::shared_ptr<FenceEventFeed> fe
     : book_(book),
       feed_(std::move(feed)),
       options_(std::move(options)),
-      pump_(StartFenceWatchPump(feed_.get())) {}
+      pump_(StartFenceWatchPump(feed_.get())),
+      watch_callers_(std::make_shared<CallerLimiter>(options_.max_watch_streams_per_caller)) {}
 
 FencesService::~FencesService() { Shutdown(); }
 
@@ -215,6 +216,17 @@ grpc::ServerWriteReactor<v1::WatchFencesResponse>* FencesService::Watch(
                      absl::StrCat("too many Fences.Watch streams on this server (",
                                   options_.max_watch_streams, ")")));
   }
+  const std::string caller = CallerLimiter::AddressOf(context->peer());
+  std::shared_ptr<void> caller_ticket = watch_callers_->TryAcquire(caller);
+  if (caller_ticket == nullptr) {
+    return new RejectedWatch(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     absl::StrCat("too many Fences.Watch streams from ", caller, " (",
+                                  options_.max_watch_streams_per_caller, ")")));
+  }
+  // The stream holds both places, given back together when it is done.
+  ticket = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(
+      std::move(ticket), std::move(caller_ticket));
   Info("api {} Fences.Watch: {} fence ids", context->peer(), fence_ids.size());
   auto stream = std::make_shared<FenceWatchStream>(feed_.get(), pump_, std::move(fence_ids), start,
                                                    options_.watch, std::move(ticket));

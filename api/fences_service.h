@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "api/caller_limiter.h"
 #include "api/feed_pump.h"
 #include "api/fence_event_feed.h"
 #include "api/fence_watch_stream.h"
@@ -32,8 +33,9 @@ namespace herd {
 class FencesService final : public v1::Fences::CallbackService {
  public:
   struct Options {
-    size_t max_watch_streams = 1000;    // more: RESOURCE_EXHAUSTED
-    size_t max_watch_fence_ids = 1000;  // more: INVALID_ARGUMENT
+    size_t max_watch_streams = 1000;            // more: RESOURCE_EXHAUSTED
+    size_t max_watch_streams_per_caller = 100;  // per peer address; RESOURCE_EXHAUSTED
+    size_t max_watch_fence_ids = 1000;          // more: INVALID_ARGUMENT
     int default_page_size = 100;
     int max_page_size = 1000;
     FenceWatchStream::Options watch;
@@ -89,6 +91,7 @@ class FencesService final : public v1::Fences::CallbackService {
   // Shared with the tickets, which may outlive the service.
   const std::shared_ptr<std::atomic<size_t>> watch_streams_ =
       std::make_shared<std::atomic<size_t>>(0);
+  const std::shared_ptr<CallerLimiter> watch_callers_;
 };
 
 }  // namespace herd

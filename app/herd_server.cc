@@ -222,6 +222,7 @@ absl::StatusOr<std::unique_ptr<HerdServer>> HerdServer::Create(const HerdConfig&
       std::move(locations), server->store_.get(), server->places_.get(), server->log_.get());
   FencesService::Options fences;
   fences.max_watch_streams = config.grpc_limits.max_watch_streams;
+  fences.max_watch_streams_per_caller = config.grpc_limits.max_watch_streams_per_caller;
   fences.max_watch_fence_ids = config.grpc_limits.max_watch_filter_ids;
   fences.log = server->log_;
   server->fences_service_ = std::make_unique<FencesService>(

@@ -468,6 +468,30 @@ TEST_F(FencesServiceTest, TooManyWatchStreamsAreRefused) {
   third->context.TryCancel();
 }
 
+TEST_F(FencesServiceTest, WatchStreamsPerCallerAreCapped) {
+  StopServer();
+  FencesService::Options options;
+  options.max_watch_streams_per_caller = 2;
+  StartServer(options);
+  auto first = Watch();
+  auto second = Watch();
+  auto third = StartWatch({});
+  v1::WatchFencesResponse message;
+  EXPECT_FALSE(third->Next(&message));
+  const grpc::Status refused = third->reader->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("from ipv4:127.0.0.1 (2)"));
+  EXPECT_EQ(service_->watch_streams(), 2u);  // the refused one holds no place
+  // A stream that ends gives its caller's place back.
+  first->context.TryCancel();
+  ASSERT_TRUE(WaitFor([&] { return service_->watch_streams() == 1; }));
+  auto again = Watch();
+  feed_->Publish({Fired("a", "x", 1)});
+  EXPECT_TRUE(again->Next(&message));
+  again->context.TryCancel();
+  second->context.TryCancel();
+}
+
 TEST_F(FencesServiceTest, ShutdownEndsWatchStreamsAtOnce) {
   auto watch = Watch();
   const auto start = Clock::now();
