@@ -17,88 +17,66 @@ constexpr size_t kReadChunk = 32;
 WatchStream::WatchStream(const Store* store, std::shared_ptr<FeedPump> pump,
                          absl::flat_hash_set<std::string> client_ids, bool include_current,
                          const Options& options, std::shared_ptr<void> ticket)
-    : store_(store),
-      pump_(std::move(pump)),
+    : PumpedWriteStream(std::move(pump), std::move(ticket)),
+      store_(store),
       client_ids_(std::move(client_ids)),
       options_(options),
-      start_(store->End()),
-      ticket_(std::move(ticket)) {
+      start_(store->End()) {
   absl::MutexLock lock(&mu_);
   // From the beginning of the feed, the state as of start_ comes first.
   if (!include_current) cursor_ = start_;
 }
 
-void WatchStream::Begin() {
-  self_ = shared_from_this();
-  if (!pump_->Add(self_)) {
-    Close();
-    return;
-  }
-  // After Add: whatever the store accepts from now on wakes us, and this
-  // read sees everything before.
-  if (Pump()) pump_->Schedule(self_);
-}
-
-bool WatchStream::Pump() {
-  v1::WatchResponse* message = nullptr;
-  {
-    absl::MutexLock lock(&mu_);
-    if (gate_.writing() || gate_.ending()) return false;
-    // A fresh message, not Clear(): a cleared one keeps every sub-message
-    // it ever held allocated.
-    v1::WatchResponse().Swap(&response_);
-    size_t scanned = 0;
-    size_t bytes = 0;
-    bool drained = false;
-    // Where each client is in this message: a client updated between two
-    // reads is sent once, at its newer version (the older one is skipped).
-    absl::flat_hash_map<std::string, int> position;
-    while (static_cast<size_t>(response_.locations_size()) < options_.max_batch_records &&
-           bytes < options_.max_batch_bytes && scanned < options_.max_scan) {
-      const Store::Cursor before = cursor_;
-      // In small reads, so the byte bound is not overshot by much.
-      const size_t room = std::min<size_t>(
-          kReadChunk, options_.max_batch_records - static_cast<size_t>(response_.locations_size()));
-      std::vector<Store::FeedEntry> entries =
-          store_->ReadAfter(&cursor_, std::min(room, options_.max_scan - scanned));
-      if (entries.empty()) {
-        drained = true;
-        break;
+bool WatchStream::FillLocked(v1::WatchResponse* message, bool* run_again) {
+  size_t scanned = 0;
+  size_t bytes = 0;
+  bool drained = false;
+  // Where each client is in this message: a client updated between two
+  // reads is sent once, at its newer version (the older one is skipped).
+  absl::flat_hash_map<std::string, int> position;
+  while (static_cast<size_t>(message->locations_size()) < options_.max_batch_records &&
+         bytes < options_.max_batch_bytes && scanned < options_.max_scan) {
+    const Store::Cursor before = cursor_;
+    // In small reads, so the byte bound is not overshot by much.
+    const size_t room = std::min<size_t>(
+        kReadChunk, options_.max_batch_records - static_cast<size_t>(message->locations_size()));
+    std::vector<Store::FeedEntry> entries =
+        store_->ReadAfter(&cursor_, std::min(room, options_.max_scan - scanned));
+    if (entries.empty()) {
+      drained = true;
+      break;
+    }
+    scanned += entries.size();
+    CountSkippedLocked(before, entries);
+    for (const Store::FeedEntry& entry : entries) {
+      const Record& record = entry.record;
+      if (!client_ids_.empty() && !client_ids_.contains(record.client_id)) continue;
+      const auto [it, added] = position.try_emplace(record.client_id, message->locations_size());
+      if (!added) {
+        ToLocation(record, message->mutable_locations(it->second));
+        ++skipped_;
+        continue;
       }
-      scanned += entries.size();
-      CountSkippedLocked(before, entries);
-      for (const Store::FeedEntry& entry : entries) {
-        const Record& record = entry.record;
-        if (!client_ids_.empty() && !client_ids_.contains(record.client_id)) continue;
-        const auto [it, added] = position.try_emplace(record.client_id, response_.locations_size());
-        if (!added) {
-          ToLocation(record, response_.mutable_locations(it->second));
-          ++skipped_;
-          continue;
-        }
-        ToLocation(record, response_.add_locations());
-        bytes += 2 * (record.client_id.size() + record.origin.size() + record.location.size() +
-                      record.client_time.size()) +
-                 record.skew.size() + 40;
-      }
+      ToLocation(record, message->add_locations());
+      bytes += 2 * (record.client_id.size() + record.origin.size() + record.location.size() +
+                    record.client_time.size()) +
+               record.skew.size() + 40;
     }
-    if (!initial_state_done_ && ReachedStartLocked()) {
-      initial_state_done_ = true;
-      response_.set_initial_state_done(true);
-    }
-    if (response_.locations_size() == 0 && !response_.initial_state_done()) {
-      // Nothing to send. Filtered out entries may remain beyond the scan
-      // limit: then run again soon rather than wait for the next change.
-      return !drained && scanned >= options_.max_scan;
-    }
-    response_.set_skipped(skipped_);
-    if (options_.skipped_total != nullptr) options_.skipped_total->Add(skipped_);
-    skipped_ = 0;
-    gate_.BeginWrite();
-    message = &response_;
   }
-  StartWrite(message);
-  return false;
+  if (!initial_state_done_ && ReachedStartLocked()) {
+    initial_state_done_ = true;
+    message->set_initial_state_done(true);
+  }
+  if (message->locations_size() == 0 && !message->initial_state_done()) {
+    // Nothing to send. Filtered out entries may remain beyond the scan
+    // limit: then run again soon rather than wait for the next change.
+    *run_again = !drained && scanned >= options_.max_scan;
+    return false;
+  }
+  message->set_skipped(skipped_);
+  if (options_.skipped_total != nullptr) options_.skipped_total->Add(skipped_);
+  skipped_ = 0;
+  return true;
 }
 
 void WatchStream::CountSkippedLocked(const Store::Cursor& before,
@@ -119,46 +97,6 @@ bool WatchStream::ReachedStartLocked() const {
     if (cursor_.seen[s] < start_.seen[s]) return false;
   }
   return true;
-}
-
-void WatchStream::End(grpc::Status status) {
-  std::optional<grpc::Status> finish;
-  {
-    absl::MutexLock lock(&mu_);
-    finish = gate_.End(std::move(status));
-  }
-  if (finish) Finish(*finish);
-}
-
-void WatchStream::OnWriteDone(bool ok) {
-  std::optional<grpc::Status> finish;
-  {
-    absl::MutexLock lock(&mu_);
-    finish = gate_.WriteDone();
-  }
-  if (finish) {
-    Finish(*finish);
-  } else if (!ok) {
-    End(grpc::Status(grpc::StatusCode::CANCELLED, "the stream broke"));
-  } else if (Pump()) {
-    pump_->Schedule(shared_from_this());
-  }
-}
-
-void WatchStream::OnCancel() { End(grpc::Status::CANCELLED); }
-
-void WatchStream::Close() {
-  End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
-}
-
-void WatchStream::OnDone() {
-  pump_->Remove(this);
-  {
-    absl::MutexLock lock(&mu_);
-    v1::WatchResponse().Swap(&response_);  // freed now, not with the last reference
-  }
-  ticket_.reset();
-  auto last_reference = std::move(self_);  // may delete this on return
 }
 
 }  // namespace herd

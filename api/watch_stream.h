@@ -1,47 +1,37 @@
 #ifndef HERD_API_WATCH_STREAM_H_
 #define HERD_API_WATCH_STREAM_H_
 
-#include <grpcpp/grpcpp.h>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
 #include "api/feed_pump.h"
+#include "api/pumped_write_stream.h"
 #include "common/metric_cells.h"
-#include "common/write_gate.h"
 #include "herd/v1/locations.grpc.pb.h"
 #include "store/store.h"
 
 namespace herd {
 
-// One Locations.Watch stream (a gRPC server write reactor): a cursor over
-// the store's feed, like a peer link. It sends what the feed holds after
-// its cursor in batches, one write in flight; each completed write reads the
-// next batch, and when the feed is drained it waits for the FeedPump (the
-// store accepted something). So a slow or stalled reader holds one message
-// and its cursor, never a queue: what it has not read yet is coalesced per
-// client by the store, and the versions it thereby missed are counted (per
-// shard, sequence numbers are consecutive, so the numbers the cursor passed
-// without an entry are versions superseded before it got to them) and
-// reported in the next message's `skipped`.
+// One Locations.Watch stream: a cursor over the store's feed, like a peer
+// link, run by the FeedPump as PumpedWriteStream describes. What a slow
+// reader has not read yet is coalesced per client by the store, and the
+// versions it thereby missed are counted (per shard, sequence numbers are
+// consecutive, so the numbers the cursor passed without an entry are
+// versions superseded before it got to them) and reported in the next
+// message's `skipped`.
 //
 // With include_current the cursor starts at the beginning of the feed (the
 // current state, each client once), else at its end; `initial_state_done`
 // marks the message after which the stream is live.
 //
-// Thread-safe: Pump() and Close() may be called from any thread. Owns
-// itself (a self reference released in OnDone); the pump holds it weakly.
-class WatchStream : public grpc::ServerWriteReactor<v1::WatchResponse>,
-                    public FeedReader,
-                    public std::enable_shared_from_this<WatchStream> {
+// Thread-safe, like its base.
+class WatchStream final : public PumpedWriteStream<v1::WatchResponse> {
  public:
   // The message in flight is a stream's only buffer (a reader that never
   // reads holds one): small, so a thousand stalled streams cost tens of MB.
@@ -58,28 +48,10 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchResponse>,
   WatchStream(const Store* store, std::shared_ptr<FeedPump> pump,
               absl::flat_hash_set<std::string> client_ids, bool include_current,
               const Options& options, std::shared_ptr<void> ticket = nullptr);
-  WatchStream(const WatchStream&) = delete;
-  WatchStream& operator=(const WatchStream&) = delete;
-
-  // Registers with the pump and sends what there is. Call once, from the
-  // Watch handler.
-  void Begin();
-
-  bool Pump() override;
-  bool latency_sensitive() const override { return true; }
-
-  // Ends the stream with UNAVAILABLE (the server is shutting down) as soon
-  // as no write is in flight.
-  void Close() override;
 
  private:
-  void OnWriteDone(bool ok) override;
-  void OnCancel() override;
-  void OnDone() override;
-
-  // Ends the stream with `status` (the first one given wins) as soon as no
-  // write is in flight.
-  void End(grpc::Status status);
+  bool FillLocked(v1::WatchResponse* message, bool* run_again) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds to skipped_ the versions the cursor passed over between `before`
   // and cursor_ without reading them (beyond start_: older ones are history,
   // not something this stream missed).
@@ -89,20 +61,13 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchResponse>,
 
   // Constant after construction.
   const Store* const store_;
-  const std::shared_ptr<FeedPump> pump_;
   const absl::flat_hash_set<std::string> client_ids_;
   const Options options_;
   const Store::Cursor start_;  // the feed's end when the watch began
 
-  std::shared_ptr<WatchStream> self_;  // keeps the reactor alive until OnDone
-  std::shared_ptr<void> ticket_;       // released in OnDone
-
-  absl::Mutex mu_;
-  v1::WatchResponse response_ ABSL_GUARDED_BY(mu_);  // the one write in flight
-  Store::Cursor cursor_ ABSL_GUARDED_BY(mu_);        // feed read so far
-  uint64_t skipped_ ABSL_GUARDED_BY(mu_) = 0;        // not yet reported
+  Store::Cursor cursor_ ABSL_GUARDED_BY(mu_);  // feed read so far
+  uint64_t skipped_ ABSL_GUARDED_BY(mu_) = 0;  // not yet reported
   bool initial_state_done_ ABSL_GUARDED_BY(mu_) = false;
-  WriteGate<grpc::Status> gate_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace herd
