@@ -1,5 +1,6 @@
 #include "api/location_codec.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -213,6 +214,14 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
 grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
                                     const absl::Status& status) {
   return FinishNow(context, ToGrpc(status));
+}
+
+absl::StatusOr<size_t> PageSizeOf(int requested, int default_size, int max_size) {
+  if (requested < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: must not be negative, got ", requested));
+  }
+  return static_cast<size_t>(requested == 0 ? default_size : std::min(requested, max_size));
 }
 
 }  // namespace herd

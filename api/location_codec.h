@@ -8,6 +8,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -85,6 +86,10 @@ grpc::Status PlacesStatusToGrpc(std::string_view places_status);
 
 // An absl::Status as a grpc::Status (same code and message).
 grpc::Status ToGrpc(const absl::Status& status);
+
+// The page size a List call asked for: `requested`, or `default_size` for
+// 0, at most `max_size`; INVALID_ARGUMENT naming page_size if negative.
+absl::StatusOr<size_t> PageSizeOf(int requested, int default_size, int max_size);
 
 // Answers a unary call at once with `status` (no asynchronous work left).
 grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,

@@ -152,13 +152,10 @@ grpc::ServerUnaryReactor* LocationsService::Get(grpc::CallbackServerContext* con
 grpc::ServerUnaryReactor* LocationsService::List(grpc::CallbackServerContext* context,
                                                  const v1::ListRequest* request,
                                                  v1::ListResponse* response) {
-  if (request->page_size() < 0) {
-    return FinishNow(context, absl::InvalidArgumentError(absl::StrCat(
-                                  "page_size: must not be negative, got ", request->page_size())));
-  }
-  const size_t page_size = static_cast<size_t>(
-      request->page_size() == 0 ? options_.default_page_size
-                                : std::min(request->page_size(), options_.max_page_size));
+  const absl::StatusOr<size_t> asked =
+      PageSizeOf(request->page_size(), options_.default_page_size, options_.max_page_size);
+  if (!asked.ok()) return FinishNow(context, asked.status());
+  const size_t page_size = *asked;
   std::string after;
   if (!request->page_token().empty()) {
     absl::StatusOr<std::string> decoded = DecodePageToken(request->page_token());
