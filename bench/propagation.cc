@@ -10,8 +10,8 @@
 // exceeds the true one by at most one). One report at a time: the prober
 // samples the reports, as many as it can.
 //
-//   herd-propagation --report-port 12000 --watch 127.0.0.1:12103 --rate 1000 --duration 10 \
-//       [--probe-port 12003]
+//   herd-propagation --report-port 12000 --watch 127.0.0.1:12103 --rate 1000
+//       --duration 10 [--probe-port 12003]
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
