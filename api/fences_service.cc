@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "api/location_codec.h"
+#include "common/escape.h"
 #include "common/strings.h"
 
 namespace herd {
@@ -49,20 +50,6 @@ std::string_view ShapeName(const v1::Fence& fence) {
       break;
   }
   return "none";
-}
-
-// A webhook URL fit for a log: scheme, host and path, without user info,
-// query or fragment (they may carry secrets).
-std::string LoggableUrl(std::string_view url) {
-  if (url.empty()) return "none";
-  url = url.substr(0, url.find_first_of("?#"));
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return "(not a URL)";
-  const size_t host_start = scheme_end + 3;
-  const size_t path_start = std::min(url.find('/', host_start), url.size());
-  const size_t at = url.substr(0, path_start).rfind('@');
-  if (at == std::string_view::npos || at < host_start) return std::string(url);
-  return absl::StrCat(AsAbsl(url.substr(0, host_start)), AsAbsl(url.substr(at + 1)));
 }
 
 // A Watch refused before it started (bad arguments, too many streams).
@@ -124,7 +111,7 @@ grpc::ServerUnaryReactor* FencesService::Set(grpc::CallbackServerContext* contex
     return FinishNow(context, stored.status());
   }
   Info("api {} Fences.Set {} ({}, webhook {})", context->peer(), stored->id(), ShapeName(*stored),
-       LoggableUrl(stored->webhook_url()));
+       stored->webhook_url().empty() ? "none" : LoggableUrl(stored->webhook_url()));
   *response = *std::move(stored);
   return FinishNow(context, grpc::Status::OK);
 }

@@ -1,6 +1,7 @@
 #ifndef HERD_COMMON_ESCAPE_H_
 #define HERD_COMMON_ESCAPE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -81,6 +82,21 @@ inline void AppendEscaped(std::string_view text, std::string* out) {
 inline std::string Escaped(std::string_view text) {
   std::string out;
   AppendEscaped(text, &out);
+  return out;
+}
+
+// A URL fit for a log: scheme, host and path, without user info, query or
+// fragment (they may carry secrets). "(not a URL)" without a scheme.
+inline std::string LoggableUrl(std::string_view url) {
+  url = url.substr(0, url.find_first_of("?#"));
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return "(not a URL)";
+  const size_t host_start = scheme_end + 3;
+  const size_t path_start = std::min(url.find('/', host_start), url.size());
+  const size_t at = url.substr(0, path_start).rfind('@');
+  if (at == std::string_view::npos || at < host_start) return std::string(url);
+  std::string out(url.substr(0, host_start));
+  out.append(url.substr(at + 1));
   return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/escape.h"
 #include "common/strings.h"
 
 namespace herd {
@@ -14,18 +15,6 @@ namespace {
 
 // Problem lines (drops, failures) logged at most this often.
 constexpr absl::Duration kProblemLogInterval = absl::Seconds(1);
-
-// Scheme, host and path of `url`, without user info, query or fragment.
-std::string LoggableUrl(std::string_view url) {
-  url = url.substr(0, url.find_first_of("?#"));
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return "(not a URL)";
-  const size_t host_start = scheme_end + 3;
-  const size_t path_start = std::min(url.find('/', host_start), url.size());
-  const size_t at = url.substr(0, path_start).rfind('@');
-  if (at == std::string_view::npos || at < host_start) return std::string(url);
-  return absl::StrCat(AsAbsl(url.substr(0, host_start)), AsAbsl(url.substr(at + 1)));
-}
 
 std::string DescribeAnswer(const HttpResponse& response) {
   if (!response.transport.ok()) return std::string(AsStd(response.transport.ToString()));
