@@ -80,8 +80,10 @@ class Peering {
   // Dials every neighbour and starts flooding.
   void Start();
 
-  // Stops flooding and dialling and waits (briefly) for outbound streams to
-  // end. Inbound streams end with the grpc::Server's Shutdown.
+  // Stops flooding and dialling, cancels the outbound streams and waits
+  // until they have ended and let go of their links (promptly: a cancelled
+  // stream ends at once). Inbound streams end with the grpc::Server's
+  // Shutdown.
   void Shutdown();
 
   // Ends every open outbound stream as a network failure would; the links
