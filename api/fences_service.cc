@@ -81,6 +81,7 @@ FencesService::FencesService(FenceBook* book, std::shared_ptr<FenceEventFeed> fe
       feed_(std::move(feed)),
       options_(std::move(options)),
       pump_(StartFenceWatchPump(feed_.get())),
+      watch_places_(options_.max_watch_streams),
       watch_callers_(std::make_shared<CallerLimiter>(options_.max_watch_streams_per_caller)) {}
 
 FencesService::~FencesService() { Shutdown(); }
@@ -165,16 +166,6 @@ grpc::ServerUnaryReactor* FencesService::List(grpc::CallbackServerContext* conte
   return FinishNow(context, grpc::Status::OK);
 }
 
-std::shared_ptr<void> FencesService::TryTakeWatchTicket() {
-  size_t open = watch_streams_->load();
-  do {
-    if (open >= options_.max_watch_streams) return nullptr;
-  } while (!watch_streams_->compare_exchange_weak(open, open + 1));
-  // Never null (null means refused); the deleter gives the place back.
-  return std::shared_ptr<void>(watch_streams_.get(),
-                               [count = watch_streams_](void*) { count->fetch_sub(1); });
-}
-
 grpc::ServerWriteReactor<v1::WatchFencesResponse>* FencesService::Watch(
     grpc::CallbackServerContext* context, const v1::WatchFencesRequest* request) {
   if (static_cast<size_t>(request->fence_ids_size()) > options_.max_watch_fence_ids) {
@@ -193,7 +184,7 @@ grpc::ServerWriteReactor<v1::WatchFencesResponse>* FencesService::Watch(
   // The stream's start, taken before its place: once watch_streams()
   // counts it, every event published from then on reaches it.
   const uint64_t start = feed_->last_seq();
-  std::shared_ptr<void> ticket = TryTakeWatchTicket();
+  std::shared_ptr<void> ticket = watch_places_.TryTake();
   if (ticket == nullptr) {
     return new RejectedWatch(
         grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,

@@ -3,7 +3,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -14,6 +13,7 @@
 #include "api/feed_pump.h"
 #include "api/fence_event_feed.h"
 #include "api/fence_watch_stream.h"
+#include "api/stream_places.h"
 #include "common/server_log.h"
 #include "fences/fence_book.h"
 #include "herd/v1/fences.grpc.pb.h"
@@ -52,7 +52,7 @@ class FencesService final : public v1::Fences::CallbackService {
 
   // Watch streams open now: each counts from when its start in the feed is
   // set until it is done (its place is free again).
-  size_t watch_streams() const { return watch_streams_->load(); }
+  size_t watch_streams() const { return watch_places_.taken(); }
 
   // List's page token: web-safe base64 of a version tag and the page's last
   // fence id. Decode answers the id to continue after, or INVALID_ARGUMENT
@@ -74,9 +74,6 @@ class FencesService final : public v1::Fences::CallbackService {
   grpc::ServerWriteReactor<v1::WatchFencesResponse>* Watch(
       grpc::CallbackServerContext* context, const v1::WatchFencesRequest* request) override;
 
-  // A place among the Watch streams (released when dropped), or null when
-  // max_watch_streams are open.
-  std::shared_ptr<void> TryTakeWatchTicket();
   // Logs at info if there is a log.
   template <typename... Args>
   void Info(fmt::format_string<Args...> format, Args&&... args) {
@@ -88,9 +85,7 @@ class FencesService final : public v1::Fences::CallbackService {
   const std::shared_ptr<FenceEventFeed> feed_;
   const Options options_;
   const std::shared_ptr<FeedPump> pump_;
-  // Shared with the tickets, which may outlive the service.
-  const std::shared_ptr<std::atomic<size_t>> watch_streams_ =
-      std::make_shared<std::atomic<size_t>>(0);
+  StreamPlaces watch_places_;
   const std::shared_ptr<CallerLimiter> watch_callers_;
 };
 

@@ -115,6 +115,7 @@ LocationsService::LocationsService(Options options, Store* store, PlacesProvider
       index_(options_.index != nullptr ? options_.index : std::make_shared<LocationIndex>(store)),
       pump_(FeedPump::Start(store)),
       index_reader_(std::make_shared<IndexReader>(index_)),
+      watch_places_(options_.max_watchers),
       watch_callers_(
           std::make_shared<CallerLimiter>(options_.max_watchers_per_caller, kTrimAfterClosedWatches,
                                           [pump = std::weak_ptr<FeedPump>(pump_),
@@ -133,10 +134,7 @@ LocationsService::~LocationsService() { Shutdown(); }
 
 void LocationsService::Shutdown() { pump_->Stop(); }
 
-size_t LocationsService::watchers() const {
-  const size_t readers = pump_->size();
-  return readers > 0 ? readers - 1 : 0;  // all but the index
-}
+size_t LocationsService::watchers() const { return watch_places_.taken(); }
 
 void LocationsService::SyncIndex() { index_->CatchUp(kIndexSyncMax); }
 
@@ -209,18 +207,22 @@ grpc::ServerWriteReactor<v1::WatchResponse>* LocationsService::Watch(
     }
     client_ids.insert(id);
   }
-  if (watchers() >= options_.max_watchers) {
+  std::shared_ptr<void> ticket = watch_places_.TryTake();
+  if (ticket == nullptr) {
     return new RejectedWatch(grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrCat("too many Watch streams on this server (", options_.max_watchers, ")")));
   }
   const std::string caller = CallerLimiter::AddressOf(context->peer());
-  std::shared_ptr<void> ticket = watch_callers_->TryAcquire(caller);
-  if (ticket == nullptr) {
+  std::shared_ptr<void> caller_ticket = watch_callers_->TryAcquire(caller);
+  if (caller_ticket == nullptr) {
     return new RejectedWatch(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                           absl::StrCat("too many Watch streams from ", caller, " (",
                                                        options_.max_watchers_per_caller, ")")));
   }
+  // The stream holds both places, given back together when it is done.
+  ticket = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(
+      std::move(ticket), std::move(caller_ticket));
   log_->Info("api {} Watch: {} client ids, include_current={}", context->peer(), client_ids.size(),
              request->include_current());
   auto stream =

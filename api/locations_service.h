@@ -9,6 +9,7 @@
 
 #include "api/caller_limiter.h"
 #include "api/feed_pump.h"
+#include "api/stream_places.h"
 #include "api/watch_stream.h"
 #include "common/clock.h"
 #include "common/server_log.h"
@@ -70,7 +71,8 @@ class LocationsService final : public v1::Locations::CallbackService {
   // Ends every Watch stream (UNAVAILABLE) and stops the pump. Idempotent.
   void Shutdown();
 
-  // Watch streams open now.
+  // Watch streams open now: each counts from when it took its place until
+  // it is done.
   size_t watchers() const;
 
  private:
@@ -104,6 +106,7 @@ class LocationsService final : public v1::Locations::CallbackService {
   const std::shared_ptr<LocationIndex> index_;
   const std::shared_ptr<FeedPump> pump_;
   const std::shared_ptr<FeedReader> index_reader_;  // runs index_ on the pump
+  StreamPlaces watch_places_;
   const std::shared_ptr<CallerLimiter> watch_callers_;
 };
 
