@@ -111,17 +111,6 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-// Starts every server and waits until its gRPC port accepts too (the edge
-// starts first, and HerdProcesses waits for the edge only).
-bool StartServing(HerdProcesses& herd) {
-  if (!herd.StartAll()) return false;
-  for (const std::string& name : herd.names()) {
-    const uint16_t port = herd.grpc_port(name);
-    if (!WaitFor([port] { return Accepting(port); })) return false;
-  }
-  return true;
-}
-
 std::shared_ptr<grpc::Channel> Channel(uint16_t port) {
   return grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
                              grpc::InsecureChannelCredentials());
@@ -142,7 +131,7 @@ struct Call {
 // the edge keeps serving.
 TEST(HostileTest, FdExhaustionOnTheGrpcPortIsReportedAsNotServing) {
   HerdProcesses herd({"Riley"}, {});
-  ASSERT_TRUE(StartServing(herd));
+  ASSERT_TRUE(herd.StartAll());
   const pid_t pid = herd.pid("Riley");
   auto channel = Channel(herd.grpc_port("Riley"));
   auto health = grpc::health::v1::Health::NewStub(channel);
@@ -226,7 +215,7 @@ TEST(HostileTest, DeeplyNestedLegacyPlacesAnswerIsUnknownError) {
                        {{"provider", "google-legacy"},
                         {"endpoint", google.url()},
                         {"api_key_env", "HERD_HOSTILE_KEY"}}}});
-  ASSERT_TRUE(StartServing(herd));
+  ASSERT_TRUE(herd.StartAll());
   const uint16_t port = herd.edge_port("Riley");
   ASSERT_THAT(Exchange(port, kIamat), StartsWith("AT "));
   const std::string reply = Exchange(port, "WHATSAT kiwi.cs.ucla.edu 10 5\n");
@@ -239,7 +228,7 @@ TEST(HostileTest, DeeplyNestedLegacyPlacesAnswerIsUnknownError) {
 
 TEST(HostileTest, WatchStreamsAreCappedPerCallerAndFiltersBySize) {
   HerdProcesses herd({"Riley"}, {}, {{"grpc", {{"max_watch_streams_per_caller", 50}}}});
-  ASSERT_TRUE(StartServing(herd));
+  ASSERT_TRUE(herd.StartAll());
   const uint16_t port = herd.edge_port("Riley");
   std::string flood;  // something to stream
   for (int i = 0; i < 2000; ++i) {
@@ -289,7 +278,7 @@ TEST(HostileTest, WatchStreamsAreCappedPerCallerAndFiltersBySize) {
 // memory back.
 TEST(HostileTest, AThousandUnreadWatchStreamsStayBoundedAndGiveMemoryBack) {
   HerdProcesses herd({"Riley"}, {}, {{"grpc", {{"max_watch_streams_per_caller", 1000}}}});
-  ASSERT_TRUE(StartServing(herd));
+  ASSERT_TRUE(herd.StartAll());
   const pid_t pid = herd.pid("Riley");
   const uint16_t port = herd.edge_port("Riley");
   std::string flood;
@@ -340,7 +329,7 @@ TEST(HostileTest, AThousandUnreadWatchStreamsStayBoundedAndGiveMemoryBack) {
 
 TEST(HostileTest, MaxClientsRefusesNewClientsOnly) {
   HerdProcesses herd({"Riley"}, {}, {{"store", {{"max_clients", 1000}}}});
-  ASSERT_TRUE(StartServing(herd));
+  ASSERT_TRUE(herd.StartAll());
   const uint16_t port = herd.edge_port("Riley");
   // 5,000 new maximum-size ids in one connection, pipelined.
   std::string flood;
@@ -374,7 +363,7 @@ TEST(HostileTest, MaxClientsRefusesNewClientsOnly) {
 TEST(HostileTest, ClientTtlForgetsOnEveryServerAndNeverResurrects) {
   HerdProcesses herd({"Riley", "Jaquez"}, {{"Riley", "Jaquez"}},
                      {{"store", {{"client_ttl_s", 5}}}});
-  ASSERT_TRUE(StartServing(herd));
+  ASSERT_TRUE(herd.StartAll());
   const uint16_t riley = herd.edge_port("Riley");
   const uint16_t jaquez = herd.edge_port("Jaquez");
   // A current client time: the record expires 5 s after Riley receives it
@@ -407,7 +396,7 @@ TEST(HostileTest, SlowLinesAndOneAddressCannotHoldEverySlot) {
       {"Riley"}, {},
       {{"edge",
         {{"max_connections", 200}, {"max_connections_per_ip", 50}, {"line_timeout_ms", 1000}}}});
-  ASSERT_TRUE(StartServing(herd));
+  ASSERT_TRUE(herd.StartAll());
   const uint16_t port = herd.edge_port("Riley");
   // 300 connections from one address, each trickling a byte at a time.
   std::vector<int> slow;
@@ -440,7 +429,7 @@ TEST(HostileTest, SlowLinesAndOneAddressCannotHoldEverySlot) {
 
 TEST(HostileTest, ListOfMaximumSizeClientsFitsTheDefaultMessageLimit) {
   HerdProcesses herd({"Riley"}, {});
-  ASSERT_TRUE(StartServing(herd));
+  ASSERT_TRUE(herd.StartAll());
   const uint16_t port = herd.edge_port("Riley");
   const std::string location = "+1." + std::string(500, '1') + "+2." + std::string(500, '2');
   std::string flood;
@@ -544,7 +533,7 @@ TEST(HostileTest, HerdUpKilledTakesItsServersWithIt) {
 
 TEST(HostileTest, ControlBytesAreRefusedInIdsAndEscapedInTheLog) {
   HerdProcesses herd({"Riley"}, {});
-  ASSERT_TRUE(StartServing(herd));
+  ASSERT_TRUE(herd.StartAll());
   const uint16_t port = herd.edge_port("Riley");
   const std::string nul_id("IAMAT a\0b +1+2 3\n", 17);
   EXPECT_EQ(Exchange(port, nul_id), std::string("? IAMAT a\0b +1+2 3\n", 19));
@@ -568,7 +557,7 @@ TEST(HostileTest, ControlBytesAreRefusedInIdsAndEscapedInTheLog) {
 
 TEST(HostileTest, OldAttacksStillChangeNothing) {
   HerdProcesses herd({"Riley"}, {});
-  ASSERT_TRUE(StartServing(herd));
+  ASSERT_TRUE(herd.StartAll());
   const uint16_t port = herd.edge_port("Riley");
   // Every byte value, alone and in an IAMAT's fields; invalid UTF-8;
   // numbers that are not numbers.
@@ -622,7 +611,7 @@ TEST(HostileTest, OldAttacksStillChangeNothing) {
 
 TEST(HostileTest, WhatsatBoundWithLeadingZeros) {
   HerdProcesses herd({"Riley"}, {});
-  ASSERT_TRUE(StartServing(herd));
+  ASSERT_TRUE(herd.StartAll());
   const uint16_t port = herd.edge_port("Riley");
   const std::string at = Exchange(port, kIamat);
   ASSERT_THAT(at, StartsWith("AT "));

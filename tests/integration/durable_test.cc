@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -187,13 +188,18 @@ TEST_F(DurableTest, ARestartIsADeltaBothWays) {
       EXPECT_LE(link.catch_up_records(), 5u) << server;
     }
   }
-  std::ifstream log(herd_.dir() + "/logs/Riley.log");
-  const std::string text((std::istreambuf_iterator<char>(log)), {});
+  // The server's log writer may still hold the line for a moment.
   const std::string said =
       "peer Juzang: connected, sending what it missed since its resume "
       "point (";
-  const size_t at = text.rfind(said);
-  ASSERT_NE(at, std::string::npos);
+  std::string text;
+  size_t at = std::string::npos;
+  ASSERT_TRUE(WaitFor([&] {
+    std::ifstream log(herd_.dir() + "/logs/Riley.log");
+    text.assign(std::istreambuf_iterator<char>(log), {});
+    at = text.rfind(said);
+    return at != std::string::npos;
+  }));
   EXPECT_LE(std::stoul(text.substr(at + said.size())), 5u);
 }
 

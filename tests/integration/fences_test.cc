@@ -286,6 +286,12 @@ TEST_F(FencesTest, FencesSurviveSigkillAndAreCaughtUpAfterARestart) {
   request.set_id("dropped");
   v1::DeleteFenceResponse deleted;
   ASSERT_TRUE(Fences("Juzang")->Delete(Context().get(), request, &deleted).ok());
+  // Riley, which comes back alone from disk below, has both changes first.
+  ASSERT_TRUE(WaitFor([&] {
+    v1::Fence fence;
+    return Get("Riley", "while-down", &fence).ok() &&
+           Get("Riley", "dropped", &fence).error_code() == grpc::StatusCode::NOT_FOUND;
+  }));
   ASSERT_TRUE(herd_.Start("Campbell"));
   EXPECT_TRUE(WaitFor([&] {
     v1::Fence fence;

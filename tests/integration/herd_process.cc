@@ -128,8 +128,11 @@ HerdProcesses::~HerdProcesses() {
 
 bool HerdProcesses::Start(const std::string& name) {
   pids_[name] = Spawn({"serve", name, "--config", config_path_}, -1, dir_);
-  const uint16_t port = edge_ports_.at(name);
-  return WaitFor([port] { return Accepting(port); });
+  // The server opens its edge first and its gRPC port next: a test may
+  // call either as soon as this returns.
+  const uint16_t edge = edge_ports_.at(name);
+  const uint16_t grpc = grpc_ports_.at(name);
+  return WaitFor([edge] { return Accepting(edge); }) && WaitFor([grpc] { return Accepting(grpc); });
 }
 
 bool HerdProcesses::StartAll() {

@@ -60,7 +60,8 @@ class HerdProcesses {
   HerdProcesses(const HerdProcesses&) = delete;
   HerdProcesses& operator=(const HerdProcesses&) = delete;
 
-  // Starts server `name` and waits until its edge accepts connections.
+  // Starts server `name` and waits until its edge and gRPC ports accept
+  // connections.
   bool Start(const std::string& name);
   bool StartAll();
   // Sends `signal` and waits for the process to end; its exit status, or
