@@ -1,11 +1,24 @@
 #include "peer/flood_call.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "peer/peer_link.h"
 #include "peer/record_codec.h"
 
 namespace herd {
+namespace {
+
+// Whether feed position `acked` is at or past `sent` in every shard.
+bool Covers(const Store::Cursor& acked, const Store::Cursor& sent) {
+  for (size_t shard = 0; shard < acked.seen.size(); ++shard) {
+    if (acked.seen[shard] < sent.seen[shard]) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 FloodCall::FloodCall(PeerLink* link, const LinkContext* context)
     : link_(link), link_context_(context), context_(std::make_unique<grpc::ClientContext>()) {}
@@ -57,11 +70,19 @@ bool FloodCall::WriteNextBatch() {
   v1::FloodRequest* request;
   {
     absl::MutexLock lock(&mu_);
-    if (!welcomed_ || gate_.writing() || awaiting_ack_ || gate_.ending()) return false;
+    // A busy link (its last batch carried more than one record) waits for
+    // the acknowledgement of the last batch (which asked for it) before it
+    // sends the next: records accepted meanwhile travel together. A quiet
+    // one does not wait.
+    const bool busy = last_batch_records_ > 1;
+    const size_t max_unacked = busy ? 1 : kMaxUnackedBatches;
+    if (!welcomed_ || gate_.writing() || gate_.ending() || unacked_.size() >= max_unacked) {
+      return false;
+    }
     const Clock::time_point now = Clock::now();
     if (wake_pending_ && now >= wake_due_) wake_pending_ = false;
     // A busy link: let the window fill.
-    if (last_batch_records_ > 1 && HoldBackUntilLocked(last_batch_at_ + kCoalescingWindow, now)) {
+    if (busy && HoldBackUntilLocked(last_batch_at_ + kCoalescingWindow, now)) {
       return false;
     }
     const Store::Cursor before = cursor_;
@@ -71,22 +92,22 @@ bool FloodCall::WriteNextBatch() {
       cursor_unsent_since_ = now;
     }
     const size_t fences = ReadFencesLocked();
-    // Drained: the next Pump() comes from the store. A cursor that moved
-    // over the neighbour's own records alone is still sent (an empty batch)
-    // so that its resume point and our backlog figure keep up, but late:
-    // every batch the neighbour sends us would otherwise be answered by
-    // one, and its acknowledgement.
-    if (records == 0 && fences == 0 &&
-        (!cursor_unsent_ || HoldBackUntilLocked(cursor_unsent_since_ + kCursorOnlyDelay, now))) {
-      return false;
-    }
+    // Drained: the next Pump() comes from the store, or an empty batch
+    // goes later (see EmptyBatchDueLocked).
+    const bool empty = records == 0 && fences == 0;
+    if (empty && !EmptyBatchDueLocked(now)) return false;
+    // An empty batch always asks (asking is what it is for, when it is not
+    // carrying a cursor), and so does one of several records: the link is
+    // busy, and its next batch waits for this one's acknowledgement.
+    const bool ask = empty || records > 1 || not_asked_ + 1 >= kAckEvery;
     request_.clear_hello();
     ToProto(cursor_, request_.mutable_cursor());
+    request_.set_ack_later(!ask);
     records_in_flight_ = records;
     fences_in_flight_ = fences;
     gate_.BeginWrite();
-    awaiting_ack_ = true;
-    sent_cursor_ = cursor_;
+    unacked_.push_back(cursor_);
+    not_asked_ = ask ? 0 : not_asked_ + 1;
     cursor_unsent_ = false;
     last_batch_at_ = now;
     last_batch_records_ = records;
@@ -94,6 +115,21 @@ bool FloodCall::WriteNextBatch() {
   }
   StartWrite(request);
   return true;
+}
+
+bool FloodCall::EmptyBatchDueLocked(Clock::time_point now) {
+  // A cursor that moved over the neighbour's own records alone is still
+  // sent, so that its resume point and our backlog figure keep up, but
+  // late: every batch the neighbour sends us would otherwise be answered by
+  // one, and its acknowledgement. Batches sent without asking for an
+  // acknowledgement are asked about once the link is quiet.
+  std::optional<Clock::time_point> due;
+  if (cursor_unsent_) due = cursor_unsent_since_ + kCursorOnlyDelay;
+  if (not_asked_ > 0) {
+    const Clock::time_point ask_at = last_batch_at_ + kAckDelay;
+    due = due ? std::min(*due, ask_at) : ask_at;
+  }
+  return due && !HoldBackUntilLocked(*due, now);
 }
 
 size_t FloodCall::ReadRecordsLocked() {
@@ -172,9 +208,10 @@ void FloodCall::HandleAck(const v1::BatchAck& ack) {
   link_->OnAcked(*acked);
   {
     absl::MutexLock lock(&mu_);
-    // Only the acknowledgement of the batch outstanding releases the next.
-    if (!awaiting_ack_ || acked->seen != sent_cursor_.seen) return;
-    awaiting_ack_ = false;
+    // It covers every batch up to its own (cursors only move forward).
+    const size_t before = unacked_.size();
+    while (!unacked_.empty() && Covers(*acked, unacked_.front())) unacked_.pop_front();
+    if (unacked_.size() == before) return;
   }
   Pump();
 }

@@ -190,6 +190,7 @@ void FloodReceiver::ApplyBatch(const v1::FloodRequest& batch) {
   }
   // The cursor is the sender's to decode: kept and echoed as it came.
   service_->resume_book_.Applied(sender_, sender_epoch_, batch.cursor().SerializeAsString());
+  if (batch.ack_later()) return;  // a later batch's acknowledgement covers it
   v1::FloodResponse ack;
   *ack.mutable_ack()->mutable_cursor() = batch.cursor();
   Send(std::move(ack));

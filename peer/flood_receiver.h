@@ -20,7 +20,9 @@ namespace herd {
 
 // One inbound Flood stream (a gRPC server reactor): PeerHello, then batches
 // to apply; answers PeerWelcome, then acknowledgements, one write in flight
-// (a newer acknowledgement replaces one not yet sent).
+// (a newer acknowledgement replaces one not yet sent). A batch marked
+// ack_later is applied (and its cursor kept as the sender's resume point)
+// but not acknowledged: a later batch's acknowledgement covers it.
 //
 // Everything about the sender is checked here, once per stream and before
 // anything else: its certificate (with require_certificates), that it is a
@@ -49,7 +51,7 @@ class FloodReceiver : public grpc::ServerBidiReactor<v1::FloodRequest, v1::Flood
   // Checks the PeerHello and answers it; false if the stream was refused.
   bool Greet();
   // Applies a batch (fences, then records viewed in place in the parsed
-  // message, not copied) and acknowledges it.
+  // message, not copied) and acknowledges it unless it is ack_later.
   void ApplyBatch(const v1::FloodRequest& batch);
   // Applies a batch's fences to the fence book, newer-wins; the others
   // are counted as dropped (with a log line).

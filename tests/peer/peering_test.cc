@@ -27,6 +27,7 @@
 #include "common/server_log.h"
 #include "fences/fence_book.h"
 #include "herd/v1/peer.grpc.pb.h"
+#include "peer/flood_call.h"
 #include "tests/testing/ports.h"
 #include "tests/testing/wait.h"
 
@@ -487,12 +488,19 @@ TEST_F(PeeringTest, AServerWithoutFencesDropsItsNeighboursAndStillTakesTheirReco
   EXPECT_EQ(b.Link().fences_sent(), 0u);  // and it sends none
 }
 
-// A neighbour "B" that welcomes a stream, acknowledges each batch and
-// notes how many fences the largest carried.
+// A neighbour "B" that welcomes a stream, acknowledges each batch that asks
+// (as a FloodReceiver does), and counts what it got: records, fences (and
+// the most one batch carried), batches and the batches that asked.
 class RecordingNeighbour final : public v1::Peer::CallbackService {
  public:
   int max_fences_per_batch() const { return max_fences_.load(); }
   int fences() const { return fences_.load(); }
+  int records() const { return records_.load(); }
+  int batches() const { return batches_.load(); }
+  int asking_batches() const { return asking_batches_.load(); }
+  // Batches of more than one record, and those of them that asked.
+  int full_batches() const { return full_batches_.load(); }
+  int full_asking_batches() const { return full_asking_batches_.load(); }
 
  private:
   class Reactor : public grpc::ServerBidiReactor<v1::FloodRequest, v1::FloodResponse> {
@@ -519,6 +527,17 @@ class RecordingNeighbour final : public v1::Peer::CallbackService {
         int max = owner_->max_fences_.load();
         while (fences > max && !owner_->max_fences_.compare_exchange_weak(max, fences)) {
         }
+        owner_->records_ += request_.records_size();
+        ++owner_->batches_;
+        if (request_.records_size() > 1) {
+          ++owner_->full_batches_;
+          if (!request_.ack_later()) ++owner_->full_asking_batches_;
+        }
+        if (request_.ack_later()) {
+          StartRead(&request_);
+          return;
+        }
+        ++owner_->asking_batches_;
         *next.mutable_ack()->mutable_cursor() = request_.cursor();
       }
       Send(std::move(next));
@@ -571,6 +590,11 @@ class RecordingNeighbour final : public v1::Peer::CallbackService {
 
   std::atomic<int> max_fences_{0};
   std::atomic<int> fences_{0};
+  std::atomic<int> records_{0};
+  std::atomic<int> batches_{0};
+  std::atomic<int> asking_batches_{0};
+  std::atomic<int> full_batches_{0};
+  std::atomic<int> full_asking_batches_{0};
 };
 
 TEST_F(PeeringTest, ManyFencesGoInBoundedBatches) {
@@ -590,6 +614,57 @@ TEST_F(PeeringTest, ManyFencesGoInBoundedBatches) {
   // A batch is counted as sent when its write completes, which can be after
   // the neighbour has read it.
   EXPECT_TRUE(WaitFor([&] { return a->Link().fences_sent() == 600u; })) << a->Link().fences_sent();
+  a->Stop();
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
+// A quiet link (one record a batch) does not wait for each batch's
+// acknowledgement: most batches say ack_later, about one in kAckEvery asks,
+// and when the link falls silent an empty batch asks for the rest, so the
+// backlog still comes back to nothing.
+TEST_F(PeeringTest, AQuietLinkAsksForAnAcknowledgementOnlyNowAndThen) {
+  auto a = MakeA();
+  RecordingNeighbour b;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(Target(port_b_), grpc::InsecureServerCredentials());
+  builder.RegisterService(&b);
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  a->Start();
+  ASSERT_TRUE(WaitFor([&] { return a->Link().state() == v1::LinkStatus::CONNECTED; }));
+  constexpr int kRecords = 64;
+  for (int i = 0; i < kRecords; ++i) {
+    a->store().Apply(At("quiet-" + std::to_string(i), "1"));
+    // One at a time: each record is a batch of its own.
+    ASSERT_TRUE(WaitFor([&] { return b.records() == i + 1; }));
+  }
+  EXPECT_TRUE(WaitFor([&] { return a->Link().backlog() == 0; })) << a->Link().backlog();
+  EXPECT_GE(b.batches(), kRecords);
+  // One in kAckEvery of the records' batches, the empty batch that asked
+  // for the rest, and the batches that went out as the link began.
+  EXPECT_LE(b.asking_batches(), kRecords / static_cast<int>(FloodCall::kAckEvery) + 4)
+      << b.asking_batches() << " of " << b.batches();
+  a->Stop();
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
+// A busy link is ack-clocked: every batch of several records asks, and the
+// next waits for its acknowledgement.
+TEST_F(PeeringTest, ABusyLinksBatchesOfSeveralRecordsEachAsk) {
+  auto a = MakeA();
+  for (int i = 0; i < 5000; ++i) a->store().Apply(At("busy-" + std::to_string(i), "1"));
+  RecordingNeighbour b;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(Target(port_b_), grpc::InsecureServerCredentials());
+  builder.RegisterService(&b);
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  a->Start();
+  ASSERT_TRUE(WaitFor([&] { return b.records() == 5000; }));
+  EXPECT_TRUE(WaitFor([&] { return a->Link().backlog() == 0; })) << a->Link().backlog();
+  // The full state goes in batches of many records, each of which asks.
+  EXPECT_GT(b.full_batches(), 1);
+  EXPECT_EQ(b.full_asking_batches(), b.full_batches());
   a->Stop();
   server->Shutdown(std::chrono::system_clock::now());
 }
