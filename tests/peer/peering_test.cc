@@ -597,16 +597,21 @@ class RecordingNeighbour final : public v1::Peer::CallbackService {
   std::atomic<int> full_asking_batches_{0};
 };
 
+// Serves `neighbour` at `port`, as B.
+std::unique_ptr<grpc::Server> ServeAsB(RecordingNeighbour* neighbour, uint16_t port) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials());
+  builder.RegisterService(neighbour);
+  return builder.BuildAndStart();
+}
+
 TEST_F(PeeringTest, ManyFencesGoInBoundedBatches) {
   auto a = MakeA();
   for (int i = 0; i < 600; ++i) {
     ASSERT_TRUE(a->fences().Set(CircleFence("f" + std::to_string(i), 10)).ok());
   }
   RecordingNeighbour b;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(Target(port_b_), grpc::InsecureServerCredentials());
-  builder.RegisterService(&b);
-  auto server = builder.BuildAndStart();
+  std::unique_ptr<grpc::Server> server = ServeAsB(&b, port_b_);
   ASSERT_NE(server, nullptr);
   a->Start();
   ASSERT_TRUE(WaitFor([&] { return b.fences() == 600; }));
@@ -625,10 +630,7 @@ TEST_F(PeeringTest, ManyFencesGoInBoundedBatches) {
 TEST_F(PeeringTest, AQuietLinkAsksForAnAcknowledgementOnlyNowAndThen) {
   auto a = MakeA();
   RecordingNeighbour b;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(Target(port_b_), grpc::InsecureServerCredentials());
-  builder.RegisterService(&b);
-  auto server = builder.BuildAndStart();
+  std::unique_ptr<grpc::Server> server = ServeAsB(&b, port_b_);
   ASSERT_NE(server, nullptr);
   a->Start();
   ASSERT_TRUE(WaitFor([&] { return a->Link().state() == v1::LinkStatus::CONNECTED; }));
@@ -654,10 +656,7 @@ TEST_F(PeeringTest, ABusyLinksBatchesOfSeveralRecordsEachAsk) {
   auto a = MakeA();
   for (int i = 0; i < 5000; ++i) a->store().Apply(At("busy-" + std::to_string(i), "1"));
   RecordingNeighbour b;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(Target(port_b_), grpc::InsecureServerCredentials());
-  builder.RegisterService(&b);
-  auto server = builder.BuildAndStart();
+  std::unique_ptr<grpc::Server> server = ServeAsB(&b, port_b_);
   ASSERT_NE(server, nullptr);
   a->Start();
   ASSERT_TRUE(WaitFor([&] { return b.records() == 5000; }));
