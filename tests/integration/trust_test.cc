@@ -855,6 +855,9 @@ TEST(ResumePointTest, APoisonedCursorMeansAFullTransferNotSilence) {
   };
   const std::string first = Iamat(herd, "Jaquez", "before.poison", Now());
   ASSERT_TRUE(WaitFor([&] { return Knows(herd, "Riley", "before.poison", first); }));
+  // And the real stream falls silent: its last batch asked for (and got)
+  // its acknowledgement, so nothing it sends overwrites the poison below.
+  ASSERT_TRUE(WaitFor([&] { return status_of("Jaquez").links(0).backlog() == 0; }));
 
   // A fake Jaquez, with the real one's epoch, acknowledges "everything".
   const uint64_t jaquez_epoch = status_of("Jaquez").epoch();
