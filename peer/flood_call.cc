@@ -212,6 +212,9 @@ void FloodCall::HandleAck(const v1::BatchAck& ack) {
     const size_t before = unacked_.size();
     while (!unacked_.empty() && Covers(*acked, unacked_.front())) unacked_.pop_front();
     if (unacked_.size() == before) return;
+    // Nothing left to ask about (a receiver that acknowledges every batch,
+    // as servers before ack_later do, gets here without being asked).
+    if (unacked_.empty()) not_asked_ = 0;
   }
   Pump();
 }
