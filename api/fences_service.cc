@@ -184,27 +184,12 @@ grpc::ServerWriteReactor<v1::WatchFencesResponse>* FencesService::Watch(
   // The stream's start, taken before its place: once watch_streams()
   // counts it, every event published from then on reaches it.
   const uint64_t start = feed_->last_seq();
-  std::shared_ptr<void> ticket = watch_places_.TryTake();
-  if (ticket == nullptr) {
-    return new RejectedWatch(
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     absl::StrCat("too many Fences.Watch streams on this server (",
-                                  options_.max_watch_streams, ")")));
-  }
-  const std::string caller = CallerLimiter::AddressOf(context->peer());
-  std::shared_ptr<void> caller_ticket = watch_callers_->TryAcquire(caller);
-  if (caller_ticket == nullptr) {
-    return new RejectedWatch(
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     absl::StrCat("too many Fences.Watch streams from ", caller, " (",
-                                  options_.max_watch_streams_per_caller, ")")));
-  }
-  // The stream holds both places, given back together when it is done.
-  ticket = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(
-      std::move(ticket), std::move(caller_ticket));
+  absl::StatusOr<std::shared_ptr<void>> ticket =
+      TakeStreamPlace(watch_places_, *watch_callers_, context->peer(), "Fences.Watch");
+  if (!ticket.ok()) return new RejectedWatch(ToGrpc(ticket.status()));
   Info("api {} Fences.Watch: {} fence ids", context->peer(), fence_ids.size());
   auto stream = std::make_shared<FenceWatchStream>(feed_.get(), pump_, std::move(fence_ids), start,
-                                                   options_.watch, std::move(ticket));
+                                                   options_.watch, *std::move(ticket));
   stream->Begin();  // the stream owns itself from here
   return stream.get();
 }

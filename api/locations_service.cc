@@ -207,27 +207,14 @@ grpc::ServerWriteReactor<v1::WatchResponse>* LocationsService::Watch(
     }
     client_ids.insert(id);
   }
-  std::shared_ptr<void> ticket = watch_places_.TryTake();
-  if (ticket == nullptr) {
-    return new RejectedWatch(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("too many Watch streams on this server (", options_.max_watchers, ")")));
-  }
-  const std::string caller = CallerLimiter::AddressOf(context->peer());
-  std::shared_ptr<void> caller_ticket = watch_callers_->TryAcquire(caller);
-  if (caller_ticket == nullptr) {
-    return new RejectedWatch(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                          absl::StrCat("too many Watch streams from ", caller, " (",
-                                                       options_.max_watchers_per_caller, ")")));
-  }
-  // The stream holds both places, given back together when it is done.
-  ticket = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(
-      std::move(ticket), std::move(caller_ticket));
+  absl::StatusOr<std::shared_ptr<void>> ticket =
+      TakeStreamPlace(watch_places_, *watch_callers_, context->peer(), "Watch");
+  if (!ticket.ok()) return new RejectedWatch(ToGrpc(ticket.status()));
   log_->Info("api {} Watch: {} client ids, include_current={}", context->peer(), client_ids.size(),
              request->include_current());
   auto stream =
       std::make_shared<WatchStream>(store_, pump_, std::move(client_ids),
-                                    request->include_current(), options_.watch, std::move(ticket));
+                                    request->include_current(), options_.watch, *std::move(ticket));
   stream->Begin();  // the stream owns itself from here
   return stream.get();
 }

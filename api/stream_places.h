@@ -4,6 +4,15 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "api/caller_limiter.h"
+#include "common/strings.h"
 
 namespace herd {
 
@@ -37,6 +46,29 @@ class StreamPlaces {
   // Shared with the tickets, which may outlive this object.
   const std::shared_ptr<std::atomic<size_t>> taken_ = std::make_shared<std::atomic<size_t>>(0);
 };
+
+// One more `streams` stream (e.g. "Fences.Watch") from gRPC peer `peer`:
+// a place among `places` and one among `callers` for its address, held
+// together by the ticket returned; or RESOURCE_EXHAUSTED naming the limit
+// reached, and nothing taken.
+inline absl::StatusOr<std::shared_ptr<void>> TakeStreamPlace(StreamPlaces& places,
+                                                             CallerLimiter& callers,
+                                                             std::string_view peer,
+                                                             std::string_view streams) {
+  std::shared_ptr<void> place = places.TryTake();
+  if (place == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("too many ", AsAbsl(streams), " streams on this server (", places.max(), ")"));
+  }
+  const std::string caller = CallerLimiter::AddressOf(peer);
+  std::shared_ptr<void> caller_place = callers.TryAcquire(caller);
+  if (caller_place == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat("too many ", AsAbsl(streams), " streams from ",
+                                                     caller, " (", callers.max_per_caller(), ")"));
+  }
+  return std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(
+      std::move(place), std::move(caller_place));
+}
 
 }  // namespace herd
 
